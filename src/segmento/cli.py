@@ -1,0 +1,3 @@
+"""Typer CLI: one verb per stage."""
+import typer
+app = typer.Typer()

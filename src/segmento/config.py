@@ -1,0 +1,143 @@
+"""The project file (segmento.yaml) as pydantic models.
+
+Every error names the file, the line and what would be valid, because the person
+reading it is an analyst editing YAML, not a Python developer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    """A project file that cannot be used, with file and line in the message."""
+
+
+class Strict(BaseModel):
+    """Base for config sections: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceMapping(Strict):
+    """How to read one user file into a knowledge-base table."""
+
+    table: str
+    path: str
+    columns: dict[str, str] = Field(default_factory=dict, description="our column -> the file's column")
+    date_format: str | None = None
+    timestamp_format: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+
+
+class Project(Strict):
+    """The whole project file."""
+
+    name: str = "segmento"
+    database: str = Field("segmento.duckdb", description="DuckDB file path or Ibis connection URL")
+    sources: list[SourceMapping] = Field(default_factory=list)
+
+    # Where the file was read from, for error messages of later stages.
+    path: Path | None = Field(default=None, exclude=True)
+    lines: dict[tuple[Any, ...], int] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def line_of(self, *loc: Any) -> int | None:
+        """The line in the project file where ``loc`` (e.g. 'audiences', 2, 'rule') is written."""
+        for cut in range(len(loc), 0, -1):
+            if loc[:cut] in self.lines:
+                return self.lines[loc[:cut]]
+        return None
+
+    def where(self, *loc: Any) -> str:
+        """'segmento.yaml, line 12' for error messages (or just the file name)."""
+        name = str(self.path) if self.path else "project config"
+        line = self.line_of(*loc)
+        return f"{name}, line {line}" if line else name
+
+
+def _node_lines(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map every key path of a YAML document to its 1-based line number."""
+    lines: dict[tuple[Any, ...], int] = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*prefix, key_node.value)
+            lines.update(_node_lines(value_node, key))
+            lines[key] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_node_lines(item, (*prefix, index)))
+    return lines
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and validate a project file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: project file not found") from None
+    return parse_project(text, path)
+
+
+def parse_project(text: str, path: Path | None = None) -> Project:
+    """Validate project YAML text; errors carry the file name and line."""
+    name = str(path) if path else "project config"
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}, line 1: the project file must be a mapping of sections")
+    lines = _node_lines(node) if node is not None else {}
+    try:
+        project = Project.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, name, lines)) from None
+    project.path = path
+    project.lines = lines
+    return project
+
+
+def _explain(exc: ValidationError, name: str, lines: dict[tuple[Any, ...], int]) -> str:
+    messages = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
+        where = f"{name}, line {line}" if line else name
+        field = ".".join(str(part) for part in loc)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            model = _model_at(Project, loc[:-1])
+            valid = ", ".join(model.model_fields) if model else ""
+            message = f"unknown key {loc[-1]!r}" + (f"; valid keys: {valid}" if valid else "")
+        messages.append(f"{where}: {field}: {message}")
+    return "\n".join(messages)
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``loc`` (for 'valid keys' hints)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        candidates = [field.annotation, *getattr(field.annotation, "__args__", ())]
+        nested = [
+            arg
+            for candidate in candidates
+            for arg in (candidate, *getattr(candidate, "__args__", ()))
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
+        if not nested:
+            return None
+        model = nested[0]
+    return model

@@ -1,0 +1,1 @@
+"""Knowledge base: schema, connection, ingestion with quarantine."""

@@ -1,0 +1,5 @@
+"""placeholder"""
+from typing import Any
+Source = Any
+IngestionReport = Any
+def ingest(*a, **k): raise NotImplementedError
