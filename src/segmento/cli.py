@@ -1,3 +1,154 @@
-"""Typer CLI: one verb per stage."""
+"""Typer CLI: one verb per stage of the flow."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+from rich.table import Table
+
+from segmento.config import ConfigError
+from segmento.store.schema import TABLES
+from segmento.store.sources import SourceError
+from segmento.workspace import Workspace, connect
+
+app = typer.Typer(help="Segmento: customer knowledge and dynamic segmentation.", no_args_is_help=True)
+console = Console()
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", envvar="SEGMENTO_DB", help="DuckDB file or Ibis URL (default: the project's database)."),
+]
+ConfigOption = Annotated[
+    Optional[Path], typer.Option("--config", "-c", envvar="SEGMENTO_CONFIG", help="Project file (segmento.yaml).")
+]
+LOAD_ORDER = ("customers", "orders", "order_lines", "events", "consents")
+
+
+def open_workspace(db: str | None, config: Path | None) -> Workspace:
+    """Open the workspace named on the command line, or the project's, or ./segmento.yaml's."""
+    if config is None and Path("segmento.yaml").exists():
+        config = Path("segmento.yaml")
+    try:
+        return connect(db, config)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option(help="Directory for the Parquet files.")] = Path("demo/data"),
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 50_000,
+    months: Annotated[int, typer.Option(help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
+    end: Annotated[str, typer.Option(help="Last day of the history (YYYY-MM-DD).")] = "2024-12-31",
+) -> None:
+    """Generate a realistic synthetic retail base as Parquet files."""
+    from segmento.demo import generate, write_parquet
+
+    with console.status(f"generating {customers:,} customers over {months} months"):
+        data = generate(customers=customers, months=months, seed=seed, end=date.fromisoformat(end))
+        paths = write_parquet(data, out)
+    for name, path in paths.items():
+        console.print(f"{name:12} {getattr(data, name).num_rows:>12,} rows  {path}")
+
+
+@app.command()
+def ingest(
+    table: Annotated[str, typer.Argument(help="Target table: " + ", ".join(TABLES))],
+    path: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    map_: Annotated[
+        Optional[list[str]], typer.Option("--map", "-m", help="Column mapping ours=theirs (repeatable).")
+    ] = None,
+    date_format: Annotated[Optional[str], typer.Option(help="strptime format of date columns, e.g. %d/%m/%Y.")] = None,
+    timestamp_format: Annotated[Optional[str], typer.Option(help="strptime format of timestamp columns.")] = None,
+    delimiter: Annotated[Optional[str], typer.Option(help="CSV delimiter (detected when omitted).")] = None,
+    encoding: Annotated[str, typer.Option(help="CSV encoding, e.g. latin-1.")] = "utf-8",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load one file into a knowledge-base table; bad rows go to quarantine with their reason."""
+    columns = {}
+    for item in map_ or []:
+        ours, sep, theirs = item.partition("=")
+        if not sep:
+            fail(f"--map {item!r}: expected ours=theirs, e.g. --map customer_id=CustNo")
+        columns[ours.strip()] = theirs.strip()
+    with open_workspace(db, config) as ws:
+        try:
+            report = ws.ingest(
+                table, path, columns=columns, date_format=date_format, timestamp_format=timestamp_format,
+                delimiter=delimiter, encoding=encoding, progress=True,
+            )
+        except (SourceError, ValueError) as exc:
+            fail(str(exc))
+        console.print(str(report), highlight=False)
+
+
+@app.command()
+def load(
+    directory: Annotated[Path, typer.Argument(help="Directory holding <table>.parquet or <table>.csv files.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load every knowledge-base file found in a directory, in dependency order."""
+    with open_workspace(db, config) as ws:
+        found = False
+        for table in LOAD_ORDER:
+            for suffix in (".parquet", ".csv"):
+                path = directory / f"{table}{suffix}"
+                if path.exists():
+                    found = True
+                    try:
+                        report = ws.ingest(table, path, progress=True)
+                    except (SourceError, ValueError) as exc:
+                        fail(str(exc))
+                    console.print(str(report), highlight=False)
+        if not found:
+            fail(f"{directory}: no {', '.join(LOAD_ORDER)} .parquet or .csv files")
+
+
+@app.command()
+def quarantine(
+    table: Annotated[Optional[str], typer.Option(help="Only rows rejected for this table.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show rejected rows with their file, line, field and reason."""
+    with open_workspace(db, config) as ws:
+        rows = ws.table("quarantine")
+        if table:
+            rows = rows.filter(rows.table_name == table)
+        total = rows.count().execute()
+        out = Table("table", "source", "line", "field", "reason", title=f"{total:,} rejected rows")
+        for row in rows.order_by(["source", "line"]).limit(limit).to_pyarrow().to_pylist():
+            out.add_row(row["table_name"], row["source"], str(row["line"]), row["field"] or "", row["reason"])
+        console.print(out)
+
+
+@app.command()
+def status(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Row counts of the knowledge base and the last ingestion runs."""
+    with open_workspace(db, config) as ws:
+        counts = Table("table", "rows", title="knowledge base")
+        for name in (*TABLES, "quarantine"):
+            counts.add_row(name, f"{ws.table(name).count().execute():,}")
+        console.print(counts)
+        runs = ws.table("ingestions").order_by(ws.table("ingestions").started_at.desc()).limit(10)
+        log = Table("table", "source", "in", "loaded", "duplicates", "rejected", title="last ingestions")
+        for run in runs.to_pyarrow().to_pylist():
+            log.add_row(run["table_name"], run["source"], *(f"{run[k]:,}" for k in ("rows_in", "loaded", "duplicates", "rejected")))
+        console.print(log)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -33,3 +35,19 @@ def ensure_tables(con: BaseBackend) -> None:
     for name, schema in wanted.items():
         if name not in existing:
             con.create_table(name, schema=schema)
+
+
+@contextmanager
+def transaction(con: BaseBackend) -> Iterator[None]:
+    """All-or-nothing writes where the engine has transactions (DuckDB); plain writes elsewhere."""
+    raw = getattr(con, "con", None)
+    if con.name != "duckdb" or raw is None:
+        yield
+        return
+    raw.begin()
+    try:
+        yield
+    except BaseException:
+        raw.rollback()
+        raise
+    raw.commit()
