@@ -95,25 +95,32 @@ def ingest(
 
 @app.command()
 def load(
-    directory: Annotated[Path, typer.Argument(help="Directory holding <table>.parquet or <table>.csv files.")],
+    directory: Annotated[
+        Optional[Path], typer.Argument(help="Directory of <table>.parquet/.csv files; omit to load the project's sources.")
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Load every knowledge-base file found in a directory, in dependency order."""
+    """Load a directory of files, or every source declared in segmento.yaml, in dependency order."""
     with open_workspace(db, config) as ws:
-        found = False
-        for table in LOAD_ORDER:
-            for suffix in (".parquet", ".csv"):
-                path = directory / f"{table}{suffix}"
-                if path.exists():
-                    found = True
-                    try:
-                        report = ws.ingest(table, path, progress=True)
-                    except (SourceError, ValueError) as exc:
-                        fail(str(exc))
-                    console.print(str(report), highlight=False)
-        if not found:
-            fail(f"{directory}: no {', '.join(LOAD_ORDER)} .parquet or .csv files")
+        if directory is not None:
+            jobs = [
+                (table, directory / f"{table}{suffix}", {})
+                for table in LOAD_ORDER
+                for suffix in (".parquet", ".csv")
+                if (directory / f"{table}{suffix}").exists()
+            ]
+        else:
+            sources = sorted(ws.project.sources, key=lambda s: LOAD_ORDER.index(s.table) if s.table in LOAD_ORDER else 99)
+            jobs = [(s.table, Path(s.path), s.model_dump(exclude={"table", "path"})) for s in sources]
+        if not jobs:
+            fail(f"{directory}: no {', '.join(LOAD_ORDER)} .parquet or .csv files" if directory else "no sources in the project file")
+        for table, path, options in jobs:
+            try:
+                report = ws.ingest(table, path, progress=True, **options)
+            except (SourceError, ValueError) as exc:
+                fail(str(exc))
+            console.print(str(report), highlight=False)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 
 class ConfigError(ValueError):
@@ -42,9 +42,17 @@ class Project(Strict):
     database: str = Field("segmento.duckdb", description="DuckDB file path or Ibis connection URL")
     sources: list[SourceMapping] = Field(default_factory=list)
 
-    # Where the file was read from, for error messages of later stages.
-    path: Path | None = Field(default=None, exclude=True)
-    lines: dict[tuple[Any, ...], int] = Field(default_factory=dict, exclude=True, repr=False)
+    # Where the file was read from, for error messages of later stages (not user keys).
+    _path: Path | None = PrivateAttr(default=None)
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def lines(self) -> dict[tuple[Any, ...], int]:
+        return self._lines
 
     def line_of(self, *loc: Any) -> int | None:
         """The line in the project file where ``loc`` (e.g. 'audiences', 2, 'rule') is written."""
@@ -101,8 +109,8 @@ def parse_project(text: str, path: Path | None = None) -> Project:
         project = Project.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, name, lines)) from None
-    project.path = path
-    project.lines = lines
+    project._path = path
+    project._lines = lines
     return project
 
 

@@ -1,0 +1,63 @@
+"""The CLI on a real DuckDB file, through Typer's runner."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from segmento.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "200"})
+
+
+def test_ingest_load_quarantine_and_status(tmp_path: Path):
+    db = str(tmp_path / "shop.duckdb")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "customers.csv").write_text("customer_id,signup_date\nC1,2024-01-01\nC2,2024-01-02\n")
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,amount,channel\nO1,C1,2024-02-01,9.5,web\nO2,C3,2024-02-01,1,web\n")
+    result = invoke("load", str(data), "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "customers <- " in result.output and "2 in, 2 loaded, 0 duplicates, 0 rejected" in result.output
+    assert "2 in, 1 loaded, 0 duplicates, 1 rejected" in result.output
+
+    ventes = tmp_path / "ventes.csv"
+    ventes.write_text("Num;Client;Date;Montant;Canal\nV1;C2;03/02/2024 10:00;4,5;store\nV2;C2;03/02/2024 11:00;12;store\n")
+    result = invoke("ingest", "orders", str(ventes), "--db", db, "-m", "order_id=Num", "-m", "customer_id=Client",
+                    "-m", "ordered_at=Date", "-m", "amount=Montant", "-m", "channel=Canal",
+                    "--timestamp-format", "%d/%m/%Y %H:%M")
+    assert result.exit_code == 0, result.output
+    assert "2 in, 1 loaded, 0 duplicates, 1 rejected" in result.output
+
+    result = invoke("quarantine", "--db", db)
+    assert "2 rejected rows" in result.output
+    assert "unknown customer_id 'C3' (not in customers)" in result.output
+    assert "'4,5' is not a valid float" in result.output
+
+    result = invoke("status", "--db", db)
+    assert result.exit_code == 0
+    assert "orders" in result.output and "quarantine" in result.output
+
+
+def test_errors_exit_2_with_a_message(tmp_path: Path):
+    db = str(tmp_path / "shop.duckdb")
+    result = invoke("ingest", "orders", str(tmp_path / "missing.csv"), "--db", db)
+    assert result.exit_code == 2
+    assert "missing.csv: file not found" in result.output
+    result = invoke("ingest", "orders", str(tmp_path / "missing.csv"), "--db", db, "-m", "order_id")
+    assert result.exit_code == 2 and "expected ours=theirs" in result.output
+
+
+def test_project_sources_are_loaded(tmp_path: Path):
+    (tmp_path / "clients.csv").write_text("id;inscription\nC1;01/03/2024\n")
+    (tmp_path / "segmento.yaml").write_text(
+        f"database: {tmp_path / 'p.duckdb'}\nsources:\n"
+        f"  - table: customers\n    path: {tmp_path / 'clients.csv'}\n    date_format: '%d/%m/%Y'\n"
+        "    columns: {customer_id: id, signup_date: inscription}\n"
+    )
+    result = invoke("load", "--config", str(tmp_path / "segmento.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "1 in, 1 loaded" in result.output
