@@ -1,0 +1,1 @@
+"""Dynamics: snapshots per period, transition matrices, trajectories, Markov view, alerts."""

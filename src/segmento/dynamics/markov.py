@@ -1,0 +1,78 @@
+"""Markov view of a segmentation: average transition matrix, forecast, stationary mix,
+and expected customer value per segment (Pfeifer & Carraway 2000: V = sum_t (P/(1+d))^t R).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from segmento.dynamics.store import EXIT, NEW, taken_periods
+from segmento.dynamics.transitions import transition_matrix
+
+
+@dataclass
+class MarkovModel:
+    """Row-stochastic matrix over the segments (plus an absorbing ``(exit)`` state when seen)."""
+
+    states: list[str]
+    P: np.ndarray
+    revenue_per_period: np.ndarray  # mean next-period revenue of a customer in each state
+    current_mix: np.ndarray  # share of customers per state at the last period
+    periods: list[date]
+
+    def forecast(self, steps: int) -> pd.DataFrame:
+        """Segment mix for 0..steps periods ahead: m_k = m_0 P^k."""
+        mixes = [self.current_mix]
+        for _ in range(steps):
+            mixes.append(mixes[-1] @ self.P)
+        return pd.DataFrame(mixes, columns=self.states).rename_axis("periods_ahead")
+
+    def stationary(self) -> pd.Series:
+        """The long-run mix: the left eigenvector of P for eigenvalue 1, normalised."""
+        values, vectors = np.linalg.eig(self.P.T)
+        vector = np.real(vectors[:, np.argmin(np.abs(values - 1.0))])
+        return pd.Series(vector / vector.sum(), index=self.states)
+
+    def expected_value(self, horizon: int, discount_rate: float) -> pd.Series:
+        """Expected discounted revenue of a customer now in each state, over ``horizon`` periods."""
+        step = self.P / (1.0 + discount_rate)
+        total, power = np.zeros_like(self.revenue_per_period), np.eye(len(self.states))
+        for _ in range(horizon):
+            power = power @ step
+            total = total + power @ self.revenue_per_period
+        return pd.Series(total, index=self.states)
+
+
+def fit_markov(con: BaseBackend, segmentation: str, window: int = 12) -> MarkovModel:
+    """Average the transitions of the last ``window`` consecutive period pairs (pooled counts)."""
+    periods = taken_periods(con, segmentation)[-(window + 1):]
+    if len(periods) < 2:
+        raise ValueError(f"the Markov view of {segmentation!r} needs two snapshots at least; found {len(periods)}")
+    counts: pd.DataFrame | None = None
+    revenue: pd.DataFrame | None = None
+    for before, after in zip(periods, periods[1:]):
+        matrix = transition_matrix(con, segmentation, before, after)
+        counts = matrix.counts if counts is None else counts.add(matrix.counts, fill_value=0)
+        revenue = matrix.revenue if revenue is None else revenue.add(matrix.revenue, fill_value=0)
+    counts = counts.drop(index=NEW, errors="ignore")
+    revenue = revenue.drop(index=NEW, errors="ignore")
+    segments = [c for c in counts.columns if c != EXIT]
+    states = segments + ([EXIT] if counts.get(EXIT, pd.Series(dtype=float)).sum() > 0 else [])
+    square = counts.reindex(index=states, columns=states, fill_value=0).to_numpy(dtype=float)
+    if EXIT in states:
+        square[states.index(EXIT), states.index(EXIT)] = 1.0  # exit is absorbing
+    sums = square.sum(axis=1, keepdims=True)
+    P = np.divide(square, sums, out=np.eye(len(states)), where=sums > 0)
+    leaving = counts.reindex(index=states, fill_value=0).sum(axis=1).to_numpy(dtype=float)
+    earned = revenue.reindex(index=states, fill_value=0).sum(axis=1).to_numpy(dtype=float)
+    per_period = np.divide(earned, leaving, out=np.zeros(len(states)), where=leaving > 0)
+    last = transition_matrix(con, segmentation, periods[-2], periods[-1]).counts.sum(axis=0)
+    mix = last.reindex(states, fill_value=0).to_numpy(dtype=float)
+    if EXIT in states:
+        mix[states.index(EXIT)] = 0.0
+    return MarkovModel(states, P, per_period, mix / mix.sum(), periods)

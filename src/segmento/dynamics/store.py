@@ -1,0 +1,56 @@
+"""The snapshot table: who was in which segment at each period end."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+from ibis.backends import BaseBackend
+
+SNAPSHOTS = "segment_snapshots"
+SNAPSHOT_SCHEMA = ibis.schema(
+    {
+        "period": "date",
+        "segmentation": "string",
+        "version": "int64",
+        "customer_id": "string",
+        "segment_id": "string",
+        "segment_label": "string",
+        "segment_rank": "int64",  # 1 = best; lets trajectory rules say "down"
+        "value": "float64",  # spend over the 12 months before the period end: the value at stake
+    }
+)
+NEW, EXIT = "(new)", "(exit)"
+
+
+def snapshots(con: BaseBackend) -> ibis.Table:
+    """The snapshot table, created empty on first use."""
+    if SNAPSHOTS not in con.list_tables():
+        con.create_table(SNAPSHOTS, schema=SNAPSHOT_SCHEMA)
+    return con.table(SNAPSHOTS)
+
+
+def period_of(con: BaseBackend, segmentation: str, period: date) -> ibis.Table:
+    """One segmentation's memberships at one period end (error if that period was never taken)."""
+    table = snapshots(con)
+    rows = table.filter((table.segmentation == segmentation) & (table.period == period))
+    return rows
+
+
+def taken_periods(con: BaseBackend, segmentation: str) -> list[date]:
+    """Period ends with a snapshot of this segmentation, oldest first."""
+    table = snapshots(con)
+    periods = table.filter(table.segmentation == segmentation).select("period").distinct().order_by("period")
+    return [row["period"] for row in periods.to_pyarrow().to_pylist()]
+
+
+def require_periods(con: BaseBackend, segmentation: str, *periods: date) -> None:
+    """Clear error naming the missing periods and the ones that exist."""
+    taken = taken_periods(con, segmentation)
+    missing = [p for p in periods if p not in taken]
+    if missing:
+        have = ", ".join(map(str, taken)) or "none"
+        raise ValueError(
+            f"no snapshot of {segmentation!r} at {', '.join(map(str, missing))}; taken periods: {have}. "
+            "Run `segmento snapshot` or `segmento backfill` first."
+        )

@@ -1,0 +1,126 @@
+"""Transition matrices, trajectories and the Markov view against pandas/numpy oracles."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import segmento
+from segmento.dynamics.markov import fit_markov
+from segmento.dynamics.store import EXIT, NEW, SNAPSHOTS, snapshots
+from segmento.dynamics.trajectories import trajectories
+from segmento.dynamics.transitions import transition_matrix
+
+PERIODS = [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)]
+SEGMENTS = {"A": 1, "B": 2, "C": 3}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Random memberships over four periods, with entries and exits, plus orders between periods."""
+    rng = np.random.default_rng(7)
+    customers = [f"C{i}" for i in range(400)]
+    rows = []
+    for period_index, period in enumerate(PERIODS):
+        for i, customer in enumerate(customers):
+            joins_at = i % 5  # customers 4, 9, ... join in the last period only
+            if joins_at > period_index + 1 or (i % 17 == 0 and period_index == 3):  # some exit at the end
+                continue
+            segment = rng.choice(list(SEGMENTS), p=[0.2, 0.3, 0.5])
+            rows.append((period, "value", 1, customer, segment, segment, SEGMENTS[segment], 0.0))
+    snaps = pd.DataFrame(rows, columns=["period", "segmentation", "version", "customer_id", "segment_id",
+                                        "segment_label", "segment_rank", "value"])
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(1000)],
+            "customer_id": rng.choice(customers, 1000),
+            "ordered_at": [datetime(2024, 1, 1) + pd.Timedelta(minutes=int(m)) for m in rng.integers(0, 175_000, 1000)],
+            "amount": rng.gamma(2.0, 20.0, 1000).round(2),
+            "channel": "web",
+        }
+    )
+    ws = segmento.connect(tmp_path_factory.mktemp("dyn") / "shop.duckdb")
+    ws.ingest("customers", pd.DataFrame({"customer_id": customers, "signup_date": "2023-01-01"}))
+    ws.ingest("orders", orders)
+    snapshots(ws.con)
+    ws.con.insert(SNAPSHOTS, snaps)
+    yield ws, snaps, orders
+    ws.close()
+
+
+def oracle_counts(snaps: pd.DataFrame, before: date, after: date) -> pd.DataFrame:
+    a = snaps[snaps.period == before].set_index("customer_id").segment_id
+    b = snaps[snaps.period == after].set_index("customer_id").segment_id
+    joined = pd.concat([a.rename("from"), b.rename("to")], axis=1).fillna({"from": NEW, "to": EXIT})
+    return pd.crosstab(joined["from"], joined["to"])
+
+
+@pytest.mark.parametrize(("before", "after"), [(PERIODS[0], PERIODS[1]), (PERIODS[2], PERIODS[3]), (PERIODS[0], PERIODS[3])])
+def test_counts_equal_a_pandas_crosstab(planted, before, after):
+    ws, snaps, orders = planted
+    matrix = transition_matrix(ws.con, "value", before, after)
+    expected = oracle_counts(snaps, before, after)
+    assert list(matrix.counts.index) == [NEW, "A", "B", "C"]
+    assert list(matrix.counts.columns) == ["A", "B", "C", EXIT]
+    for row in matrix.counts.index:
+        for column in matrix.counts.columns:
+            want = expected.at[row, column] if row in expected.index and column in expected.columns else 0
+            assert matrix.counts.at[row, column] == want, (row, column)
+    assert np.allclose(matrix.row_percent.loc[["A", "B", "C"]].sum(axis=1), 100.0)
+
+
+def test_revenue_is_next_period_spend_of_each_cell(planted):
+    ws, snaps, orders = planted
+    before, after = PERIODS[1], PERIODS[2]
+    matrix = transition_matrix(ws.con, "value", before, after)
+    window = orders[(orders.ordered_at > pd.Timestamp(before) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
+                    & (orders.ordered_at <= pd.Timestamp(after) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))]
+    spend = window.groupby("customer_id").amount.sum()
+    a = snaps[snaps.period == before].set_index("customer_id").segment_id
+    b = snaps[snaps.period == after].set_index("customer_id").segment_id
+    joined = pd.concat([a.rename("from"), b.rename("to")], axis=1).fillna({"from": NEW, "to": EXIT})
+    joined["revenue"] = spend.reindex(joined.index).fillna(0.0)
+    expected = joined.groupby(["from", "to"]).revenue.sum()
+    for (row, column), value in expected.items():
+        assert matrix.revenue.at[row, column] == pytest.approx(value)
+
+
+def test_missing_period_is_a_clear_error(planted):
+    ws, _, _ = planted
+    with pytest.raises(ValueError, match=r"no snapshot of 'value' at 2023-12-31; taken periods: 2024-01-31, 2024-02-29"):
+        transition_matrix(ws.con, "value", date(2023, 12, 31), PERIODS[0])
+
+
+def test_trajectories_and_sankey(planted):
+    ws, snaps, _ = planted
+    result = trajectories(ws.con, "value", PERIODS)
+    wide = snaps.pivot(index="customer_id", columns="period", values="segment_label").reindex(columns=PERIODS).fillna("-")
+    expected_paths = wide.apply(lambda r: " -> ".join(r), axis=1)
+    got = result.paths.set_index("customer_id").path
+    assert got.sort_index().equals(expected_paths.sort_index())
+    assert result.top_paths(3).customers.tolist() == expected_paths.value_counts().head(3).tolist()
+    sankey = result.sankey()
+    first_link_total = sum(v for s, v in zip(sankey["source"], sankey["value"]) if sankey["nodes"][s].startswith("2024-01-31"))
+    assert first_link_total == len(wide)
+
+
+def test_markov_forecast_matches_numpy_powers(planted):
+    ws, snaps, _ = planted
+    model = fit_markov(ws.con, "value", window=3)
+    counts = sum(oracle_counts(snaps, a, b).drop(index=NEW, errors="ignore").reindex(
+        index=model.states, columns=model.states, fill_value=0) for a, b in zip(PERIODS, PERIODS[1:]))
+    counts = counts.to_numpy(dtype=float).copy()
+    counts[model.states.index(EXIT), model.states.index(EXIT)] = 1.0
+    P = counts / counts.sum(axis=1, keepdims=True)
+    assert np.allclose(model.P, P)
+    forecast = model.forecast(6)
+    assert np.allclose(forecast.iloc[6].to_numpy(), model.current_mix @ np.linalg.matrix_power(P, 6))
+    assert np.allclose(forecast.sum(axis=1), 1.0)
+    value = model.expected_value(horizon=12, discount_rate=0.01)
+    brute = sum(np.linalg.matrix_power(P / 1.01, t) @ model.revenue_per_period for t in range(1, 13))
+    assert np.allclose(value.to_numpy(), brute)
+    stationary = model.stationary()
+    assert np.allclose(stationary.to_numpy() @ P, stationary.to_numpy())
