@@ -7,7 +7,7 @@ reading it is an analyst editing YAML, not a Python developer.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -35,12 +35,35 @@ class SourceMapping(Strict):
     encoding: str = "utf-8"
 
 
+class TrajectoryRule(Strict):
+    """A move between segments that matters: it raises an alert feeding a journey."""
+
+    name: str
+    segmentation: str
+    from_segments: list[str] | Literal["*"] = Field("*", alias="from")
+    to_segments: list[str] | Literal["*"] = Field("*", alias="to")
+    direction: Literal["down", "up", "any"] = "any"
+    kind: Literal["negative", "positive", "high_stakes"] = "negative"
+    journey: str | None = None
+    min_value: float = Field(0.0, description="only customers whose value at stake is at least this")
+
+
+class Dynamics(Strict):
+    """How snapshots are taken and which trajectories raise alerts."""
+
+    grid: Literal["monthly", "weekly", "quarterly"] = "monthly"
+    markov_window: int = Field(12, ge=1)
+    discount_rate: float = Field(0.01, ge=0, description="per period, for expected value")
+    rules: list[TrajectoryRule] = Field(default_factory=list)
+
+
 class Project(Strict):
     """The whole project file."""
 
     name: str = "segmento"
     database: str = Field("segmento.duckdb", description="DuckDB file path or Ibis connection URL")
     sources: list[SourceMapping] = Field(default_factory=list)
+    dynamics: Dynamics = Field(default_factory=Dynamics)
 
     # Where the file was read from, for error messages of later stages (not user keys).
     _path: Path | None = PrivateAttr(default=None)
@@ -124,7 +147,7 @@ def _explain(exc: ValidationError, name: str, lines: dict[tuple[Any, ...], int])
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             model = _model_at(Project, loc[:-1])
-            valid = ", ".join(model.model_fields) if model else ""
+            valid = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else ""
             message = f"unknown key {loc[-1]!r}" + (f"; valid keys: {valid}" if valid else "")
         messages.append(f"{where}: {field}: {message}")
     return "\n".join(messages)

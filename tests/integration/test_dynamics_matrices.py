@@ -124,3 +124,33 @@ def test_markov_forecast_matches_numpy_powers(planted):
     assert np.allclose(value.to_numpy(), brute)
     stationary = model.stationary()
     assert np.allclose(stationary.to_numpy() @ P, stationary.to_numpy())
+
+
+def test_alerts_match_the_rule_and_are_raised_once(planted):
+    from segmento.config import TrajectoryRule
+    from segmento.dynamics.alerts import list_alerts, raise_alerts
+
+    ws, snaps, _ = planted
+    rules = [
+        TrajectoryRule.model_validate({"name": "slide", "segmentation": "value", "from": ["A"], "direction": "down",
+                                       "journey": "win-back"}),
+        TrajectoryRule.model_validate({"name": "upgrade", "segmentation": "value", "from": ["C"], "to": ["B", "A"],
+                                       "kind": "positive"}),
+    ]
+    before, after = PERIODS[2], PERIODS[3]
+    a = snaps[snaps.period == before].set_index("customer_id").segment_id
+    b = snaps[snaps.period == after].set_index("customer_id").segment_id.reindex(a.index).fillna(EXIT)
+    expected_slide = set(a[(a == "A") & (b != "A")].index)  # from the top, every move is down (exit included)
+    expected_up = set(a[(a == "C") & b.isin(["A", "B"])].index)
+
+    created = raise_alerts(ws.con, rules, before, after)
+    assert created == len(expected_slide) + len(expected_up)
+    stored = list_alerts(ws.con, period=after).to_pandas()
+    assert set(stored[stored.rule == "slide"].customer_id) == expected_slide
+    assert set(stored[stored.rule == "upgrade"].customer_id) == expected_up
+    assert (stored[stored.rule == "slide"].journey == "win-back").all()
+    assert stored.alert_id.is_unique
+
+    assert raise_alerts(ws.con, rules, before, after) == 0
+    assert list_alerts(ws.con).count().execute() == len(stored)
+    assert list_alerts(ws.con, kind="positive").count().execute() == len(expected_up)
