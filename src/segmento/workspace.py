@@ -5,6 +5,7 @@ It stays thin: each method hands over to the module that owns the stage.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,12 @@ import ibis
 from ibis.backends import BaseBackend
 
 from segmento.config import Project, load_project
+from segmento.dynamics.alerts import list_alerts
+from segmento.dynamics.markov import MarkovModel, fit_markov
+from segmento.dynamics.periods import period_end
+from segmento.dynamics.store import taken_periods
+from segmento.dynamics.trajectories import Trajectories, trajectories
+from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
 from segmento.store.backend import ensure_tables, open_backend
 from segmento.store.ingest import IngestionReport, Source, ingest
 
@@ -35,6 +42,29 @@ class Workspace:
         ``timestamp_format``, ``delimiter``, ``encoding``, ``progress``.
         """
         return ingest(self.con, table, source, **options)
+
+    # ---- dynamics -------------------------------------------------------------------
+
+    def periods(self, segmentation: str) -> list[date]:
+        """Period ends with a snapshot of ``segmentation``, oldest first."""
+        return taken_periods(self.con, segmentation)
+
+    def transitions(self, segmentation: str, from_period: date | str, to_period: date | str) -> TransitionMatrix:
+        """Transition matrix between two snapshot periods ('YYYY-MM' means that month's end)."""
+        grid = self.project.dynamics.grid
+        return transition_matrix(self.con, segmentation, period_end(from_period, grid), period_end(to_period, grid))
+
+    def trajectories(self, segmentation: str, last: int = 6, customer_id: str | None = None) -> Trajectories:
+        """Paths over the last ``last`` snapshot periods."""
+        return trajectories(self.con, segmentation, taken_periods(self.con, segmentation)[-last:], customer_id)
+
+    def markov(self, segmentation: str, window: int | None = None) -> MarkovModel:
+        """The Markov view over the last ``window`` period pairs (project default when omitted)."""
+        return fit_markov(self.con, segmentation, window or self.project.dynamics.markov_window)
+
+    def alerts(self, **filters: Any) -> ibis.Table:
+        """Stored trajectory alerts, highest priority first (filters: period, kind, rule, min_priority, limit)."""
+        return list_alerts(self.con, **filters)
 
     def close(self) -> None:
         self.con.disconnect()

@@ -154,3 +154,28 @@ def test_alerts_match_the_rule_and_are_raised_once(planted):
     assert raise_alerts(ws.con, rules, before, after) == 0
     assert list_alerts(ws.con).count().execute() == len(stored)
     assert list_alerts(ws.con, kind="positive").count().execute() == len(expected_up)
+
+
+def test_cli_prints_matrices_paths_markov_and_alerts(planted):
+    from typer.testing import CliRunner
+
+    from segmento.cli import app
+
+    ws, snaps, _ = planted
+    db = ws.con.con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, [*args, "--db", db], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    counts = oracle_counts(snaps, PERIODS[0], PERIODS[1])
+    out = run("transitions", "value", "--from", "2024-01", "--to", "2024-02")
+    assert "value: 2024-01-31 -> 2024-02-29" in out
+    assert f"{counts.at['A', 'A']:,}" in out.splitlines()[[i for i, l in enumerate(out.splitlines()) if "│ A " in l][0]]
+    assert '"rows"' in run("transitions", "value", "--from", "2024-01", "--to", "2024-02", "--json")
+    assert "top paths over 4 periods" in run("trajectories", "value", "--last", "4")
+    assert "segment mix forecast" in run("markov", "value", "--steps", "3")
+    bad = runner.invoke(app, ["transitions", "value", "--from", "2022-01", "--to", "2024-02", "--db", db])
+    assert bad.exit_code == 2 and "no snapshot of 'value' at 2022-01-31" in bad.output
