@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.store.schema import SYSTEM_TABLES, TABLES
@@ -51,3 +53,43 @@ def transaction(con: BaseBackend) -> Iterator[None]:
         raw.rollback()
         raise
     raw.commit()
+
+
+def base_tables(con: BaseBackend) -> list[str]:
+    """The knowledge base's own tables: no views, temporary tables or registered frames."""
+    if con.name == "duckdb":
+        rows = con.raw_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "AND table_catalog = current_database() AND table_schema = current_schema() ORDER BY table_name"
+        ).fetchall()
+        return [name for (name,) in rows]
+    return [name for name in con.list_tables() if not name.startswith(("ibis_", "_"))]
+
+
+@contextmanager
+def staged(con: BaseBackend, data: pa.Table) -> Iterator[ibis.Table]:
+    """Arrow data as a table of the engine for the length of a block, then gone.
+
+    Ibis memtables stay registered until the process exits, which would keep every
+    ingested batch (and the personal data in it) in memory; this does not.
+    """
+    name = f"_staged_{uuid.uuid4().hex}"
+    if con.name == "duckdb":
+        con.con.register(name, data)
+        try:
+            yield con.table(name)
+        finally:
+            con.con.unregister(name)
+        return
+    table = con.create_table(name, data, temp=True)
+    try:
+        yield table
+    finally:
+        con.drop_table(name, force=True)
+
+
+def append(con: BaseBackend, table: str, rows: pa.Table) -> None:
+    """Insert Arrow rows into a knowledge-base table, cast to its schema."""
+    target = con.table(table).schema().to_pyarrow()
+    with staged(con, rows.select(target.names).cast(target)) as source:
+        con.insert(table, source)

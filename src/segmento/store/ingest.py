@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from segmento.store.backend import transaction
-from segmento.store.schema import Column, TableSpec, table_spec
+from segmento.store.backend import append, staged, transaction
+from segmento.store.schema import ERASED, Column, TableSpec, table_spec
 from segmento.store.sources import LINE, BrokenRow, Source, SourceError, SourceReader, open_source
 
 LOADED, DUPLICATE, REJECTED = "loaded", "duplicate", "rejected"
@@ -192,6 +192,10 @@ def _checks(
         if column.min_value is not None:
             checks.append((value < column.min_value, column.name,
                            shown + f" is below the minimum {column.min_value:g}"))
+    if "customer_id" in spec.column_names and con.table(ERASED).count().execute():
+        erased = con.table(ERASED).id_hash
+        checks.append((t.customer_id.hexdigest("sha256").isin(erased), "customer_id",
+                       ibis.literal("customer erased under GDPR; not loaded again")))
     for column_name, target in spec.references.items():
         target_key = table_spec(target).key[0]
         known = con.table(target)[target_key]
@@ -208,10 +212,9 @@ def _row_hash(t: ibis.Table, names: list[str]) -> ibis.IntegerValue:
 
 
 def _classify(
-    con: BaseBackend, batch: pa.Table, spec: TableSpec, mapping: dict[str, str], formats: dict[str, str | None]
+    con: BaseBackend, t: ibis.Table, spec: TableSpec, mapping: dict[str, str], formats: dict[str, str | None]
 ) -> ibis.Table:
     """Every row of the batch with its status (loaded/duplicate/rejected), field and reason."""
-    t = ibis.memtable(batch)
     t = t.mutate(**{c.name: _parsed(t, c, mapping) for c in spec.columns})
     checks = _checks(con, t, spec, mapping, formats)
     failed = ibis.cases(*((cond, name) for cond, name, _ in checks), else_=ibis.null("string"))
@@ -267,7 +270,8 @@ def _load_batch(
 ) -> None:
     """Classify one batch once (materialised), then load and quarantine in one transaction."""
     name = f"_ingest_{report.ingestion_id}"
-    classified = con.create_table(name, _classify(con, batch, spec, mapping, formats), temp=True)
+    with staged(con, batch) as source:
+        classified = con.create_table(name, _classify(con, source, spec, mapping, formats), temp=True)
     try:
         by_status = classified.group_by("_status").agg(n=ibis._.count()).to_pyarrow().to_pylist()
         counts = {row["_status"]: row["n"] for row in by_status}
@@ -323,30 +327,24 @@ def _quarantine(con: BaseBackend, spec: TableSpec, report: IngestionReport, rows
             "raw": [json.dumps(r["raw"], default=str, ensure_ascii=False) for r in rows],
         }
     )
-    new = ibis.memtable(frame)
     held = con.table("quarantine")
     same_place = ["table_name", "source", "line", "raw"]
-    con.insert("quarantine", new.anti_join(held, same_place).select(*held.columns))
+    with staged(con, frame) as new:
+        con.insert("quarantine", new.anti_join(held, same_place).select(*held.columns))
 
 
 def _log_run(con: BaseBackend, report: IngestionReport) -> None:
-    con.insert(
-        "ingestions",
-        ibis.memtable(
-            pa.table(
-                {
-                    "ingestion_id": [report.ingestion_id],
-                    "table_name": [report.table],
-                    "source": [report.source],
-                    "started_at": pa.array([datetime.now()], pa.timestamp("us")),
-                    "rows_in": pa.array([report.rows_in], pa.int64()),
-                    "loaded": pa.array([report.loaded], pa.int64()),
-                    "duplicates": pa.array([report.duplicates], pa.int64()),
-                    "rejected": pa.array([report.rejected], pa.int64()),
-                }
-            )
-        ),
-    )
+    row = {
+        "ingestion_id": [report.ingestion_id],
+        "table_name": [report.table],
+        "source": [report.source],
+        "started_at": [datetime.now()],
+        "rows_in": [report.rows_in],
+        "loaded": [report.loaded],
+        "duplicates": [report.duplicates],
+        "rejected": [report.rejected],
+    }
+    append(con, "ingestions", pa.table(row))
 
 
 class _progress_bar:

@@ -3,6 +3,7 @@ the store creates tables from, and the README documents."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import ibis
@@ -182,7 +183,24 @@ INGESTIONS = ibis.schema(
     }
 )
 
-SYSTEM_TABLES: dict[str, ibis.Schema] = {"quarantine": QUARANTINE, "ingestions": INGESTIONS}
+ERASED = "erased_customers"
+AUDIT = "audit_log"
+ERASED_SCHEMA = ibis.schema({"id_hash": "string", "erased_at": "timestamp"})  # suppression list
+AUDIT_SCHEMA = ibis.schema(
+    {"at": "timestamp", "actor": "string", "action": "string", "target": "string", "details": "string"}
+)
+
+SYSTEM_TABLES: dict[str, ibis.Schema] = {
+    "quarantine": QUARANTINE,
+    "ingestions": INGESTIONS,
+    ERASED: ERASED_SCHEMA,
+    AUDIT: AUDIT_SCHEMA,
+}
+
+
+def id_hash(customer_id: str) -> str:
+    """How an erased customer id is remembered: SHA-256 hex, the same as the engine's sha256()."""
+    return hashlib.sha256(customer_id.encode("utf-8")).hexdigest()
 
 
 def table_spec(name: str) -> TableSpec:
