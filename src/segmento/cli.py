@@ -52,14 +52,15 @@ def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
     end: Annotated[str, typer.Option(help="Last day of the history (YYYY-MM-DD).")] = "2024-12-31",
 ) -> None:
-    """Generate a realistic synthetic retail base as Parquet files."""
-    from segmento.demo import generate, write_parquet
+    """Generate a realistic synthetic retail base as Parquet files (one month in memory at a time)."""
+    import pyarrow.parquet as pq
+
+    from segmento.demo import write_demo
 
     with console.status(f"generating {customers:,} customers over {months} months"):
-        data = generate(customers=customers, months=months, seed=seed, end=date.fromisoformat(end))
-        paths = write_parquet(data, out)
+        paths = write_demo(out, customers=customers, months=months, seed=seed, end=date.fromisoformat(end))
     for name, path in paths.items():
-        console.print(f"{name:12} {getattr(data, name).num_rows:>12,} rows  {path}")
+        console.print(f"{name:12} {pq.ParquetFile(path).metadata.num_rows:>12,} rows  {path}")
 
 
 @app.command()

@@ -61,3 +61,14 @@ def test_project_sources_are_loaded(tmp_path: Path):
     result = invoke("load", "--config", str(tmp_path / "segmento.yaml"))
     assert result.exit_code == 0, result.output
     assert "1 in, 1 loaded" in result.output
+
+
+def test_demo_data_generates_files_that_load_without_rejections(tmp_path: Path):
+    out = tmp_path / "demo"
+    result = invoke("demo-data", "--customers", "300", "--months", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} >= {"customers.parquet", "orders.parquet", "order_lines.parquet",
+                                               "events.parquet", "consents.parquet", "truth.parquet"}
+    result = invoke("load", str(out), "--db", str(tmp_path / "demo.duckdb"))
+    assert result.exit_code == 0, result.output
+    assert result.output.count(" 0 rejected") == 5
