@@ -12,6 +12,10 @@ from typing import Any
 import ibis
 from ibis.backends import BaseBackend
 
+from segmento.activation import outbox
+from segmento.activation.deliver import Deliverer, DeliveryReport, Until, held
+from segmento.activation.exports import ExportReport, export_audience
+from segmento.activation.routing import enqueue_alerts, enqueue_audience_changes
 from segmento.config import Project, load_project
 from segmento.dynamics.alerts import list_alerts
 from segmento.dynamics.markov import MarkovModel, fit_markov
@@ -65,6 +69,46 @@ class Workspace:
     def alerts(self, **filters: Any) -> ibis.Table:
         """Stored trajectory alerts, highest priority first (filters: period, kind, rule, min_priority, limit)."""
         return list_alerts(self.con, **filters)
+
+    # ---- activation -----------------------------------------------------------------
+
+    def enqueue_alerts(self, period: date | str | None = None) -> int:
+        """Queue the stored alerts of ``period`` (default: the latest) for their routes; returns new messages."""
+        when = period_end(period, self.project.dynamics.grid) if period is not None else None
+        return enqueue_alerts(self.con, self.project, period=when)
+
+    def enqueue_audience_changes(self) -> int:
+        """Queue stored audience enter/exit changes for their routes; returns new messages."""
+        return enqueue_audience_changes(self.con, self.project)
+
+    def deliver(self, destinations: list[str] | None = None, until: Until = "due", lease: float = 60.0) -> DeliveryReport:
+        """Deliver the outbox over this connection ('due': what is due now; 'settled': wait out retries).
+
+        ``segmento deliver`` runs the same deliverer in its own process, opening the base per step.
+        """
+        deliverer = Deliverer(self.project, held(self.con), destinations, lease=lease)
+        try:
+            return deliverer.run(until)
+        finally:
+            deliverer.close()
+
+    def delivery_status(self) -> Any:
+        """Per destination: pending, delivered, failed (dead letter), filtered (no consent), as a DataFrame."""
+        return outbox.status(self.con, [d.name for d in self.project.destinations])
+
+    def dead_letters(self, destination: str | None = None) -> ibis.Table:
+        """Messages that failed every attempt, with their last error."""
+        return outbox.dead_letters(self.con, destination)
+
+    def retry_failed(self, destination: str | None = None) -> int:
+        """Put dead letters back in the queue; returns how many."""
+        return outbox.requeue(self.con, destination)
+
+    def export_audience(self, audience: str, destination: str, members: ibis.Table | None = None) -> ExportReport:
+        """Send the audience's full membership to a destination now (profile columns as declared in ``exports``)."""
+        declared = [e for e in self.project.exports if (e.audience, e.to) == (audience, destination)]
+        profile = declared[0].profile if declared else []
+        return export_audience(self.con, self.project, audience, destination, members, profile)
 
     def close(self) -> None:
         self.con.disconnect()

@@ -1,0 +1,244 @@
+"""Routing: which trajectory alerts and audience changes go to which destinations, for which journey.
+
+Each routed record becomes one outbox message per destination. The payload is built
+here, once, so what a receiver gets does not depend on when it is sent: the customer's
+segments as of the change, the trajectory or the audience change, the priority (value
+at stake), the journey, and what the journey needs (profile columns, fixed params).
+
+Producers call ``enqueue_alerts`` / ``enqueue_audience_changes`` inside the transaction
+that stores the records (pass the new rows, materialised, before inserting them when the
+expression would no longer see them afterwards); calling them later is also safe: records
+already queued for a destination are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from segmento.activation.outbox import enqueue, existing_ids, new_message, to_json
+from segmento.config import ConfigError, DestinationBase, Project, Route
+from segmento.store.backend import staged
+from segmento.store.schema import CUSTOMERS
+
+ALERT, CHANGE, EXPORT = "alert", "audience_change", "export"
+ALERTS = "alerts"  # written by segmento.dynamics.alerts
+SNAPSHOTS = "segment_snapshots"  # written by segmento.dynamics.store
+CHANGES = "audience_changes"  # change_id, customer_id, audience, kind (enter|exit), at, reason
+PROFILE_COLUMNS = tuple(c for c in CUSTOMERS.column_names if c != "customer_id")
+
+
+def check_activation(project: Project) -> None:
+    """Cross-references the models cannot check alone: destination names, profile columns."""
+    names = [d.name for d in project.destinations]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{project.where('destinations')}: destination names must be unique; repeated: {', '.join(repeated)}")
+    declared = ", ".join(names) or "none declared"
+    targets = [("routes", i, r.to) for i, r in enumerate(project.routes)]
+    targets += [("exports", i, [e.to]) for i, e in enumerate(project.exports)]
+    for section, index, to in targets:
+        for j, name in enumerate(to):
+            if name not in names:
+                where = project.where(section, index, "to", j) if section == "routes" else project.where(section, index, "to")
+                raise ConfigError(f"{where}: unknown destination {name!r}; declared: {declared}")
+    for section, items in (("routes", project.routes), ("exports", project.exports)):
+        for index, item in enumerate(items):
+            wrong = [c for c in item.profile if c not in PROFILE_COLUMNS]
+            if wrong:
+                raise ConfigError(
+                    f"{project.where(section, index, 'profile')}: unknown customer column(s) {', '.join(wrong)}; "
+                    f"valid: {', '.join(PROFILE_COLUMNS)}"
+                )
+
+
+def destination(project: Project, name: str) -> DestinationBase:
+    """The declared destination called ``name`` (error listing the declared ones)."""
+    for config in project.destinations:
+        if config.name == name:
+            return config
+    declared = ", ".join(d.name for d in project.destinations) or "none declared"
+    raise ConfigError(f"{project.where('destinations')}: no destination named {name!r}; declared: {declared}")
+
+
+def enqueue_alerts(
+    con: BaseBackend, project: Project, alerts: ibis.Table | pa.Table | None = None,
+    period: date | None = None, now: datetime | None = None,
+) -> int:
+    """Queue trajectory alerts for the routes that take them; returns new messages.
+
+    ``alerts`` defaults to the stored alerts of ``period`` (the latest period when omitted).
+    """
+    check_activation(project)
+    if alerts is None:
+        if ALERTS not in con.list_tables():
+            return 0
+        alerts = con.table(ALERTS)
+        period = period or alerts.period.max().execute()
+        alerts = alerts.filter(alerts.period == period)
+    selections = []
+    for route in project.routes:
+        if route.alerts is None:
+            continue
+        selections.append((route, lambda rows, route=route: _alerts_of(rows, route)))
+    return _queue(con, alerts, ALERT, "alert_id", selections, _alert_part, now)
+
+
+def enqueue_audience_changes(
+    con: BaseBackend, project: Project, changes: ibis.Table | pa.Table | None = None, now: datetime | None = None
+) -> int:
+    """Queue audience enter/exit changes for the routes that take them; returns new messages.
+
+    ``changes`` has columns change_id, customer_id, audience, kind ('enter' or 'exit'),
+    at (timestamp) and reason; it defaults to the ``audience_changes`` table.
+    """
+    check_activation(project)
+    if changes is None:
+        if CHANGES not in con.list_tables():
+            return 0
+        changes = con.table(CHANGES)
+    selections = []
+    for route in project.routes:
+        if route.audiences is None:
+            continue
+        selections.append((route, lambda rows, route=route: _changes_of(rows, route)))
+    return _queue(con, changes, CHANGE, "change_id", selections, _change_part, now)
+
+
+def _alerts_of(rows: ibis.Table, route: Route) -> ibis.Table:
+    if route.alerts != "*":
+        rows = rows.filter(rows.rule.isin(route.alerts))
+    if route.kinds:
+        rows = rows.filter(rows.kind.isin(route.kinds))
+    if route.min_priority:
+        rows = rows.filter(rows.priority >= route.min_priority)
+    return rows
+
+
+def _changes_of(rows: ibis.Table, route: Route) -> ibis.Table:
+    if route.audiences != "*":
+        rows = rows.filter(rows.audience.isin(route.audiences))
+    return rows.filter(rows.kind.isin(route.changes))
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one source record adds to its messages."""
+
+    topic: str  # file folder and status grouping
+    priority: float
+    at: datetime  # the customer's segments are read as of this instant
+    body: dict[str, Any]
+
+
+def _alert_part(row: dict[str, Any]) -> Part:
+    period: date = row["period"]
+    body = {
+        "occurred_at": period,
+        "priority": row["priority"],
+        "trajectory": {
+            "rule": row["rule"], "kind": row["kind"], "segmentation": row["segmentation"],
+            "from": row["from_segment"], "to": row["to_segment"], "period": period,
+        },
+    }
+    # A snapshot at a period end holds everything up to that day's end: visible from the next day.
+    return Part(f"alert-{row['kind']}", row["priority"] or 0.0, datetime.combine(period + timedelta(days=1), time()), body)
+
+
+def _change_part(row: dict[str, Any]) -> Part:
+    body = {
+        "occurred_at": row["at"],
+        "audience": {"name": row["audience"], "change": row["kind"], "reason": row.get("reason")},
+    }
+    return Part(f"audience-{row['audience']}", 0.0, row["at"], body)
+
+
+def _queue(
+    con: BaseBackend,
+    records: ibis.Table | pa.Table,
+    source: str,
+    id_column: str,
+    selections: list[tuple[Route, Callable[[ibis.Table], ibis.Table]]],
+    describe: Callable[[dict[str, Any]], Part],
+    now: datetime | None,
+) -> int:
+    """Build one message per (record, destination) not queued yet; the first matching route wins."""
+    if not selections:
+        return 0
+    with staged(con, records) if isinstance(records, pa.Table) else nullcontext(records) as table:
+        taken: set[tuple[str, str]] = set()
+        messages: list[dict[str, Any]] = []
+        for route, select in selections:
+            rows = select(table)
+            wanted: dict[str, tuple[dict[str, Any], list[str]]] = {}
+            for destination in route.to:
+                queued = existing_ids(con, destination, source)
+                fresh = rows.anti_join(queued, rows[id_column] == queued.source_id)
+                for row in fresh.to_pyarrow().to_pylist():
+                    key = row[id_column]
+                    if (destination, key) not in taken:
+                        taken.add((destination, key))
+                        wanted.setdefault(key, (row, []))[1].append(destination)
+            if not wanted:
+                continue
+            parts = {key: describe(row) for key, (row, _) in wanted.items()}
+            segments, profiles = customer_context(
+                con, [(key, row["customer_id"], parts[key].at) for key, (row, _) in wanted.items()], route.profile
+            )
+            for key, (row, destinations) in wanted.items():
+                part = parts[key]
+                body = to_json({
+                    "type": source,
+                    "route": route.name,
+                    "journey": route.journey or row.get("journey") or route.name,
+                    "customer_id": row["customer_id"],
+                    **part.body,
+                    "segments": segments.get(key, {}),
+                    "profile": profiles.get(row["customer_id"], {}),
+                    "params": route.params,
+                })
+                messages += [new_message(d, source, key, part.topic, row["customer_id"], part.priority, body)
+                             for d in destinations]
+        return enqueue(con, messages, now)
+
+
+def customer_context(
+    con: BaseBackend, keys: list[tuple[str, str, datetime]], profile: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Segments as of each record's instant (by record key) and profile columns (by customer).
+
+    A snapshot at period end D is visible from D + 1 day 00:00: it summarises the whole of D.
+    """
+    segments: dict[str, dict[str, Any]] = {}
+    profiles: dict[str, dict[str, Any]] = {}
+    wanted = pa.table({
+        "key": pa.array([k for k, _, _ in keys], pa.string()),
+        "customer_id": pa.array([c for _, c, _ in keys], pa.string()),
+        "at": pa.array([a for _, _, a in keys], pa.timestamp("us")),
+    })
+    tables = set(con.list_tables())
+    with staged(con, wanted) as asked:
+        if SNAPSHOTS in tables:
+            snaps = con.table(SNAPSHOTS)
+            visible_from = snaps.period.cast("timestamp") + ibis.interval(days=1)
+            joined = asked.join(snaps, "customer_id").filter(visible_from <= asked.at)
+            latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
+            joined = joined.mutate(_n=ibis.row_number().over(latest))
+            rows = joined.filter(joined._n == 0).select("key", "segmentation", "segment_id", "segment_label", "period")
+            for row in rows.to_pyarrow().to_pylist():
+                segments.setdefault(row["key"], {})[row["segmentation"]] = {
+                    "segment": row["segment_id"], "label": row["segment_label"], "as_of": row["period"],
+                }
+        if profile:
+            customers = con.table("customers")
+            found = customers.semi_join(asked, "customer_id").select("customer_id", *profile)
+            for row in found.to_pyarrow().to_pylist():
+                profiles[row.pop("customer_id")] = row
+    return segments, profiles
