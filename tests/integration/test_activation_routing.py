@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 import segmento
-from segmento.activation.routing import CHANGES, enqueue_alerts, enqueue_audience_changes
+from segmento.activation.routing import CHANGES, enqueue_alerts
 from segmento.config import ConfigError, parse_project
 from segmento.dynamics.alerts import ALERT_SCHEMA, ALERTS, alerts_table, raise_alerts
 from segmento.dynamics.store import SNAPSHOTS, snapshots

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -280,8 +280,18 @@ def deliver(
     """
     connect = reopening(target)
     deliverer = Deliverer(project, connect, destinations, lease=lease)
-    with _graceful(deliverer.stop):
-        return _deliver_loop(deliverer, connect, project, until, poll, queue_first, out)
+    with _graceful(deliverer.stop), closing(deliverer):
+        while True:
+            if queue_first:
+                with connect() as con:
+                    catch_up(con, project)
+            report = deliverer.run("settled" if until == "settled" else "due", poll)
+            if until != "stopped" or deliverer.stop.is_set():
+                out(str(report))
+                return report
+            if any(t.delivered or t.failed or t.filtered for t in report.tallies.values()):
+                out(str(report))
+            deliverer.stop.wait(poll)
 
 
 @contextmanager
@@ -296,26 +306,6 @@ def _graceful(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _deliver_loop(
-    deliverer: Deliverer, connect: Connector, project: Project, until: Until, poll: float, queue_first: bool,
-    out: Callable[[str], None],
-) -> DeliveryReport:
-    try:
-        while True:
-            if queue_first:
-                with connect() as con:
-                    catch_up(con, project)
-            report = deliverer.run("settled" if until == "settled" else "due", poll)
-            if until != "stopped" or deliverer.stop.is_set():
-                out(str(report))
-                return report
-            if any(t.delivered or t.failed or t.filtered for t in report.tallies.values()):
-                out(str(report))
-            deliverer.stop.wait(poll)
-    finally:
-        deliverer.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

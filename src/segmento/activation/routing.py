@@ -42,15 +42,11 @@ def check_activation(project: Project) -> None:
     if repeated:
         raise ConfigError(f"{project.where('destinations')}: destination names must be unique; repeated: {', '.join(repeated)}")
     declared = ", ".join(names) or "none declared"
-    targets = [("routes", i, r.to) for i, r in enumerate(project.routes)]
-    targets += [("exports", i, [e.to]) for i, e in enumerate(project.exports)]
-    for section, index, to in targets:
-        for j, name in enumerate(to):
-            if name not in names:
-                where = project.where(section, index, "to", j) if section == "routes" else project.where(section, index, "to")
-                raise ConfigError(f"{where}: unknown destination {name!r}; declared: {declared}")
     for section, items in (("routes", project.routes), ("exports", project.exports)):
         for index, item in enumerate(items):
+            for j, name in enumerate(item.to if isinstance(item.to, list) else [item.to]):
+                if name not in names:
+                    raise ConfigError(f"{project.where(section, index, 'to', j)}: unknown destination {name!r}; declared: {declared}")
             wrong = [c for c in item.profile if c not in PROFILE_COLUMNS]
             if wrong:
                 raise ConfigError(
