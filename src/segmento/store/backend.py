@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
+import sqlglot as sg
+import sqlglot.expressions as sge
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
@@ -93,3 +95,22 @@ def append(con: BaseBackend, table: str, rows: pa.Table) -> None:
     target = con.table(table).schema().to_pyarrow()
     with staged(con, rows.select(target.names).cast(target)) as source:
         con.insert(table, source)
+
+
+def count_where(con: BaseBackend, table: str, where: sge.Condition) -> int:
+    """Rows of ``table`` matching a sqlglot condition."""
+    sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql(con.dialect)
+    return int(con.raw_sql(sql).fetchone()[0])
+
+
+def delete_where(con: BaseBackend, table: str, where: sge.Condition) -> int:
+    """DELETE written through sqlglot in the engine's dialect (Ibis has no delete); returns rows removed."""
+    count = count_where(con, table, where)
+    if count:
+        con.raw_sql(sge.delete(sge.table_(table, quoted=True), where=where).sql(con.dialect))
+    return count
+
+
+def equals(column: str, value: object) -> sge.Condition:
+    """``column = value`` as a sqlglot condition with a safely quoted literal."""
+    return sge.column(column, quoted=True).eq(sge.convert(value))

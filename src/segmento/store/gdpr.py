@@ -21,7 +21,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmento.store.backend import append, base_tables, transaction
+from segmento.store.backend import append, base_tables, count_where, delete_where, equals, transaction
 from segmento.store.schema import AUDIT, AUDIT_SCHEMA, ERASED, ERASED_SCHEMA, id_hash
 
 GDPR_TABLES = {ERASED: ERASED_SCHEMA, AUDIT: AUDIT_SCHEMA}
@@ -61,14 +61,6 @@ def _like_escape(text: str) -> str:
     return text.replace("%", "").replace("_", "")  # ids with LIKE wildcards only widen the match
 
 
-def _delete(con: BaseBackend, table: str, where: sge.Condition) -> int:
-    """DELETE through sqlglot so the statement is written in the engine's dialect."""
-    count = _count(con, table, where)
-    if count:
-        con.raw_sql(sge.delete(sge.table_(table, quoted=True), where=where).sql(con.dialect))
-    return int(count)
-
-
 def forget(con: BaseBackend, customer_id: str, actor: str = "library") -> dict[str, int]:
     """Erase a customer everywhere; returns rows removed per table.
 
@@ -78,20 +70,20 @@ def forget(con: BaseBackend, customer_id: str, actor: str = "library") -> dict[s
     with transaction(con):
         tables = _columns_of(con)
         orders = sg.select("order_id").from_(sge.table_("orders", quoted=True)).where(
-            sge.column("customer_id", quoted=True).eq(sge.Literal.string(customer_id))
+            equals("customer_id", customer_id)
         )
-        removed["order_lines"] = _delete(con, "order_lines", sge.column("order_id", quoted=True).isin(query=orders))
+        removed["order_lines"] = delete_where(con, "order_lines", sge.column("order_id", quoted=True).isin(query=orders))
         for name, schema in tables.items():
             if name in GDPR_TABLES or name == "order_lines":
                 continue
             if "customer_id" in schema:
-                where = sge.column("customer_id", quoted=True).eq(sge.Literal.string(customer_id))
+                where = equals("customer_id", customer_id)
             else:
                 texts = [c for c, t in schema.items() if t.is_string()]
                 if not texts:
                     continue
                 where = sge.or_(*(_text_mentions(c, customer_id) for c in texts))
-            removed[name] = _delete(con, name, where)
+            removed[name] = delete_where(con, name, where)
         append(con, ERASED, pa.table({"id_hash": [id_hash(customer_id)], "erased_at": [datetime.now()]}))
         removed_outside = sum(eraser(con, customer_id) for eraser in external_erasers)
         if removed_outside:
@@ -140,14 +132,9 @@ def purge(
                 old_orders = sg.select("order_id").from_(sge.table_("orders", quoted=True)).where(old)
                 lines_where = sge.column("order_id", quoted=True).isin(query=old_orders)
                 counts["order_lines"] = (
-                    _count(con, "order_lines", lines_where) if dry_run else _delete(con, "order_lines", lines_where)
+                    count_where(con, "order_lines", lines_where) if dry_run else delete_where(con, "order_lines", lines_where)
                 )
-            counts[table] = _count(con, table, old) if dry_run else _delete(con, table, old)
+            counts[table] = count_where(con, table, old) if dry_run else delete_where(con, table, old)
         if not dry_run:
             audit(con, actor, "retention_purge", None, counts)
     return counts
-
-
-def _count(con: BaseBackend, table: str, where: sge.Condition) -> int:
-    sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql(con.dialect)
-    return int(con.raw_sql(sql).fetchone()[0])
