@@ -7,10 +7,11 @@ reading it is an analyst editing YAML, not a Python developer.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import ValidationInfo, field_validator  # segmentations
 from pydantic_core import PydanticCustomError
 
 
@@ -147,6 +148,101 @@ class AudienceExport(Strict):
 # --- end of activation section ---------------------------------------------------
 
 
+class SegmentationBase(Strict):
+    """What every segmentation declares: a name, labels and how much data fitting reads."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    description: str = ""
+    language: Literal["en", "fr"] = Field("en", description="language of the built-in segment labels")
+    labels: dict[str, str] = Field(default_factory=dict, description="segment id -> label, overrides")
+    sample: int | None = Field(200_000, ge=100, description="customers read to fit (None: all)")
+    seed: int = 0
+
+
+class RFMCells(Strict):
+    """One named RFM segment and the score cells it covers, e.g. 'r=4-5 fm=4-5'."""
+
+    id: str
+    label: str | None = None
+    cells: list[str] = Field(min_length=1)
+
+
+class RFMSegmentation(SegmentationBase):
+    """Recency / frequency / monetary scores and a named map of their cells."""
+
+    kind: Literal["rfm"]
+    recency: str = "recency_days"
+    frequency: str = "orders_12m"
+    monetary: str = "spend_12m"
+    bins: int = Field(5, ge=2, le=9, description="score levels per axis (5 = quintiles)")
+    map: list[RFMCells] | None = Field(None, description="segments over the cells (default: the 11-segment map)")
+
+    @field_validator("map")
+    @classmethod
+    def _complete_map(cls, value: list[RFMCells] | None, info: ValidationInfo) -> list[RFMCells] | None:
+        from segmento.segmentations.rfm import compile_map  # lazy: that package imports this module
+
+        if "bins" in info.data:
+            compile_map(value, info.data["bins"])
+        return value
+
+
+class Tier(Strict):
+    """One value tier; the last tier takes everyone left (no bound)."""
+
+    id: str
+    label: str | None = None
+    min: float | None = Field(None, description="value >= min")
+    above: float | None = Field(None, description="value > above")
+    quantile: float | None = Field(None, gt=0, lt=1, description="value >= this quantile, frozen at fit")
+
+
+class TiersSegmentation(SegmentationBase):
+    """Value tiers from thresholds or quantiles of one feature, best tier first."""
+
+    kind: Literal["tiers"]
+    feature: str = "spend_12m"
+    quantile_among: Literal["positive", "all"] = "positive"
+    tiers: list[Tier] = Field(min_length=2)
+
+    @field_validator("tiers")
+    @classmethod
+    def _bounds(cls, value: list[Tier]) -> list[Tier]:
+        from segmento.segmentations.tiers import check_tiers
+
+        check_tiers(value)
+        return value
+
+
+class KMeansSegmentation(SegmentationBase):
+    """k-means on chosen features; fitted on a sample, assigned in the engine."""
+
+    kind: Literal["kmeans"]
+    features: list[str] = Field(min_length=1)
+    categorical: list[str] = Field(default_factory=list, description="one-hot encoded")
+    transforms: dict[str, Literal["auto", "log", "none"]] = Field(default_factory=dict)
+    scaling: Literal["robust", "standard", "none"] = "robust"
+    weights: dict[str, float] = Field(default_factory=dict)
+    fill: dict[str, float] = Field(default_factory=dict, description="value for NULL (default: fitted median)")
+    k: int | Literal["auto"] = "auto"
+    k_min: int = Field(3, ge=2)
+    k_max: int = Field(10, ge=2)
+    min_segment_share: float = Field(0.02, ge=0, lt=0.5)
+    active: str | None = Field(None, description="feature; NULL or 0 means the 'inactive' segment")
+    rank_by: str | None = Field(None, description="feature whose mean orders segments (default: the first)")
+    n_init: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KMeansSegmentation:
+        from segmento.segmentations.clustering import check_definition
+
+        check_definition(self)
+        return self
+
+
+Segmentation = Annotated[RFMSegmentation | TiersSegmentation | KMeansSegmentation, Field(discriminator="kind")]
+
+
 class Project(Strict):
     """The whole project file."""
 
@@ -154,6 +250,7 @@ class Project(Strict):
     database: str = Field("segmento.duckdb", description="DuckDB file path or Ibis connection URL")
     sources: list[SourceMapping] = Field(default_factory=list)
     dynamics: Dynamics = Field(default_factory=Dynamics)
+    segmentations: list[Segmentation] = Field(default_factory=list)
     destinations: list[Destination] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     exports: list[AudienceExport] = Field(default_factory=list)
@@ -182,6 +279,23 @@ class Project(Strict):
         name = str(self.path) if self.path else "project config"
         line = self.line_of(*loc)
         return f"{name}, line {line}" if line else name
+
+    @field_validator("segmentations")
+    @classmethod
+    def _unique_segmentations(cls, value: list[Any]) -> list[Any]:
+        names = [s.name for s in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"segmentation names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+    def segmentation(self, name: str) -> Any:
+        """The declared segmentation called ``name`` (error listing the declared ones)."""
+        for definition in self.segmentations:
+            if definition.name == name:
+                return definition
+        known = ", ".join(s.name for s in self.segmentations) or "none declared"
+        raise ConfigError(f"{self.where('segmentations')}: no segmentation named {name!r}; declared: {known}")
 
 
 def _node_lines(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -233,13 +347,14 @@ def parse_project(text: str, path: Path | None = None) -> Project:
 def _explain(exc: ValidationError, name: str, lines: dict[tuple[Any, ...], int]) -> str:
     messages = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        raw = tuple(error["loc"])
+        loc = _walk(Project, raw)[0]
         line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
         where = f"{name}, line {line}" if line else name
         field = ".".join(str(part) for part in loc)
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            model = _model_at(Project, loc[:-1])
+            model = _model_at(Project, raw[:-1])
             valid = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else ""
             message = f"unknown key {loc[-1]!r}" + (f"; valid keys: {valid}" if valid else "")
         messages.append(f"{where}: {field}: {message}")
@@ -248,20 +363,39 @@ def _explain(exc: ValidationError, name: str, lines: dict[tuple[Any, ...], int])
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at ``loc`` (for 'valid keys' hints)."""
+    return _walk(model, loc)[1]
+
+
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
+    """Follow an error location through the models: the location without the member tag
+    pydantic inserts for a discriminated union (segmentations, 0, 'kmeans', 'k' ->
+    segmentations, 0, 'k'), and the model validating the mapping it ends at."""
+    clean: list[Any] = []
+    current: type[BaseModel] | None = model
+    tagged: dict[Any, type[BaseModel]] = {}
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, str) and part in tagged:
+            current, tagged = tagged[part], {}
             continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        candidates = [field.annotation, *getattr(field.annotation, "__args__", ())]
-        nested = [
-            arg
-            for candidate in candidates
-            for arg in (candidate, *getattr(candidate, "__args__", ()))
-            if isinstance(arg, type) and issubclass(arg, BaseModel)
-        ]
-        if not nested:
-            return None
-        model = nested[0]
-    return model
+        clean.append(part)
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(str(part))
+        members = _members(field.annotation) if field else []
+        tagged = {tag: m for m in members for tag in _tags(m)} if len(members) > 1 else {}
+        current = members[0] if len(members) == 1 else None
+    return tuple(clean), current
+
+
+def _members(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation can hold (through list, Optional, Union, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _members(arg)]
+
+
+def _tags(model: type[BaseModel]) -> list[Any]:
+    """Single-value Literal fields: the tags that pick ``model`` in a discriminated union."""
+    return [get_args(f.annotation)[0] for f in model.model_fields.values()
+            if get_origin(f.annotation) is Literal and len(get_args(f.annotation)) == 1]
+

@@ -23,6 +23,7 @@ from segmento.dynamics.periods import period_end
 from segmento.dynamics.store import taken_periods
 from segmento.dynamics.trajectories import Trajectories, trajectories
 from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
+from segmento import segmentations
 from segmento.store.backend import ensure_tables, open_backend
 from segmento.store.ingest import IngestionReport, Source, ingest
 
@@ -46,6 +47,37 @@ class Workspace:
         ``timestamp_format``, ``delimiter``, ``encoding``, ``progress``.
         """
         return ingest(self.con, table, source, **options)
+
+    # ---- segmentations --------------------------------------------------------------
+
+    def fit_segmentation(self, name: str, as_of: date | str) -> segmentations.FrozenModel:
+        """Fit the declared segmentation ``name`` as of ``as_of``: a new frozen version, matched to the last."""
+        return segmentations.fit(self.con, name, as_of, project=self.project)
+
+    def refit_segmentation(self, name: str, as_of: date | str) -> segmentations.FrozenModel:
+        """A new version of ``name`` (declared, or as stored) with cut points or centres of ``as_of``."""
+        return segmentations.refit(self.con, name, as_of, project=self.project)
+
+    def segmentation_model(self, name: str, version: int | None = None) -> segmentations.FrozenModel:
+        """A stored segmentation model (the latest version by default)."""
+        return segmentations.load_model(self.con, name, version)
+
+    def segments(self, name: str, as_of: date | str, version: int | None = None) -> ibis.Table:
+        """Who is in which segment as of ``as_of``, by the frozen model (lazy, in the engine)."""
+        return segmentations.segments(self.con, name, as_of, version=version, project=self.project)
+
+    def portraits(self, name: str, as_of: date | str, version: int | None = None) -> list[segmentations.Portrait]:
+        """A portrait of each segment of ``name`` as of ``as_of``."""
+        model = segmentations.load_model(self.con, name, version)
+        return segmentations.portraits(self.con, model, self._segmentation_features(as_of, None))
+
+    def quality(self, name: str, as_of: date | str, version: int | None = None) -> segmentations.QualityReport:
+        """Homogeneity, separation, stability and predictive power of ``name`` as of ``as_of``."""
+        model = segmentations.load_model(self.con, name, version)
+        return segmentations.quality(self.con, model, self._segmentation_features(as_of, model.features), as_of)
+
+    def _segmentation_features(self, as_of: date | str, names: list[str] | None) -> ibis.Table:
+        return segmentations.api.features_at(self.con, segmentations.api.as_date(as_of), self.project, names)
 
     # ---- dynamics -------------------------------------------------------------------
 

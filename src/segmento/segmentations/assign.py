@@ -1,0 +1,68 @@
+"""Assignment pushed down to the engine: every customer of a features table gets exactly
+one segment of a frozen model, computed by DuckDB or Spark over the whole base.
+
+Nothing comes back to Python: the result is a lazy Ibis table to count, join, snapshot
+or write. Nearest-centroid assignment is squared distances in one projection and an
+argmin in the next (first centre wins a tie, as numpy's argmin and scikit-learn do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import ibis
+
+from segmento.segmentations.base import label_expr, rank_expr
+
+if TYPE_CHECKING:
+    from segmento.segmentations.registry import FrozenModel
+
+COLUMNS = ("customer_id", "segmentation", "version", "segment_id", "segment_label", "segment_rank")
+
+
+def nearest_centroid(
+    t: ibis.Table, columns: Sequence[str], centers: Sequence[Sequence[float]], ids: Sequence[str]
+) -> ibis.Table:
+    """``t`` plus ``segment_id``: the id of the centre nearest to the row's ``columns``."""
+    def squared(col: str, c: float) -> ibis.NumericValue:
+        return (t[col] - c) * (t[col] - c)  # faster than POWER(x, 2) in DuckDB
+
+    distances = {
+        f"_seg_d{i}": sum((squared(col, float(c)) for col, c in zip(columns, center)), ibis.literal(0.0))
+        for i, center in enumerate(centers)
+    }
+    with_distances = t.mutate(**distances)
+    nearest = with_distances.mutate(_seg_dmin=ibis.least(*(with_distances[d] for d in distances)))
+    segment_id = ibis.cases(*((nearest[d] == nearest._seg_dmin, sid) for d, sid in zip(distances, ids)),
+                            else_=ibis.literal(ids[0]))
+    return nearest.mutate(segment_id=segment_id).drop(*distances, "_seg_dmin")
+
+
+def with_segments(model: FrozenModel, features: ibis.Table) -> ibis.Table:
+    """``features`` plus the ``segment_id`` of ``model`` (for portraits and quality)."""
+    missing = [c for c in ("customer_id", *model.features) if c not in features.columns]
+    if missing:
+        raise ValueError(
+            f"segmentation {model.name!r} v{model.version} needs features {', '.join(missing)}; "
+            f"the features table has {', '.join(features.columns)}"
+        )
+    return model.estimator.expr(features)
+
+
+def assign(con: object, model: FrozenModel, features: ibis.Table) -> ibis.Table:
+    """One row per customer of ``features``: (customer_id, segmentation, version, segment_id,
+    segment_label, segment_rank). Lazy and pushed down; never a NULL segment.
+
+    ``con`` is the knowledge base the features live in (kept for a uniform stage API).
+    """
+    labelled = with_segments(model, features)
+    segments = model.segments
+    return labelled.select(
+        "customer_id",
+        segmentation=ibis.literal(model.name),
+        version=ibis.literal(model.version, type="int64"),
+        segment_id=labelled.segment_id,
+        segment_label=label_expr(labelled.segment_id, segments),
+        segment_rank=rank_expr(labelled.segment_id, segments),
+    )
