@@ -5,7 +5,7 @@ It stays thin: each method hands over to the module that owns the stage.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from segmento.dynamics.store import taken_periods
 from segmento.dynamics.trajectories import Trajectories, trajectories
 from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
 from segmento import segmentations
+from segmento.features import compute_features
 from segmento.store.backend import ensure_tables, open_backend
 from segmento.store.ingest import IngestionReport, Source, ingest
 
@@ -47,6 +48,10 @@ class Workspace:
         ``timestamp_format``, ``delimiter``, ``encoding``, ``progress``.
         """
         return ingest(self.con, table, source, **options)
+
+    def features(self, as_of: date | datetime, names: list[str] | None = None) -> ibis.Table:
+        """Features as of ``as_of``, one row per customer (a date means the end of that day)."""
+        return compute_features(self.con, as_of, self.project, names)
 
     # ---- segmentations --------------------------------------------------------------
 
