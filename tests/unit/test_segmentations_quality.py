@@ -49,8 +49,11 @@ def test_homogeneity_and_predictive_power_match_pandas(shop):
     model = fit(ws.con, {"kind": "kmeans", "name": "b", "k": 4, "features": FEATURES}, AS_OF, features=table)
     report = quality(ws.con, model, table, bootstraps=3)
     segment = pd.Series(model.predict(frame), index=frame.customer_id)
-    numeric = frame.set_index("customer_id")[FEATURES]
+    numeric = frame.set_index("customer_id")[FEATURES].astype(float)
+    skewed = [c for c in FEATURES if numeric[c].min() >= 0 and numeric[c].skew() > 1]  # measured on a log scale
+    numeric[skewed] = np.log1p(numeric[skewed])
     expected = numeric.groupby(segment).std(ddof=0) / numeric.std(ddof=0)
+    assert report.homogeneity_scale == {c: "log" if c in skewed else "raw" for c in FEATURES} and skewed
     pd.testing.assert_frame_equal(report.homogeneity.sort_index(), expected.sort_index(), check_names=False, rtol=1e-9)
     window = orders[(orders.ordered_at >= datetime(2024, 7, 1)) & (orders.ordered_at < datetime(2024, 9, 29))]
     spend = window.groupby("customer_id").amount.sum().reindex(frame.customer_id, fill_value=0.0)

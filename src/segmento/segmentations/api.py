@@ -65,7 +65,9 @@ def sample_frame(features: ibis.Table, columns: list[str], size: int | None, see
 
 def describing_columns(features: ibis.Table, inputs: list[str]) -> list[str]:
     """Inputs plus the features that help name clusters, where the table has them."""
-    extra = [c for c in (*PHRASES, *CHANNEL_SHARES) if c in features.columns and c not in inputs]
+    wanted = (*PHRASES, *CHANNEL_SHARES)
+    extra = [c for c in features.columns
+             if (c in wanted or c.startswith(("share_cat_", "consent_"))) and c not in inputs]
     return [*inputs, *extra]
 
 

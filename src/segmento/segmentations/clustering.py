@@ -58,6 +58,12 @@ def check_definition(definition: Any) -> None:
         raise ValueError("k must be at least 2, or 'auto'")
 
 
+def heavy_tailed(values: np.ndarray) -> bool:
+    """Non-negative with a long right tail (skewness above 1): spend, counts, days."""
+    values = values[~np.isnan(values)]
+    return bool(len(values) and values.min() >= 0 and values.std() > 0 and pd.Series(values).skew() > 1)
+
+
 def signed_log(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log(np.abs(values) + 1.0)
 
@@ -163,8 +169,7 @@ class KMeansSegmenter(Segmenter):
             values = np.where(np.isnan(raw), self.fill_[name], raw)
             choice = transforms.get(name, "auto")
             if choice == "auto":
-                skewed = values.min() >= 0 and values.std() > 0 and pd.Series(values).skew() > 1
-                choice = "log" if skewed else "none"
+                choice = "log" if heavy_tailed(values) else "none"
             self.transforms_[name] = choice
             values = signed_log(values) if choice == "log" else values
             self.center_[name], self.scale_[name] = _centre_scale(values, self.scaling)

@@ -12,51 +12,70 @@ from collections.abc import Mapping
 
 import numpy as np
 
-# feature -> (phrase when the segment is high, phrase when low)
-PHRASES: dict[str, tuple[str | None, str | None]] = {
-    "spend_12m": ("big spenders", "small spenders"),
-    "spend_lifetime": ("high lifetime value", "low lifetime value"),
-    "spend_90d": ("spending now", None),
-    "orders_12m": ("frequent buyers", "rare buyers"),
-    "orders_90d": ("buying now", None),
-    "orders_lifetime": ("many orders", "few orders"),
-    "recency_days": ("lapsing", "recent buyers"),
-    "avg_basket": ("large baskets", "small baskets"),
-    "promo_spend_share_12m": ("promotion-driven", "insensitive to promotions"),
-    "promo_order_share_12m": ("promotion-driven", "insensitive to promotions"),
-    "email_open_rate_12m": ("email-responsive", "ignore emails"),
-    "email_click_rate_12m": ("email clickers", None),
-    "tenure_days": ("long-standing", "newcomers"),
-    "first_order_days": ("long-time buyers", "first purchase lately"),
-    "n_categories_12m": ("multi-category", "single-category"),
-    "social_90d": ("socially engaged", None),
-    "chatbot_90d": ("chatbot users", None),
-    "call_90d": ("call the service centre", None),
-    "selfcare_90d": ("self-care users", None),
-    "age": ("older", "younger"),
+# feature -> (concept, phrase when the segment is high, phrase when low). One phrase per
+# concept (spend_12m and spend_lifetime say the same thing); None: nothing worth saying.
+PHRASES: dict[str, tuple[str, str | None, str | None]] = {
+    "spend_12m": ("value", "big spenders", "small spenders"),
+    "spend_lifetime": ("value", "high lifetime value", "low lifetime value"),
+    "spend_90d": ("value", "spending now", None),
+    "btyd_monetary_value": ("value", None, None),
+    "orders_12m": ("frequency", "frequent buyers", "rare buyers"),
+    "orders_90d": ("frequency", "buying now", None),
+    "orders_lifetime": ("frequency", "many orders", "few orders"),
+    "btyd_frequency": ("frequency", None, None),
+    "recency_days": ("recency", "lapsing", "recent buyers"),
+    "btyd_recency": ("recency", None, None),
+    "tenure_days": ("tenure", "long-standing", "newcomers"),
+    "first_order_days": ("tenure", "long-time buyers", "first purchase lately"),
+    "btyd_T": ("tenure", None, None),
+    "avg_basket": ("basket", "large baskets", "small baskets"),
+    "promo_spend_share_12m": ("promo", "promotion-driven", "insensitive to promotions"),
+    "promo_order_share_12m": ("promo", "promotion-driven", "insensitive to promotions"),
+    "email_open_rate_12m": ("email", "email-responsive", "ignore emails"),
+    "email_click_rate_12m": ("email", "email clickers", None),
+    "n_categories_12m": ("categories", "multi-category", "single-category"),
+    "social_30d": ("social", "socially engaged", None),
+    "social_90d": ("social", "socially engaged", None),
+    "social_12m": ("social", "socially engaged", None),
+    "chatbot_90d": ("chatbot", "chatbot users", None),
+    "call_90d": ("call", "call the service centre", None),
+    "selfcare_90d": ("selfcare", "self-care users", None),
+    "age": ("age", "older", "younger"),
 }
 CHANNEL_SHARES = {"share_store_12m": "store", "share_web_12m": "web", "share_app_12m": "app"}
 THRESHOLD = 0.35  # |standardised difference| that is worth saying
 
 
+def phrase_of(feature: str) -> tuple[str, str | None, str | None]:
+    """(concept, high phrase, low phrase) for any feature, known or not."""
+    if feature in PHRASES:
+        return PHRASES[feature]
+    if feature.startswith("consent_"):
+        channel = feature[len("consent_"):]
+        return feature, f"reachable by {channel}", f"hard to reach by {channel}"
+    if feature.startswith("share_cat_"):
+        return "category", f"{feature[len('share_cat_'):].replace('_', ' ')} buyers", None
+    return feature, f"high {feature}", f"low {feature}"
+
+
 def phrases(means: Mapping[str, float], base_mean: Mapping[str, float], base_std: Mapping[str, float]) -> list[str]:
-    """Distinctive phrases, most distinctive first."""
-    scored: list[tuple[float, str]] = []
+    """Distinctive phrases, most distinctive first, one per concept; the channel comes second."""
+    scored: list[tuple[float, str, str]] = []
     for feature, mean in means.items():
-        if feature in CHANNEL_SHARES or feature.startswith("share_cat_"):
-            continue
         std = base_std.get(feature) or 0.0
-        if not std or mean is None or np.isnan(mean):
+        if feature in CHANNEL_SHARES or not std or mean is None or np.isnan(mean):
             continue
         z = (mean - base_mean[feature]) / std
-        if abs(z) < THRESHOLD:
-            continue
-        high, low = PHRASES.get(feature, (f"high {feature}", f"low {feature}"))
+        concept, high, low = phrase_of(feature)
         phrase = high if z > 0 else low
-        if phrase and phrase not in (p for _, p in scored):
-            scored.append((abs(z), phrase))
-    scored.sort(key=lambda item: -item[0])
-    found = [p for _, p in scored]
+        if abs(z) >= THRESHOLD and phrase:
+            scored.append((abs(z), concept, phrase))
+    found: list[str] = []
+    said: set[str] = set()
+    for _, concept, phrase in sorted(scored, key=lambda item: -item[0]):
+        if concept not in said and phrase not in found:
+            found.append(phrase)
+            said.add(concept)
     channel = channel_phrase(means, base_mean)
     if channel:  # marketing always wants the channel: second place, so it makes the short label
         found.insert(min(1, len(found)), channel)

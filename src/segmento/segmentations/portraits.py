@@ -163,7 +163,7 @@ def describe(p: Portrait, found: list[str]) -> str:
     opening += f" and {p.revenue_share:.1%} of revenue." if p.revenue_share is not None else "."
     sentences = [opening]
     value = []
-    if "spend_12m" in s.index:
+    if "spend_12m" in s.index and not np.isnan(s.at["spend_12m", "index"]):
         value.append(f"spend {s.at['spend_12m', 'mean']:,.0f} a year on average (index {s.at['spend_12m', 'index']:.0f})")
     if "orders_12m" in s.index:
         value.append(f"order {s.at['orders_12m', 'mean']:.1f} times a year")
@@ -180,10 +180,10 @@ def describe(p: Portrait, found: list[str]) -> str:
     if p.reach:
         best = sorted(p.reach.items(), key=lambda kv: -kv[1])
         sentences.append("Reachable by " + ", ".join(f"{c} {v:.0%}" for c, v in best) + ".")
-    if "email_open_rate_12m" in p.reactivity:
+    if not np.isnan(p.reactivity.get("email_open_rate_12m", np.nan)):
         index = s.at["email_open_rate_12m", "index"]
         sentences.append(f"They open {p.reactivity['email_open_rate_12m']:.0%} of emails (index {index:.0f}).")
-    if "promo_spend_share_12m" in p.promo_sensitivity:
+    if not np.isnan(p.promo_sensitivity.get("promo_spend_share_12m_index", np.nan)):
         index = p.promo_sensitivity["promo_spend_share_12m_index"]
         verdict = "promotion-sensitive" if index >= 120 else "insensitive to promotions" if index <= 80 else "average on promotions"
         sentences.append(f"Promotions make {p.promo_sensitivity['promo_spend_share_12m']:.0%} of their spend "

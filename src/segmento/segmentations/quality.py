@@ -3,6 +3,8 @@
 - Homogeneity (the source documents' écart-type criterion): for each segment and feature,
   the standard deviation inside the segment over the standard deviation in the whole base.
   Below 1 the segment is tighter than the base; near 1 it is as mixed as the base.
+  Heavy-tailed features (non-negative, skewness above 1: spend, counts) are measured on a
+  log scale, else a handful of very big spenders set the spread of the whole top segment.
 - Separation: silhouette of the model's own space (scaled features for k-means, scores for
   RFM, log value for tiers) on a sample.
 - Stability: refit on bootstrap resamples of the sample and compare the assignments with
@@ -28,7 +30,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from segmento.segmentations.api import as_date, sample_frame
 from segmento.segmentations.assign import with_segments
-from segmento.segmentations.clustering import KMeansSegmenter
+from segmento.segmentations.base import as_float
+from segmento.segmentations.clustering import KMeansSegmenter, heavy_tailed, signed_log_expr
 from segmento.segmentations.registry import FrozenModel
 
 
@@ -41,6 +44,7 @@ class QualityReport:
     as_of: date
     sizes: pd.DataFrame  # segment_id, label, size, share
     homogeneity: pd.DataFrame  # segment x feature: within-segment std / overall std
+    homogeneity_scale: dict[str, str]  # feature -> 'log' or 'raw', the scale the spread is measured on
     silhouette: float | None
     stability: float | None  # mean adjusted Rand index over bootstrap refits
     stability_runs: list[float] = field(default_factory=list)
@@ -55,6 +59,7 @@ class QualityReport:
             "as_of": self.as_of.isoformat(),
             "sizes": self.sizes.to_dict("records"),
             "homogeneity": self.homogeneity.round(4).replace({np.nan: None}).reset_index().to_dict("records"),
+            "homogeneity_scale": self.homogeneity_scale,
             "silhouette": self.silhouette,
             "stability": self.stability,
             "stability_runs": self.stability_runs,
@@ -97,11 +102,13 @@ def quality(
     """
     as_of = as_date(as_of) if as_of is not None else model.as_of
     checked = model.estimator.homogeneity_features()
-    table = with_segments(model, features).select("customer_id", "segment_id", *checked)
-    with table.cache() as cached:
+    frame = sample_frame(features, model.features, sample, seed)
+    scale = {c: "log" if heavy_tailed(as_float(frame, c)) else "raw" for c in checked}
+    labelled = with_segments(model, features)
+    measured = {c: signed_log_expr(labelled[c].cast("float64")) if scale[c] == "log" else labelled[c] for c in checked}
+    with labelled.select("customer_id", "segment_id", **measured).cache() as cached:
         sizes, homogeneity = _sizes_and_spread(cached, model, checked)
         power, power_note = _predictive_power(con, cached, as_of, horizon_days, outcome)
-    frame = sample_frame(features, model.features, sample, seed)
     silhouette, runs = _separation_and_stability(model, frame, bootstraps, seed)
     warnings = _warnings(sizes, homogeneity, silhouette, runs, min_share, max_segments, max_std_ratio)
     if power_note:
@@ -112,6 +119,7 @@ def quality(
         as_of=as_of,
         sizes=sizes,
         homogeneity=homogeneity,
+        homogeneity_scale=scale,
         silhouette=silhouette,
         stability=float(np.mean(runs)) if runs else None,
         stability_runs=runs,
