@@ -6,14 +6,17 @@ raises it twice; the activation stage delivers alerts by that id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import ibis
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.config import TrajectoryRule
 from segmento.dynamics.store import EXIT, NEW, period_of, require_periods
 from segmento.dynamics.transitions import transition_pairs
+from segmento.store.backend import append, transaction
 
 ALERTS = "alerts"
 ALERT_SCHEMA = ibis.schema(
@@ -73,24 +76,35 @@ def matching_moves(
     return rows
 
 
+OnNewAlerts = Callable[[BaseBackend, pa.Table], object]
+
+
 def raise_alerts(
-    con: BaseBackend, rules: list[TrajectoryRule], from_period: date, to_period: date
+    con: BaseBackend,
+    rules: list[TrajectoryRule],
+    from_period: date,
+    to_period: date,
+    on_new: OnNewAlerts | None = None,
 ) -> int:
     """Store the alerts of every rule for the move from ``from_period`` to ``to_period``.
 
     Returns how many new alerts were stored; alerts already stored are left alone.
+    ``on_new`` runs in the same transaction with the new rows (e.g. to write the
+    activation outbox), so an alert is never stored without its delivery being queued.
     """
     stored = alerts_table(con)
-    new_total = 0
+    fresh = []
     for rule in rules:
         require_periods(con, rule.segmentation, from_period, to_period)
         candidates = matching_moves(con, rule, from_period, to_period)
-        fresh = candidates.anti_join(stored, "alert_id").select(*stored.columns)
-        count = fresh.count().execute()
-        if count:
-            con.insert(ALERTS, fresh)
-        new_total += count
-    return new_total
+        fresh.append(candidates.anti_join(stored, "alert_id").select(*stored.columns).to_pyarrow())
+    rows = pa.concat_tables(fresh) if fresh else ALERT_SCHEMA.to_pyarrow().empty_table()
+    if rows.num_rows:
+        with transaction(con):
+            append(con, ALERTS, rows)
+            if on_new is not None:
+                on_new(con, rows)
+    return rows.num_rows
 
 
 def list_alerts(

@@ -15,7 +15,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 from segmento.config import Project
-from segmento.dynamics.alerts import raise_alerts
+from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
 from segmento.dynamics.periods import period_ends, previous_period_end
 from segmento.dynamics.store import SNAPSHOTS, snapshots, taken_periods
 from segmento.features import compute_features
@@ -56,7 +56,12 @@ def segmentation_names(con: BaseBackend, project: Project, names: list[str] | No
 
 
 def take_snapshot(
-    con: BaseBackend, project: Project, period: date, names: list[str] | None = None, alerts: bool = True
+    con: BaseBackend,
+    project: Project,
+    period: date,
+    names: list[str] | None = None,
+    alerts: bool = True,
+    on_new_alerts: OnNewAlerts | None = None,
 ) -> SnapshotReport:
     """Snapshot every segmentation as of ``period`` and raise the trajectory alerts of the move into it."""
     names = segmentation_names(con, project, names)
@@ -80,7 +85,7 @@ def take_snapshot(
     finally:
         con.drop_table(staging, force=True)
     if alerts:
-        report.alerts = _alerts_into(con, project, period, names)
+        report.alerts = _alerts_into(con, project, period, names, on_new_alerts)
     return report
 
 
@@ -90,12 +95,14 @@ def _replace(con: BaseBackend, name: str, period: date, rows: ibis.Table) -> Non
     con.insert(SNAPSHOTS, rows)
 
 
-def _alerts_into(con: BaseBackend, project: Project, period: date, names: list[str]) -> int:
+def _alerts_into(
+    con: BaseBackend, project: Project, period: date, names: list[str], on_new: OnNewAlerts | None
+) -> int:
     """Alerts for the move from the previous period into ``period``, when that period was taken."""
     rules = [rule for rule in project.dynamics.rules if rule.segmentation in names]
     before = previous_period_end(period, project.dynamics.grid)
     ready = [rule for rule in rules if before in taken_periods(con, rule.segmentation)]
-    return raise_alerts(con, ready, before, period) if ready else 0
+    return raise_alerts(con, ready, before, period, on_new) if ready else 0
 
 
 def backfill(
@@ -105,11 +112,12 @@ def backfill(
     end: date | str,
     names: list[str] | None = None,
     on_period: Callable[[SnapshotReport], None] | None = None,
+    on_new_alerts: OnNewAlerts | None = None,
 ) -> list[SnapshotReport]:
     """Rebuild every period from ``start`` to ``end`` from raw history, oldest first."""
     reports = []
     for period in period_ends(start, end, project.dynamics.grid):
-        report = take_snapshot(con, project, period, names)
+        report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts)
         reports.append(report)
         if on_period:
             on_period(report)
