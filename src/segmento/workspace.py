@@ -5,7 +5,9 @@ It stays thin: each method hands over to the module that owns the stage.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from segmento.activation import outbox
 from segmento.activation.deliver import Deliverer, DeliveryReport, Until, held
 from segmento.activation.exports import ExportReport, export_audience
 from segmento.activation.routing import enqueue_alerts, enqueue_audience_changes
+from segmento.audiences import Audiences, Change, Guidance, RefreshReport
 from segmento.config import Project, load_project
 from segmento.dynamics.alerts import list_alerts
 from segmento.dynamics.markov import MarkovModel, fit_markov
@@ -52,6 +55,29 @@ class Workspace:
     def features(self, as_of: date | datetime, names: list[str] | None = None) -> ibis.Table:
         """Features as of ``as_of``, one row per customer (a date means the end of that day)."""
         return compute_features(self.con, as_of, self.project, names)
+
+    # ---- audiences ------------------------------------------------------------------
+
+    @cached_property
+    def audiences(self) -> Audiences:
+        """Rule-based audiences: define, list, evaluate, history, guidance (kept for real-time state)."""
+        return Audiences(self.con, self.project)
+
+    def audience_members(self, name: str, as_of: date | datetime | str | None = None) -> ibis.Table:
+        """customer_id of the members of ``name`` as of ``as_of`` (default now), evaluated in the engine."""
+        return self.audiences.members(name, as_of)
+
+    def refresh_audiences(self, as_of: date | datetime | str | None = None) -> RefreshReport:
+        """Re-evaluate every audience as of ``as_of`` (default now) and record who entered and left."""
+        return self.audiences.refresh(as_of)
+
+    def push_event(self, event: Mapping[str, Any]) -> list[Change]:
+        """Record one event; that customer's audience memberships are updated at once (returns the changes)."""
+        return self.audiences.push_event(event)
+
+    def audience_guidance(self, as_of: date | datetime | str | None = None) -> Guidance:
+        """Sizes, overlaps and granularity warnings of every audience as of ``as_of``."""
+        return self.audiences.guidance(as_of)
 
     # ---- segmentations --------------------------------------------------------------
 

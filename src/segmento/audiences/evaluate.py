@@ -1,0 +1,83 @@
+"""Batch evaluation: who is in which audience as of any instant, as one Ibis expression.
+
+Features come from the features stage as of D (point in time); event conditions are one
+conditional aggregate over the events at or before D; each rule is a boolean column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import ibis
+from ibis.backends import BaseBackend
+
+from segmento.audiences.check import kind_of_dtype
+from segmento.audiences.to_ibis import event_count_table, to_ibis
+
+if TYPE_CHECKING:
+    from segmento.audiences.definitions import AudienceSet
+    from segmento.config import Project
+
+# (backend, as_of, feature names or None for all) -> one row per customer, customer_id first
+FeatureSource = Callable[[BaseBackend, datetime, "Sequence[str] | None"], ibis.Table]
+MEMBERS_SCHEMA = ibis.schema({"customer_id": "string", "audience": "string"})
+
+
+def project_features(project: Project | None) -> FeatureSource:
+    """The features stage's computation, as the audiences stage calls it."""
+
+    def source(con: BaseBackend, as_of: datetime, names: Sequence[str] | None) -> ibis.Table:
+        from segmento.features import compute_features
+
+        return compute_features(con, as_of, project=project, names=list(names) if names is not None else None)
+
+    return source
+
+
+def feature_kinds(con: BaseBackend, source: FeatureSource) -> dict[str, str]:
+    """Feature name -> rule kind (number, text, true/false, list), from the features' schema."""
+    schema = source(con, datetime.now(), None).schema()
+    return {name: kind_of_dtype(dtype) for name, dtype in schema.items() if name != "customer_id"}
+
+
+def rule_table(con: BaseBackend, audiences: AudienceSet, names: Sequence[str], as_of: datetime,
+               source: FeatureSource) -> tuple[ibis.Table, Mapping[str, ibis.BooleanValue]]:
+    """One row per customer with what the rules read, and each audience's membership on it."""
+    needed = audiences.closure(names)
+    table = source(con, as_of, audiences.fields(needed))
+    counts = audiences.event_counts(needed)
+    if counts:
+        per_customer = event_count_table(con.table("events"), counts, as_of)
+        table = table.left_join(per_customer, "customer_id").drop("customer_id_right")
+        table = table.mutate(**{f"_n{i}": table[f"_n{i}"].fill_null(0) for i in range(len(counts))})
+    column = {node: f"_n{i}" for i, node in enumerate(counts)}
+    compiled: dict[str, ibis.BooleanValue] = {}
+
+    def member(name: str) -> ibis.BooleanValue:
+        if name not in compiled:
+            rule = to_ibis(audiences.rules[name], lambda f: table[f], lambda n: table[column[n]], member)
+            compiled[name] = rule.fill_null(False)
+        return compiled[name]
+
+    return table, {name: member(name) for name in names}
+
+
+def evaluate(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: FeatureSource,
+             names: Sequence[str] | None = None) -> ibis.Table:
+    """(customer_id, audience) for every member of ``names`` (default: all) as of ``as_of``."""
+    names = list(audiences.names if names is None else names)
+    if not names:
+        return ibis.memtable({"customer_id": [], "audience": []}, schema=MEMBERS_SCHEMA)
+    table, rules = rule_table(con, audiences, names, as_of, source)
+    wide = table.select("customer_id", **{f"_a{i}": rules[name] for i, name in enumerate(names)})
+    long = wide.pivot_longer(ibis.selectors.startswith("_a"), names_to="_column", values_to="_member")
+    labels = {f"_a{i}": name for i, name in enumerate(names)}
+    return long.filter(long._member).select("customer_id", audience=long._column.substitute(labels))
+
+
+def members(con: BaseBackend, audiences: AudienceSet, name: str, as_of: datetime, source: FeatureSource) -> ibis.Table:
+    """The customer_ids in one audience as of ``as_of``."""
+    table, rules = rule_table(con, audiences, [name], as_of, source)
+    return table.filter(rules[name]).select("customer_id")

@@ -1,0 +1,211 @@
+"""Real time: one event in, that customer's features and memberships updated, changes out.
+
+Per event: check it against the events schema, evaluate the customer at the event's
+instant (features by the features stage's SQL on the customer's rows, rules by the
+Python compilation of the same AST), then append the event and the enter/exit changes
+in one transaction. The result is, by the batch == real-time property, what a batch
+evaluation as of the same instant gives for that customer.
+
+The instant is the event's time, or the latest instant already written if that is later
+(a late event), so history never goes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from ibis.backends import BaseBackend
+
+from segmento.audiences.check import EVENT_FIELDS
+from segmento.audiences.definitions import AudienceSet
+from segmento.audiences.evaluate import FeatureSource
+from segmento.audiences.history import Change, change_id, last_instant, next_seq
+from segmento.audiences.replica import Replica
+from segmento.audiences.slice_features import SliceFeatures
+from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership, ensure_audience_tables
+from segmento.audiences.to_python import Compiled, Context, to_python
+from segmento.store.backend import transaction
+from segmento.store.schema import EVENTS
+
+_EVENT_COLUMNS = ("event_id", "occurred_at", *EVENT_FIELDS)
+
+
+class EventError(ValueError):
+    """An event that cannot be recorded; says which field and what would be valid."""
+
+
+def validate_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as a row of the events table, or EventError naming the field at fault."""
+    name = f"event {event.get('event_id')!r}" if event.get("event_id") is not None else "event"
+    unknown = sorted(set(event) - set(EVENTS.column_names))
+    if unknown:
+        raise EventError(f"{name}: unknown field {unknown[0]!r}; valid fields: {', '.join(EVENTS.column_names)}")
+    row: dict[str, Any] = {}
+    for column in EVENTS.columns:
+        value = event.get(column.name)
+        if value is None:
+            if column.required:
+                raise EventError(f"{name}: missing required value {column.name!r}")
+        elif column.type == "timestamp":
+            value = _timestamp(name, column.name, value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # size 43
+        elif not isinstance(value, str):
+            raise EventError(f"{name}: {column.name} must be text, not {type(value).__name__}")
+        if column.allowed and value is not None and value not in column.allowed:
+            raise EventError(f"{name}: {column.name} {value!r} is not one of {', '.join(column.allowed)}")
+        row[column.name] = value
+    return row
+
+
+def _timestamp(name: str, column: str, value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise EventError(f"{name}: {column} {value!r} is not an ISO timestamp (2024-05-01T10:30:00)") from None
+    if not isinstance(value, datetime):
+        raise EventError(f"{name}: {column} must be a timestamp, not {type(value).__name__}")
+    if value.tzinfo is not None:
+        raise EventError(f"{name}: {column} must have no time zone, like the knowledge base's timestamps")
+    return value
+
+
+class Realtime:
+    """The per-event path for a fixed set of audiences (rebuilt when definitions change)."""
+
+    def __init__(self, con: BaseBackend, audiences: AudienceSet, source: FeatureSource) -> None:
+        if con.name != "duckdb":
+            raise NotImplementedError("real-time audiences run on the embedded DuckDB knowledge base")
+        self.con = con
+        self.names = audiences.names
+        self.feature_names = audiences.fields(self.names)
+        self.needs_events = bool(audiences.event_counts(self.names))
+        compiled: dict[str, Compiled] = {}
+
+        def predicate(name: str) -> Compiled:
+            if name not in compiled:
+                compiled[name] = to_python(audiences.rules[name], predicate)
+            return compiled[name]
+
+        self.predicates = [predicate(name) for name in self.names]
+        self.features = SliceFeatures(con, source, self.feature_names)
+        self.replica: Replica | None = None
+        self.members: np.ndarray | None = None
+        self.clock: datetime | None = None
+        self.seq = 1
+        self.seconds: list[float] = []  # per pushed event, for benchmarks
+
+    # -- state --------------------------------------------------------------------------
+
+    def _ready(self, at: datetime) -> Replica:
+        """The replica and membership state, (re)built on first use or when the base changed."""
+        if self.replica is None or self.replica.stale(self.con):
+            ensure_audience_tables(self.con)
+            columns = self.features.columns(at)
+            columns["events"] = list(dict.fromkeys([*columns.get("events", []), *_EVENT_COLUMNS]))
+            columns["customers"] = list(dict.fromkeys([*columns.get("customers", []), "customer_id"]))
+            self.replica = Replica(self.con, {t: c for t, c in columns.items() if c})
+            self.members = None
+        if self.members is None:
+            self._load_members()
+        return self.replica
+
+    def _load_members(self) -> None:
+        """Open memberships from history, as a customers x audiences matrix; the clock and next seq."""
+        assert self.replica is not None
+        held = current_membership(self.con.table("audience_changes")).to_pyarrow().to_pylist()
+        self.members = np.zeros((len(self.replica.customer_ids), len(self.names)), dtype=bool)
+        position = {name: j for j, name in enumerate(self.names)}
+        for row in held:
+            i, j = self.replica.index.get(row["customer_id"]), position.get(row["audience"])
+            if i is not None and j is not None:
+                self.members[i, j] = True
+        self.clock = last_instant(self.con)
+        self.seq = next_seq(self.con)
+
+    def reset(self) -> None:
+        """History was written by someone else (a refresh): reload memberships, clock and seq."""
+        self.members = None
+
+    def advance(self, at: datetime) -> None:
+        self.clock = at if self.clock is None else max(self.clock, at)
+
+    # -- one event ----------------------------------------------------------------------
+
+    def push(self, event: Mapping[str, Any]) -> list[Change]:
+        """Record ``event`` and return the enter/exit changes it caused (none for a repeat)."""
+        started = time.perf_counter()
+        row = validate_event(event)
+        replica = self._ready(row["occurred_at"])
+        customer = replica.index.get(row["customer_id"])
+        if customer is None:
+            raise EventError(f"event {row['event_id']!r}: unknown customer_id {row['customer_id']!r} (not in customers)")
+        if self._seen(replica, customer, row["event_id"]):
+            return []
+        at = row["occurred_at"] if self.clock is None else max(row["occurred_at"], self.clock)
+        replica.push("events", customer, row)
+        try:
+            now = self.evaluate(replica, customer, at)
+            changes = self._changes(customer, now, at, f"event:{row['event_id']}")
+            self._write(row, changes)
+        except BaseException:
+            replica.unpush("events", customer)
+            raise
+        self.members[customer] = now
+        self.seq += len(changes)
+        self.advance(at)
+        self.seconds.append(time.perf_counter() - started)
+        return changes
+
+    def evaluate(self, replica: Replica, customer: int, at: datetime) -> np.ndarray:
+        """The customer's membership of every audience at ``at`` (False where the rule is not TRUE)."""
+        rows = {name: replica.rows(customer, name) for name in replica.tables}
+        features = self.features.compute(rows, at)
+        if features is None:  # not a customer yet at `at`
+            return np.zeros(len(self.names), dtype=bool)
+        events = rows["events"].select(list(_EVENT_COLUMNS)).to_pylist() if self.needs_events else []
+        context = Context(features, events, at)
+        return np.array([predicate(context) is True for predicate in self.predicates], dtype=bool)
+
+    @staticmethod
+    def _seen(replica: Replica, customer: int, event_id: str) -> bool:
+        return event_id in replica.rows(customer, "events").column("event_id").to_pylist()
+
+    def _changes(self, customer: int, now: np.ndarray, at: datetime, reason: str) -> list[Change]:
+        assert self.members is not None and self.replica is not None
+        customer_id = self.replica.customer_ids[customer].as_py()
+        changes = []
+        for j in np.flatnonzero(now != self.members[customer]):
+            kind = ENTER if now[j] else EXIT
+            audience = self.names[j]
+            changes.append(
+                Change(change_id(reason, audience, customer_id, kind), self.seq + len(changes), customer_id,
+                       audience, kind, at, reason)
+            )
+        return changes
+
+    def _write(self, row: dict[str, Any], changes: list[Change]) -> None:
+        """The event and its changes, all or nothing."""
+        raw = self.con.con
+        columns = EVENTS.column_names
+        recorded = datetime.now()
+        with transaction(self.con):
+            raw.execute(
+                f"INSERT INTO events ({_quoted(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                [row[c] for c in columns],
+            )
+            if changes:
+                names = list(AUDIENCE_CHANGES.names)
+                raw.executemany(
+                    f"INSERT INTO audience_changes ({_quoted(names)}) VALUES ({', '.join('?' * len(names))})",
+                    [[c.change_id, c.seq, c.customer_id, c.audience, c.kind, c.at, c.reason, recorded] for c in changes],
+                )
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)  # `at` is a keyword

@@ -1,0 +1,163 @@
+"""Real time on a real DuckDB file: batch == real time after any sequence of events.
+
+Each example copies a shop whose memberships were refreshed as of T0, pushes random
+events through ``ws.push_event``, and checks after every event that the customer's
+memberships equal a batch evaluation as of the same instant, and that the returned
+changes are exactly the difference.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from audiences_support import NAMES, YAML, open_shop, shop
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import segmento
+from segmento.audiences import EventError
+from segmento.config import parse_project
+
+DATA = shop()
+T0 = datetime(2024, 6, 1, 8, 0)
+CUSTOMERS = [c["customer_id"] for c in DATA["customers"]]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("realtime") / "shop.duckdb"
+    ws = open_shop(path, DATA)
+    ws.refresh_audiences(T0)
+    ws.close()
+    return path
+
+
+def fresh(template: Path, target: Path) -> segmento.Workspace:
+    shutil.copy(template, target)
+    return segmento.connect(target, parse_project(YAML, Path("segmento.yaml")))
+
+
+def held(ws: segmento.Workspace, customer: str) -> set[str]:
+    table = ws.audiences.current()
+    return set(table.filter(table.customer_id == customer).audience.to_pyarrow().to_pylist())
+
+
+def batch(ws: segmento.Workspace, customer: str, at: datetime) -> set[str]:
+    table = ws.audiences.evaluate(at)
+    return set(table.filter(table.customer_id == customer).audience.to_pyarrow().to_pylist())
+
+
+# mostly within a day (the features' SQL is compiled once per day), sometimes across windows
+gaps = st.sampled_from([timedelta(minutes=3), timedelta(minutes=40), timedelta(hours=5), timedelta(days=1),
+                        timedelta(days=31), timedelta(days=95)])  # fmt: skip
+events = st.lists(
+    st.fixed_dictionaries(
+        {
+            "customer_id": st.sampled_from(CUSTOMERS[:12]),
+            "type": st.sampled_from(["search", "product_view", "page_view", "chatbot", "email_open", "email_sent"]),
+            "channel": st.sampled_from(["web", "app"]),
+            "category": st.sampled_from(["hiking shoes", "tennis", "golf", None]),
+            "size": st.sampled_from(["43", "42", None]),
+            "gap": gaps,
+            "late": st.booleans(),
+        }
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=events)
+def test_batch_equals_real_time_after_any_sequence(template: Path, tmp_path: Path, sequence: list[dict]) -> None:
+    ws = fresh(template, tmp_path / "rt.duckdb")
+    try:
+        clock = T0
+        for n, item in enumerate(sequence):
+            clock += item.pop("gap")
+            late = item.pop("late")
+            # a late event happened before the last instant already written: it is evaluated then
+            occurred = clock - timedelta(hours=2) if late else clock
+            customer = item["customer_id"]
+            before = held(ws, customer)
+            changes = ws.push_event({**item, "event_id": f"RT{n}", "occurred_at": occurred})
+            after = held(ws, customer)
+            at = max(occurred, ws.audiences._realtime.clock)
+            assert after == batch(ws, customer, at)
+            assert {(c.audience, c.kind) for c in changes} == (
+                {(a, "enter") for a in after - before} | {(a, "exit") for a in before - after}
+            )
+            assert all(c.at == at and c.reason == f"event:RT{n}" for c in changes)
+    finally:
+        ws.close()
+
+
+def test_an_event_moves_the_customer_at_once(template: Path, tmp_path: Path) -> None:
+    ws = fresh(template, tmp_path / "one.duckdb")
+    customer = next(c for c in CUSTOMERS if "hiking_43" not in held(ws, c))
+    at = T0 + timedelta(hours=3)
+    changes = ws.push_event({"event_id": "S1", "customer_id": customer, "occurred_at": at, "type": "search",
+                             "channel": "web", "category": "hiking shoes", "size": 43})  # fmt: skip
+    assert [(c.customer_id, c.audience, c.kind, c.at, c.reason) for c in changes] == [
+        (customer, "hiking_43", "enter", at, "event:S1")
+    ]
+    assert ws.push_event({"event_id": "S1", "customer_id": customer, "occurred_at": at, "type": "search",
+                          "channel": "web", "category": "hiking shoes", "size": "43"}) == []  # a repeat  # fmt: skip
+    assert ws.table("events").filter(ws.table("events").event_id == "S1").count().execute() == 1
+    assert "hiking_43" in held(ws, customer)
+    ws.close()
+
+
+EVENT = {"event_id": "V1", "customer_id": "C001", "occurred_at": "2024-06-02T10:00:00", "type": "search",
+         "channel": "web"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"colour": "red"}, "event 'V1': unknown field 'colour'; valid fields: event_id, customer_id, occurred_at, "
+                            "type, channel, category, size, campaign_id, properties"),
+        ({"event_id": None}, "event: missing required value 'event_id'"),
+        ({"type": None}, "event 'V1': missing required value 'type'"),
+        ({"type": "serch"}, "event 'V1': type 'serch' is not one of page_view, product_view, search, add_to_cart, "
+                            "email_sent, email_open, email_click, chatbot, call, selfcare, social, campaign_response"),
+        ({"occurred_at": "yesterday"}, "event 'V1': occurred_at 'yesterday' is not an ISO timestamp "
+                                       "(2024-05-01T10:30:00)"),
+        ({"occurred_at": "2024-06-02T10:00:00+02:00"},
+         "event 'V1': occurred_at must have no time zone, like the knowledge base's timestamps"),
+        ({"category": ["tennis"]}, "event 'V1': category must be text, not list"),
+        ({"customer_id": "C999"}, "event 'V1': unknown customer_id 'C999' (not in customers)"),
+    ],
+)
+def test_bad_events_are_refused_with_the_field_at_fault(template: Path, tmp_path: Path, change: dict,
+                                                      message: str) -> None:  # fmt: skip
+    ws = fresh(template, tmp_path / "bad.duckdb")
+    try:
+        with pytest.raises(EventError) as caught:
+            ws.push_event({**EVENT, **change})
+        assert str(caught.value) == message
+        assert ws.table("events").count().execute() == len(DATA["events"])
+    finally:
+        ws.close()
+
+
+def test_an_ingestion_meanwhile_is_seen_by_the_next_event(template: Path, tmp_path: Path) -> None:
+    """The in-memory copy notices the base changed and reads it again."""
+    import pandas as pd
+
+    ws = fresh(template, tmp_path / "ingest.duckdb")
+    ws.push_event({**EVENT, "event_id": "W1"})
+    ws.ingest("customers", pd.DataFrame([{"customer_id": "NEW", "signup_date": "2024-01-01", "gender": "M"}]))
+    at = T0 + timedelta(days=2)
+    for k in range(2):
+        ws.push_event({"event_id": f"N{k}", "customer_id": "NEW", "occurred_at": at + timedelta(minutes=k),
+                       "type": "product_view", "channel": "web"})  # fmt: skip
+    assert held(ws, "NEW") == {"curious"} == batch(ws, "NEW", at + timedelta(minutes=1))
+    ws.close()
+
+
+def test_names_are_the_declared_audiences() -> None:
+    assert [a.name for a in parse_project(YAML).audiences] == NAMES
