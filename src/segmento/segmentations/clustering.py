@@ -269,29 +269,40 @@ class KMeansSegmenter(Segmenter):
     def space(self, X: pd.DataFrame) -> np.ndarray:
         return self.transform(X)
 
-    def z_columns(self, t: ibis.Table) -> dict[str, ibis.NumericValue]:
-        """The scaled features as engine expressions (Ibis twin of ``transform``)."""
-        out: dict[str, ibis.NumericValue] = {}
+    def engine_inputs(self, t: ibis.Table) -> tuple[dict[str, ibis.NumericValue], list[float], list[float]]:
+        """Transformed features before scaling, as engine expressions, with the offsets and
+        factors that scale them: z = (y - offset) * factor (Ibis twin of ``transform``)."""
+        inputs: dict[str, ibis.NumericValue] = {}
+        offsets: list[float] = []
+        factors: list[float] = []
         weights = iter(self.weights_)
         for name in self.numeric:
             value = t[name].cast("float64").fill_null(self.fill_[name])
-            value = signed_log_expr(value) if self.transforms_[name] == "log" else value
-            out[f"_seg_z{len(out)}"] = (value - self.center_[name]) / self.scale_[name] * next(weights)
+            inputs[f"_seg_y{len(inputs)}"] = signed_log_expr(value) if self.transforms_[name] == "log" else value
+            offsets.append(self.center_[name])
+            factors.append(next(weights) / self.scale_[name])
         for name, levels in self.levels_.items():
             text = t[name].cast("string")
             known = [level for level in levels if level not in (OTHER, MISSING)]
             category = ibis.cases((text.isnull(), MISSING), (text.isin(known), text), else_=ibis.literal(OTHER)) \
                 if known else ibis.ifelse(text.isnull(), MISSING, OTHER)
             for level in levels:
-                out[f"_seg_z{len(out)}"] = ibis.ifelse(category == level, next(weights), 0.0)
-        return out
+                inputs[f"_seg_y{len(inputs)}"] = ibis.ifelse(category == level, 1.0, 0.0)
+                offsets.append(0.0)
+                factors.append(next(weights))
+        return inputs, offsets, factors
+
+    def z_columns(self, t: ibis.Table) -> dict[str, ibis.NumericValue]:
+        """The scaled features k-means works in, as engine expressions."""
+        inputs, offsets, factors = self.engine_inputs(t)
+        return {f"_seg_z{i}": (y - o) * f for i, (y, o, f) in enumerate(zip(inputs.values(), offsets, factors))}
 
     def expr(self, t: ibis.Table) -> ibis.Table:
-        z = self.z_columns(t)
-        scaled = t.mutate(_seg_active=_active_expr(t, self.active), **z)
-        nearest = nearest_centroid(scaled, list(z), self.centers_, self.cluster_ids_)
+        inputs, offsets, factors = self.engine_inputs(t)
+        prepared = t.mutate(_seg_active=_active_expr(t, self.active), **inputs)
+        nearest = nearest_centroid(prepared, list(inputs), self.centers_, self.cluster_ids_, offsets, factors)
         segment_id = ibis.ifelse(nearest._seg_active, nearest.segment_id, INACTIVE)
-        return nearest.mutate(segment_id=segment_id).drop("_seg_active", *z)
+        return nearest.mutate(segment_id=segment_id).drop("_seg_active", *inputs)
 
 
 def _active_expr(t: ibis.Table, active: str | None) -> ibis.BooleanValue:
