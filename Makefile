@@ -25,10 +25,24 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
+DEMO_OPTS = --config examples/demo.yaml --db $(DEMO_DIR)/shop.duckdb
+AS_OF ?= 2024-12-31
+
+# The whole flow on a synthetic base: generate, load, fit, backfill 24 months, transitions, alerts, delivery, report.
 demo: install
-	$(BIN)/segmento demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --out $(DEMO_DIR)/data
-	$(BIN)/segmento load $(DEMO_DIR)/data --db $(DEMO_DIR)/shop.duckdb
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(BIN)/segmento demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --end $(AS_OF) --out $(DEMO_DIR)/data
+	$(BIN)/segmento load $(DEMO_DIR)/data $(DEMO_OPTS)
+	for s in value rfm behaviour; do $(BIN)/segmento fit $$s --as-of $(AS_OF) $(DEMO_OPTS) || exit 1; done
+	$(BIN)/segmento backfill --from 2023-01 --to 2024-12 $(DEMO_OPTS)
+	$(BIN)/segmento portraits behaviour --as-of $(AS_OF) $(DEMO_OPTS)
+	$(BIN)/segmento transitions value --from 2024-11 --to 2024-12 $(DEMO_OPTS)
+	$(BIN)/segmento markov value --steps 6 $(DEMO_OPTS)
+	$(BIN)/segmento alerts --limit 10 $(DEMO_OPTS)
+	$(BIN)/segmento deliver $(DEMO_OPTS)
+	@echo "demo base: $(DEMO_DIR)/shop.duckdb; alert files: $(DEMO_DIR)/exports"
 
 test: install-test
 	$(BIN)/pytest -q

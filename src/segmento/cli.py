@@ -159,6 +159,185 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
         console.print(log)
 
 
+@app.command()
+def fit(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation declared in segmento.yaml.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Fit on features as of this date (YYYY-MM-DD).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fit a segmentation: a new frozen version, matched to the previous one."""
+    with open_workspace(db, config) as ws:
+        try:
+            model = ws.fit_segmentation(segmentation, as_of)
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+        console.print(f"{model.name} version {model.version} fitted as of {model.as_of} on {model.fit_rows:,} customers")
+        for segment in model.segments:
+            console.print(f"  {segment.rank:>2}. {segment.id:<20} {segment.label}", highlight=False)
+        if model.match:
+            console.print(f"  matched to version {model.match.get('previous_version')}: "
+                          + ", ".join(f"{k} {v}" for k, v in model.match.items() if k != "previous_version" and not isinstance(v, (dict, list))),
+                          highlight=False)
+
+
+@app.command()
+def refit(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="New cut points or centres as of this date.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A new version of a segmentation, its segments matched to the previous version's."""
+    with open_workspace(db, config) as ws:
+        try:
+            model = ws.refit_segmentation(segmentation, as_of)
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+        console.print(str(model), highlight=False)
+
+
+@app.command()
+def models(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Stored versions of a segmentation, and the latest one in full."""
+    from segmento.segmentations import load_model, versions
+
+    with open_workspace(db, config) as ws:
+        stored = versions(ws.con, segmentation)
+        if not stored:
+            fail(f"segmentation {segmentation!r} has no fitted version; run `segmento fit {segmentation} --as-of ...`")
+        console.print(f"versions: {', '.join(map(str, stored))}")
+        console.print(str(load_model(ws.con, segmentation)), highlight=False)
+
+
+@app.command()
+def segments(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date (YYYY-MM-DD).")],
+    out: Annotated[Optional[Path], typer.Option(help="Write every membership to this Parquet or CSV file.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Who is in which segment as of a date (sizes, or every membership to a file)."""
+    with open_workspace(db, config) as ws:
+        try:
+            members = ws.segments(segmentation, as_of)
+            if out:
+                (members.to_parquet if out.suffix == ".parquet" else members.to_csv)(out)
+                console.print(f"wrote {out}")
+                return
+            sizes = members.group_by(["segment_rank", "segment_id", "segment_label"]).agg(customers=ibis._.count())
+            print_frame(sizes.order_by("segment_rank").to_pandas().set_index("segment_rank"), f"{segmentation} as of {as_of}")
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+
+
+@app.command()
+def portraits(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date (YYYY-MM-DD).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A portrait of each segment: size, revenue, what distinguishes it, channel, reach, a description."""
+    with open_workspace(db, config) as ws:
+        try:
+            items = ws.portraits(segmentation, as_of)
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+        for p in items:
+            revenue = f", {p.revenue_share:.0%} of revenue" if p.revenue_share is not None else ""
+            console.print(f"[bold]{p.rank}. {p.label}[/bold] ({p.generated_label}): {p.size:,} customers, "
+                          f"{p.share:.0%} of the base{revenue}")
+            console.print(f"   {p.description}", highlight=False)
+
+
+@app.command()
+def quality(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date (YYYY-MM-DD).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Homogeneity, separation, stability and predictive power, with warnings."""
+    with open_workspace(db, config) as ws:
+        try:
+            console.print(str(ws.quality(segmentation, as_of)), highlight=False)
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+
+
+@app.command()
+def snapshot(
+    as_of: Annotated[str, typer.Option("--as-of", help="Period (YYYY-MM or a date in it).")],
+    segmentation: Annotated[Optional[list[str]], typer.Option("--segmentation", "-s", help="Only these.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Snapshot every segmentation at a period end, and raise the period's trajectory alerts."""
+    with open_workspace(db, config) as ws:
+        try:
+            console.print(str(ws.snapshot(as_of, segmentation or None)), highlight=False)
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+
+
+@app.command()
+def backfill(
+    from_period: Annotated[str, typer.Option("--from", help="First period (YYYY-MM).")],
+    to_period: Annotated[str, typer.Option("--to", help="Last period (YYYY-MM).")],
+    segmentation: Annotated[Optional[list[str]], typer.Option("--segmentation", "-s", help="Only these.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild past periods from raw history, point in time, with the frozen models."""
+    with open_workspace(db, config) as ws:
+        try:
+            ws.backfill(from_period, to_period, segmentation or None,
+                        on_period=lambda report: console.print(str(report), highlight=False))
+        except (ValueError, ConfigError) as exc:
+            fail(str(exc))
+
+
+@app.command()
+def deliver(
+    destination: Annotated[Optional[list[str]], typer.Option("--destination", "-d", help="Only these.")] = None,
+    until: Annotated[str, typer.Option(help="due: what is due now; settled: wait out retries; stopped: run until Ctrl-C.")] = "due",
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Give dead letters another round first.")] = False,
+    lease: Annotated[float, typer.Option(help="Seconds a claimed batch is reserved.")] = 60.0,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Deliver queued alerts and audience changes to their destinations (consent checked at send time)."""
+    from segmento.activation.deliver import deliver as run_deliverer
+
+    if until not in ("due", "settled", "stopped"):
+        fail(f"--until {until!r}: valid values are due, settled, stopped")
+    with open_workspace(db, config) as ws:
+        project, target = ws.project, db or ws.project.database
+        if retry_failed:
+            console.print(f"{ws.retry_failed():,} dead letters queued again")
+    run_deliverer(target, project, destination or None, until, lease, out=lambda text: console.print(text, highlight=False))
+
+
+@app.command("delivery-status")
+def delivery_status(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Messages per destination: pending, delivered, failed (dead letter), filtered (no consent)."""
+    with open_workspace(db, config) as ws:
+        status = ws.delivery_status()
+        if len(status):
+            print_frame(status.set_index(status.columns[0]), "delivery status")
+        else:
+            console.print("the outbox is empty")
+        dead = ws.dead_letters().limit(10).to_pandas()
+        if len(dead):
+            console.print(dead.to_string(max_colwidth=60), highlight=False)
+
+
 def print_frame(frame, title: str, digits: int = 0) -> None:
     """A small DataFrame as a rich table (index as the first column)."""
     out = Table(frame.index.name or "", *map(str, frame.columns), title=title)
