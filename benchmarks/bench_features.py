@@ -91,6 +91,7 @@ def _in_child(function, *args):  # noqa: ANN001, ANN202 - a fresh process gives 
 
 def _time_features(path: str, names: list[str] | None) -> dict:
     with segmento.connect(path) as ws:
+        ws.con.raw_sql("SET enable_progress_bar = false")
         started = time.perf_counter()
         expr = compute_features(ws.con, AS_OF, names=names)
         built = time.perf_counter()
@@ -105,6 +106,7 @@ def _btyd_comparison(path: Path, orders: int) -> None:
     if not subset.exists():
         _orders_subset(path, subset, orders)
     with segmento.connect(subset) as ws:
+        ws.con.raw_sql("SET enable_progress_bar = false")
         frame = ws.table("orders").select("customer_id", "ordered_at", "amount").to_pyarrow().to_pandas()
         ours, ours_s = timed(lambda: ws.features(AS_OF, names=BTYD).to_pyarrow().to_pandas().set_index("customer_id"))
     plain, pandas_s = timed(lambda: pandas_btyd(frame, AS_OF))

@@ -98,7 +98,7 @@ class Oracle:
         period_ids = {o["order_id"] for o in orders if self.inside(o["ordered_at"], period)}
         lines = [line for line in self.data["order_lines"] if line["order_id"] in period_ids]
         total = sum(line["quantity"] * line["unit_price"] for line in lines)
-        out[f"n_categories_{period}"] = len({line["category"] for line in lines})
+        out[f"n_categories_{period}"] = len({_slug(line["category"]) for line in lines})
         groups = self.categories()
         by_slug = {key: sum(li["quantity"] * li["unit_price"] for li in lines if _slug(li["category"]) == key)
                    for key in groups}  # fmt: skip

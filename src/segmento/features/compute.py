@@ -21,7 +21,7 @@ from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows
 from segmento.features.sources import PointInTime
 
-_NEEDS_CATEGORIES = ("share_cat_", "top_category_")
+_NEEDS_CATEGORIES = ("share_cat_", "top_category_", "n_categories_")
 
 
 def compute_features(

@@ -24,7 +24,7 @@ from segmento.features.asof import LIFETIME, AsOf, Window
 # Where a feature's partials are aggregated: a point-in-time table (see sources.py),
 # or 'customers' (a profile column, no aggregation), 'derived' (a formula over other
 # features) or 'python' (a user function returning its own per-customer table).
-AGGREGATED_SOURCES = ("orders", "orders_daily", "order_lines", "events", "consents")
+AGGREGATED_SOURCES = ("orders", "orders_daily", "order_lines", "events", "intent_events", "consents")
 
 
 @dataclass(frozen=True)

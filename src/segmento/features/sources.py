@@ -18,6 +18,7 @@ from segmento.store.schema import TABLES
 
 # Order columns copied onto each line, so line features can use them.
 LINE_ORDER_COLUMNS = ("customer_id", "ordered_at", "channel")
+INTENT_EVENTS = ("product_view", "search", "add_to_cart")
 
 
 class PointInTime:
@@ -69,12 +70,18 @@ class PointInTime:
         return t.filter(self.as_of.visible(t.occurred_at))
 
     @cached_property
+    def intent_events(self) -> ibis.Table:
+        """Events that show interest in a category: product views, searches, add-to-carts."""
+        e = self.events
+        return e.filter(e.type.isin(INTENT_EVENTS) & e.category.notnull())
+
+    @cached_property
     def consents(self) -> ibis.Table:
         t = self._raw("consents")
         return t.filter(self.as_of.visible(t.recorded_at))
 
     def table(self, name: str, since: datetime | None = None) -> ibis.Table:
-        """A point-in-time table by name (customers, orders, orders_daily, order_lines, events, consents).
+        """A point-in-time table by name (customers, orders, orders_daily, order_lines, events, intent_events...).
 
         ``since`` also drops rows before that instant, when every feature read from the
         table looks back less far: fewer rows to join, and engines skip old row groups.
@@ -87,4 +94,10 @@ class PointInTime:
 
 
 # The time column each aggregatable table is windowed on.
-TIME_COLUMNS = {"orders": "ordered_at", "order_lines": "ordered_at", "events": "occurred_at", "consents": "recorded_at"}
+TIME_COLUMNS = {
+    "orders": "ordered_at",
+    "order_lines": "ordered_at",
+    "events": "occurred_at",
+    "intent_events": "occurred_at",
+    "consents": "recorded_at",
+}
