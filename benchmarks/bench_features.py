@@ -8,11 +8,13 @@ so a second run skips generation.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import multiprocessing
 import time
 import warnings
 from datetime import date, datetime, time as clock, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from segmento.store.schema import TABLES
 AS_OF = date(2024, 12, 31)
 MONTHS = 24
 BTYD = ["btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary_value"]
+T = TypeVar("T")
 CACHE = Path(__file__).resolve().parent.parent / "build" / "bench"
 
 
@@ -83,7 +86,8 @@ def _rfm_names() -> list[str]:
 # ------------------------------------------------------------- measures
 
 
-def _in_child(function, *args):  # noqa: ANN001, ANN202 - a fresh process gives a clean peak memory
+def _in_child(function: Callable[..., T], *args: object) -> T:
+    """Run in a fresh process, so its peak memory is this measure's alone."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         return pool.apply(function, args)
@@ -97,7 +101,8 @@ def _time_features(path: str, names: list[str] | None) -> dict:
         built = time.perf_counter()
         table = expr.to_pyarrow()
         done = time.perf_counter()
-    return {"seconds": done - started, "build": built - started, "peak_mb": peak_rss_mb(), "columns": table.num_columns - 1}
+    columns = table.num_columns - 1
+    return {"seconds": done - started, "build": built - started, "peak_mb": peak_rss_mb(), "columns": columns}
 
 
 def _btyd_comparison(path: Path, orders: int) -> None:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
+import ibis
+import pyarrow as pa
 import pytest
 
-pytest.importorskip("pyspark")
-
-import ibis  # noqa: E402
-import pyarrow as pa  # noqa: E402
-
-import segmento  # noqa: E402
-from segmento.config import parse_project  # noqa: E402
-from segmento.demo import generate  # noqa: E402
-from segmento.features import compute_features  # noqa: E402
-from segmento.store.schema import TABLES  # noqa: E402
+import segmento
+from segmento.config import parse_project
+from segmento.demo import generate
+from segmento.features import compute_features
+from segmento.store.schema import TABLES
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 AS_OF = datetime(2024, 9, 30, 18, 30)  # an instant: the date-only path is the same code with another literal
@@ -32,7 +31,7 @@ features:
       table: order_lines
       aggregation: sum
       column: spend
-      where: category in ('running', 'trail') and quantity >= 1
+      where: category in ('running', 'hiking shoes') and quantity >= 1
       window: 12m
     - name: sizes_seen_90d
       table: events
@@ -46,10 +45,12 @@ features:
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - pyspark.sql.SparkSession
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A small local Spark session (pyspark.sql.SparkSession) for the whole run."""
+    sql = pytest.importorskip("pyspark.sql")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java")
-    from pyspark.sql import SparkSession
+    SparkSession = sql.SparkSession  # noqa: N806 - the class, under its usual name
 
     session = (
         SparkSession.builder.master("local[2]")
@@ -71,11 +72,14 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - pyspark.s
 @pytest.fixture(scope="module")
 def shop() -> dict[str, pa.Table]:
     tables = generate(300, 24, seed=7).tables()
-    return {name: tables[name].select(spec.column_names).cast(spec.schema.to_pyarrow()) for name, spec in TABLES.items()}
+    return {
+        name: tables[name].select(spec.column_names).cast(spec.schema.to_pyarrow())
+        for name, spec in TABLES.items()
+    }
 
 
 @pytest.fixture(scope="module")
-def engines(shop: dict[str, pa.Table], spark, tmp_path_factory: pytest.TempPathFactory) -> dict:  # noqa: ANN001
+def engines(shop: dict[str, pa.Table], spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     duck = segmento.connect(tmp_path_factory.mktemp("duck") / "kb.duckdb")
     for name, table in shop.items():
         duck.con.insert(name, table)
@@ -109,4 +113,5 @@ def test_spark_gives_the_same_features_as_duckdb(engines: dict) -> None:
         if not _same(row[name], got[cid][name])
     ]
     assert differences == []
-    assert any(row["orders_12m"] for row in expected.values()) and any(row["interests_90d"] for row in expected.values())
+    assert any(row["orders_12m"] for row in expected.values())
+    assert any(row["interests_90d"] for row in expected.values())

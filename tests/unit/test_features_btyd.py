@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ orders_strategy = st.lists(
         dict,
         customer_id=st.sampled_from([f"c{i}" for i in range(6)]),
         ordered_at=st.builds(
-            lambda day, seconds: datetime.combine(D - timedelta(days=day), datetime.min.time()) + timedelta(seconds=seconds),
+            lambda day, seconds: datetime.combine(D - timedelta(days=day), time()) + timedelta(seconds=seconds),
             st.integers(-5, 700),
             st.sampled_from([0, 1, 3600 * 12, 86399]),
         ),

@@ -6,6 +6,7 @@ import textwrap
 from datetime import date, datetime
 from pathlib import Path
 
+import ibis
 import pytest
 from features_data import assert_same, knowledge_base, load, rows_by_customer
 from features_oracle import Oracle
@@ -14,11 +15,12 @@ from hypothesis import strategies as st
 
 import segmento
 from segmento.config import ConfigError, load_project
-from segmento.features import FeatureError, catalog, compute_features, feature, unregister
+from segmento.features import AsOf, FeatureError, PointInTime, catalog, compute_features, feature, unregister
 
 D = date(2024, 6, 30)
 ORDER_LINE_COLUMNS = (
-    "order_id, line_no, product_id, category, size, quantity, unit_price, promo, customer_id, ordered_at, channel, spend"
+    "order_id, line_no, product_id, category, size, quantity, unit_price, promo, "
+    "customer_id, ordered_at, channel, spend"
 )
 
 
@@ -145,7 +147,7 @@ def test_all_features_by_default_include_the_project_ones_last(shop: segmento.Wo
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_windows_are_configurable(tmp_path: Path, data) -> None:  # noqa: ANN001
+def test_windows_are_configurable(tmp_path: Path, data: st.DataObject) -> None:
     path = project_file(tmp_path, """\
         features:
           windows:
@@ -348,12 +350,12 @@ def test_unknown_requested_feature_suggests_the_closest(shop: segmento.Workspace
 
 def test_python_features(shop: segmento.Workspace) -> None:
     @feature(name="tennis_views", axis="interests", description="Tennis product views", unit="events")
-    def tennis_views(tables, as_of):  # noqa: ANN001, ANN202
+    def tennis_views(tables: PointInTime, as_of: AsOf) -> ibis.Table:
         e = tables.events
         return e.group_by("customer_id").aggregate(n=e.count(where=e.category == "tennis"))
 
     @feature(name="signup_year", axis="profile")
-    def signup_year(tables, as_of):  # noqa: ANN001, ANN202
+    def signup_year(tables: PointInTime, as_of: AsOf) -> ibis.Value:
         return tables.customers.signup_date.year()
 
     try:
@@ -368,7 +370,7 @@ def test_python_features(shop: segmento.Workspace) -> None:
 
 def test_python_feature_with_a_wrong_result_is_reported(shop: segmento.Workspace) -> None:
     @feature(name="broken")
-    def broken(tables, as_of):  # noqa: ANN001, ANN202
+    def broken(tables: PointInTime, as_of: AsOf) -> ibis.Table:
         return tables.orders
 
     try:

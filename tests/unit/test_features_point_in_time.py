@@ -45,7 +45,9 @@ def test_features_match_the_oracle_and_ignore_what_comes_after(ws: segmento.Work
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(day=DAYS, data=st.data())
-def test_an_instant_as_of_sees_only_rows_up_to_that_instant(ws: segmento.Workspace, day: date, data) -> None:  # noqa: ANN001
+def test_an_instant_as_of_sees_only_rows_up_to_that_instant(
+    ws: segmento.Workspace, day: date, data: st.DataObject
+) -> None:
     as_of = datetime.combine(day, time(9, 30))
     base = data.draw(knowledge_base(day))
     load(ws.con, base)

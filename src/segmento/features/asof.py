@@ -33,7 +33,9 @@ class Window:
     def parse(cls, text: str) -> Window:
         text = str(text).strip()
         if not re.fullmatch(WINDOW_PATTERN, text):
-            raise ValueError(f"bad window {text!r}: write a number then d, w, m or y (e.g. '30d', '12m'), or 'lifetime'")
+            raise ValueError(
+                f"bad window {text!r}: write a number then d, w, m or y (e.g. '30d', '12m'), or 'lifetime'"
+            )
         return cls(text)
 
     @property

@@ -119,7 +119,8 @@ def _aggregate(spec: CustomFeature, project: Project, loc: tuple[Any, ...]) -> F
         try:
             condition = compile_sql(spec.where, {c: rows[c] for c in valid})
         except UnknownName as exc:
-            raise fail("where", f"unknown column {exc.name!r} in where{did_you_mean(exc.name, valid)}{listing}") from None
+            hint = did_you_mean(exc.name, valid)
+            raise fail("where", f"unknown column {exc.name!r} in where{hint}{listing}") from None
         except SqlExprError as exc:
             raise fail("where", f"in where: {exc}") from None
         if not condition.type().is_boolean():
@@ -203,7 +204,8 @@ def order_derived(features: list[Feature], pending: Callable[[str], bool] = lamb
         if state.get(name) == "visiting":
             cycle = path[path.index(name) :] + [name]
             first = derived[cycle[0]]
-            raise FeatureError(f"{first.defined_at}: feature {first.name!r} is defined in a cycle: {' -> '.join(cycle)}")
+            chain = " -> ".join(cycle)
+            raise FeatureError(f"{first.defined_at}: feature {first.name!r} is defined in a cycle: {chain}")
         state[name] = "visiting"
         for dependency in derived[name].depends:
             visit(dependency, [*path, name])
