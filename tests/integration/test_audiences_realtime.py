@@ -75,17 +75,17 @@ events = st.lists(
 def test_batch_equals_real_time_after_any_sequence(template: Path, tmp_path: Path, sequence: list[dict]) -> None:
     ws = fresh(template, tmp_path / "rt.duckdb")
     try:
-        clock = T0
+        clock, written = T0, T0  # the refresh wrote history as of T0
         for n, item in enumerate(sequence):
             clock += item.pop("gap")
             late = item.pop("late")
-            # a late event happened before the last instant already written: it is evaluated then
+            # a late event happened before the last instant evaluated: it is evaluated then
             occurred = clock - timedelta(hours=2) if late else clock
+            at = written = max(occurred, written)
             customer = item["customer_id"]
             before = held(ws, customer)
             changes = ws.push_event({**item, "event_id": f"RT{n}", "occurred_at": occurred})
             after = held(ws, customer)
-            at = max(occurred, ws.audiences._realtime.clock)
             assert after == batch(ws, customer, at)
             assert {(c.audience, c.kind) for c in changes} == (
                 {(a, "enter") for a in after - before} | {(a, "exit") for a in before - after}
@@ -156,6 +156,28 @@ def test_an_ingestion_meanwhile_is_seen_by_the_next_event(template: Path, tmp_pa
         ws.push_event({"event_id": f"N{k}", "customer_id": "NEW", "occurred_at": at + timedelta(minutes=k),
                        "type": "product_view", "channel": "web"})  # fmt: skip
     assert held(ws, "NEW") == {"curious"} == batch(ws, "NEW", at + timedelta(minutes=1))
+    ws.close()
+
+
+def test_a_row_stamped_since_midnight_is_seen(tmp_path: Path) -> None:
+    """Static features come from the day's batch unless one of the customer's rows is newer than midnight."""
+    import pandas as pd
+
+    ws = segmento.connect(tmp_path / "midnight.duckdb", parse_project(YAML, Path("segmento.yaml")))
+    ws.ingest("customers", pd.DataFrame([{"customer_id": "BOB", "gender": "M", "signup_date": "2020-01-01"}]))
+    ws.ingest("orders", pd.DataFrame([
+        {"order_id": "O1", "customer_id": "BOB", "ordered_at": "2024-04-01 18:00:00", "amount": 40.0, "channel": "web"},
+        {"order_id": "O2", "customer_id": "BOB", "ordered_at": "2024-07-10 10:00:00", "amount": 90.0, "channel": "web"},
+    ]))  # fmt: skip
+    seen = []
+    for n, hour in enumerate((9, 11)):
+        at = datetime(2024, 7, 10, hour)
+        ws.push_event({"event_id": f"M{n}", "customer_id": "BOB", "occurred_at": at, "type": "search",
+                       "channel": "web"})  # fmt: skip
+        seen.append(held(ws, "BOB"))
+        assert seen[-1] == batch(ws, "BOB", at)
+    assert seen == [{"inactive_3m"}, set()]  # the 10:00 order ends 100 days without an order
+    assert ws.audiences.realtime.features.recomputed == 1
     ws.close()
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.audiences.check import EVENT_FIELDS
@@ -25,7 +27,7 @@ from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource
 from segmento.audiences.history import Change, change_id, last_instant, next_seq
 from segmento.audiences.replica import Replica
-from segmento.audiences.slice_features import SliceFeatures
+from segmento.audiences.slice_features import CustomerFeatures
 from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership, ensure_audience_tables
 from segmento.audiences.to_python import Compiled, Context, to_python
 from segmento.store.backend import transaction
@@ -93,7 +95,7 @@ class Realtime:
             return compiled[name]
 
         self.predicates = [predicate(name) for name in self.names]
-        self.features = SliceFeatures(con, source, self.feature_names)
+        self.features = CustomerFeatures(con, source, self.feature_names)
         self.replica: Replica | None = None
         self.members: np.ndarray | None = None
         self.clock: datetime | None = None
@@ -110,6 +112,7 @@ class Realtime:
             columns["events"] = list(dict.fromkeys([*columns.get("events", []), *_EVENT_COLUMNS]))
             columns["customers"] = list(dict.fromkeys([*columns.get("customers", []), "customer_id"]))
             self.replica = Replica(self.con, {t: c for t, c in columns.items() if c})
+            self.features.day = None
             self.members = None
         if self.members is None:
             self._load_members()
@@ -145,36 +148,31 @@ class Realtime:
         customer = replica.index.get(row["customer_id"])
         if customer is None:
             raise EventError(f"event {row['event_id']!r}: unknown customer_id {row['customer_id']!r} (not in customers)")
-        if self._seen(replica, customer, row["event_id"]):
-            return []
+        rows = {name: replica.rows(customer, name) for name in replica.tables}
+        if row["event_id"] in rows["events"].column("event_id").to_pylist():
+            return []  # already recorded
         at = row["occurred_at"] if self.clock is None else max(row["occurred_at"], self.clock)
+        added = pa.Table.from_pylist([{c: row.get(c) for c in rows["events"].column_names}],
+                                     schema=rows["events"].schema)
+        rows["events"] = pa.concat_tables([rows["events"], added])
+        now = self.evaluate(replica, customer, rows, at)
+        changes = self._changes(customer, now, at, f"event:{row['event_id']}")
+        self._write(row, changes)
         replica.push("events", customer, row)
-        try:
-            now = self.evaluate(replica, customer, at)
-            changes = self._changes(customer, now, at, f"event:{row['event_id']}")
-            self._write(row, changes)
-        except BaseException:
-            replica.unpush("events", customer)
-            raise
         self.members[customer] = now
         self.seq += len(changes)
         self.advance(at)
         self.seconds.append(time.perf_counter() - started)
         return changes
 
-    def evaluate(self, replica: Replica, customer: int, at: datetime) -> np.ndarray:
+    def evaluate(self, replica: Replica, customer: int, rows: dict[str, pa.Table], at: datetime) -> np.ndarray:
         """The customer's membership of every audience at ``at`` (False where the rule is not TRUE)."""
-        rows = {name: replica.rows(customer, name) for name in replica.tables}
-        features = self.features.compute(rows, at)
+        features = self.features.compute(customer, replica.customer_ids, rows, at)
         if features is None:  # not a customer yet at `at`
             return np.zeros(len(self.names), dtype=bool)
         events = rows["events"].select(list(_EVENT_COLUMNS)).to_pylist() if self.needs_events else []
         context = Context(features, events, at)
         return np.array([predicate(context) is True for predicate in self.predicates], dtype=bool)
-
-    @staticmethod
-    def _seen(replica: Replica, customer: int, event_id: str) -> bool:
-        return event_id in replica.rows(customer, "events").column("event_id").to_pylist()
 
     def _changes(self, customer: int, now: np.ndarray, at: datetime, reason: str) -> list[Change]:
         assert self.members is not None and self.replica is not None
@@ -194,7 +192,7 @@ class Realtime:
         raw = self.con.con
         columns = EVENTS.column_names
         recorded = datetime.now()
-        with transaction(self.con):
+        with transaction(self.con) if changes else nullcontext():  # one statement commits alone
             raw.execute(
                 f"INSERT INTO events ({_quoted(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 [row[c] for c in columns],

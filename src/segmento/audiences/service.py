@@ -117,6 +117,11 @@ class Audiences:
 
     # -- real time ----------------------------------------------------------------------
 
+    @property
+    def realtime(self) -> Realtime | None:
+        """The real-time state once an event was pushed (its timings, for benchmarks and tests)."""
+        return self._realtime
+
     def push_event(self, event: Mapping[str, Any]) -> list[Change]:
         """Record one event and update that customer's memberships now; returns the changes."""
         if self._realtime is None:

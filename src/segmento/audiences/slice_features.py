@@ -1,11 +1,19 @@
-"""One customer's features at one instant, by the features stage's own SQL, in ~a millisecond.
+"""One customer's features at one instant, by the features stage's own SQL, in a few milliseconds.
 
-Building and compiling the features expression costs ~100 ms, far over the real-time
-budget, and its SQL bakes the instant in as literals. Within one calendar day the
-instant only moves the end of the visible range (windows are whole days), so the SQL
-is compiled once per day at two probe instants; literals that differ by the same offset
-from the probe become parameters. If the two compilations differ in any other way the
-template is refused and each event compiles its own SQL: slower, never wrong.
+Two costs are avoided. Building and compiling the features expression takes ~100 ms
+and bakes the instant in as literals; but within one calendar day the instant only
+moves the end of the visible range (windows are whole days), so the SQL is compiled
+once per day at two probe instants, and literals that differ by the same offset from
+the probe become parameters. If the compilations differ in any other way the template
+is refused and each event compiles its own SQL: slower, never wrong.
+
+And running every feature's SQL for one customer still costs ~20 ms of engine overhead.
+An event only changes features that read events, so those (the *dynamic* ones) run per
+event on the customer's rows; the others (*static*: profile, orders, consents) are
+computed for the whole base once per day as of midnight, and reused for a customer
+unless one of their rows is stamped between midnight and the instant, in which case
+they are computed on the customer's rows too. Either way the values are the features'
+own, so batch and real time agree.
 
 The SQL runs on a private in-memory DuckDB where the knowledge-base table names are
 views of the customer's rows, so no other customer is ever read.
@@ -20,14 +28,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from segmento.audiences.evaluate import FeatureSource
+from segmento.audiences.replica import plain
 from segmento.store.schema import TABLES
 
 _LITERAL = re.compile(r"MAKE_TIMESTAMP\(([^()]*)\)|MAKE_DATE\(([^()]*)\)")
 _PROBES = (time(3, 17, 29, 113_457), time(20, 41, 53, 886_542))
+ONE_TICK = timedelta(microseconds=1)
+STAMPS = {"orders": "ordered_at", "consents": "recorded_at", "events": "occurred_at"}  # order_lines: their order's
 
 
 @dataclass(frozen=True)
@@ -72,16 +85,22 @@ def make_template(first: str, second: str, probes: tuple[datetime, datetime]) ->
     return Template("".join(pieces), tuple(offsets))
 
 
-class SliceFeatures:
-    """Features ``names`` of one customer, from that customer's rows only."""
+def tables_read(sql: str) -> set[str]:
+    return {name for name in TABLES if re.search(rf'\b(?:FROM|JOIN)\s+"{name}"', sql)}
+
+
+class SliceQuery:
+    """Some features of one customer, by the features' SQL run on that customer's rows only."""
 
     def __init__(self, con: BaseBackend, source: FeatureSource, names: Sequence[str]) -> None:
         self.con = con
         self.source = source
         self.names = list(names)
-        self.scratch = duckdb.connect()
+        self.scratch = duckdb.connect(config={"threads": 1})
+        self.scratch.execute("PRAGMA disable_optimizer")  # one customer's rows: planning costs more than it saves
         self.templates: dict[date, Template | None] = {}
         self.compiled_per_event = 0
+        self.tables: set[str] = set()
 
     def sql(self, at: datetime) -> str:
         return self.con.compile(self.source(self.con, at, self.names))
@@ -93,18 +112,19 @@ class SliceFeatures:
         return self.templates[day]
 
     def columns(self, at: datetime) -> dict[str, list[str]]:
-        """Columns of each table the features read: dropping any of them makes the SQL fail.
+        """Columns of each table the SQL reads: dropping any of them makes it fail.
 
         Only columns named in the SQL are tried (a column never named cannot be read)."""
-        needed: dict[str, list[str]] = {}
-        full = {name: TABLES[name].schema.to_pyarrow().empty_table() for name in TABLES}
         named = self.sql(at)
-        for name, table in full.items():
+        self.tables = tables_read(named)
+        full = {name: TABLES[name].schema.to_pyarrow().empty_table() for name in TABLES}
+        needed: dict[str, list[str]] = {}
+        for name in self.tables:
+            table = full[name]
             needed[name] = []
             for column in (c for c in table.column_names if f'"{c}"' in named):
-                trial = dict(full, **{name: table.drop_columns([column])})
                 try:
-                    self.run(trial, at)
+                    self.run(dict(full, **{name: table.drop_columns([column])}), at)
                 except duckdb.Error:
                     needed[name].append(column)
         self.run(full, at)  # leave every view whole
@@ -112,14 +132,112 @@ class SliceFeatures:
 
     def run(self, rows: Mapping[str, pa.Table], at: datetime) -> list[dict[str, Any]]:
         for name, table in rows.items():
-            self.scratch.register(name, table)
+            self.scratch.register(name, plain(table))
         template = self.template(at.date())
         if template is None:
             self.compiled_per_event += 1
-            return self.scratch.execute(self.sql(at)).to_arrow_table().to_pylist()
-        return self.scratch.execute(template.sql, template.parameters(at)).to_arrow_table().to_pylist()
+            cursor = self.scratch.execute(self.sql(at))
+        else:
+            cursor = self.scratch.execute(template.sql, template.parameters(at))
+        rows = cursor.fetchall()
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def compute(self, rows: Mapping[str, pa.Table], at: datetime) -> dict[str, Any] | None:
-        """The customer's features at ``at``, or None when the customer is not in the base then."""
-        result = self.run(rows, at)
-        return result[0] if result else None
+
+_SPLITS: dict[int, frozenset[str]] = {}  # hash of the features' SQL -> those that read events
+
+
+def _reading_events(con: BaseBackend, source: FeatureSource, names: Sequence[str]) -> frozenset[str]:
+    """The features whose SQL reads the events table (one compilation each, remembered per definition)."""
+    probe = datetime.combine(date.today(), _PROBES[0])
+    key = hash(con.compile(source(con, probe, list(names))))
+    if key not in _SPLITS:
+        _SPLITS[key] = frozenset(n for n in names if "events" in tables_read(con.compile(source(con, probe, [n]))))
+    return _SPLITS[key]
+
+
+@dataclass
+class _Day:
+    """Static features of every customer as of one day's midnight."""
+
+    midnight: datetime
+    table: pa.Table
+    row_of: np.ndarray  # replica customer position -> row in table, -1 when not a customer that day
+
+
+class CustomerFeatures:
+    """Features ``names`` of one customer at an instant: dynamic per event, static once per day."""
+
+    def __init__(self, con: BaseBackend, source: FeatureSource, names: Sequence[str]) -> None:
+        self.con = con
+        self.source = source
+        reads_events = _reading_events(con, source, names)
+        self.dynamic = SliceQuery(con, source, [n for n in names if n in reads_events])
+        self.static = SliceQuery(con, source, [n for n in names if n not in reads_events])
+        self.day: _Day | None = None
+        self.recomputed = 0  # static features computed per event (a static row stamped since midnight)
+
+    @property
+    def compiled_per_event(self) -> int:
+        return self.dynamic.compiled_per_event + self.static.compiled_per_event
+
+    def columns(self, at: datetime) -> dict[str, list[str]]:
+        """Replica columns: what both queries read, and the stamps the static check looks at."""
+        needed: dict[str, list[str]] = {}
+        for query in (self.static, self.dynamic):
+            for table, columns in query.columns(at).items():
+                needed[table] = list(dict.fromkeys([*needed.get(table, []), *columns]))
+        for table in self.static.tables & set(STAMPS):
+            needed[table] = list(dict.fromkeys([*needed[table], STAMPS[table]]))
+        if "order_lines" in self.static.tables:
+            needed["orders"] = list(dict.fromkeys([*needed.get("orders", []), "ordered_at"]))
+        return needed
+
+    def prepare(self, day: date, customer_ids: pa.ChunkedArray) -> None:
+        """Static features of the whole base as of ``day``'s midnight (one batch query per day)."""
+        if self.day is not None and self.day.midnight.date() == day:
+            return
+        midnight = datetime.combine(day, time())
+        table = self.source(self.con, midnight, self.static.names).to_pyarrow()
+        row_of = pc.fill_null(pc.index_in(customer_ids, value_set=table.column("customer_id")), -1).to_numpy()
+        self.day = _Day(midnight, table, row_of)
+
+    def compute(self, customer: int, customer_ids: pa.ChunkedArray, rows: Mapping[str, pa.Table],
+                at: datetime) -> dict[str, Any] | None:
+        """The customer's features at ``at``, or None when not a customer yet then."""
+        if not self.by_day(at.date()):
+            found = self.static.run({t: rows[t] for t in self.static.tables}, at)
+            static = found[0] if found else None
+        elif self._moved_since_midnight(rows, at):
+            self.recomputed += 1
+            found = self.static.run({t: rows[t] for t in self.static.tables}, at)
+            static = found[0] if found else None
+        else:
+            self.prepare(at.date(), customer_ids)
+            assert self.day is not None
+            position = self.day.row_of[customer]
+            static = self.day.table.slice(position, 1).to_pylist()[0] if position >= 0 else None
+        if static is None:
+            return None
+        if not self.dynamic.names:
+            return static
+        dynamic = self.dynamic.run({t: rows[t] for t in self.dynamic.tables}, at)
+        return {**static, **dynamic[0]} if dynamic else None
+
+    def by_day(self, day: date) -> bool:
+        """Whether static features can come from the day's batch: the instant only bounds what is visible.
+
+        The day's template then has one parameter, the end of the visible range (instant + 1 µs)."""
+        template = self.static.template(day)
+        return template is not None and set(template.offsets) <= {ONE_TICK}
+
+    def _moved_since_midnight(self, rows: Mapping[str, pa.Table], at: datetime) -> bool:
+        """Whether a row the static features read is stamped in (midnight, at]."""
+        midnight = datetime.combine(at.date(), time())
+        checked = self.static.tables & set(STAMPS) | ({"orders"} if "order_lines" in self.static.tables else set())
+        for table in checked:
+            stamps = rows[table].column(STAMPS[table])
+            if len(stamps) and pc.any(pc.and_(pc.greater(stamps, midnight),
+                                               pc.less_equal(stamps, at))).as_py():
+                return True
+        return False
