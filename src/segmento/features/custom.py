@@ -1,5 +1,19 @@
 """User features: declared in segmento.yaml (aggregates and derived formulas) or in Python.
 
+    features:
+      windows: {rfm: [30d, 90d, 12m], period: 12m}
+      custom:
+        - name: tennis_spend_12m            # an aggregate over a table
+          axis: product
+          unit: currency
+          table: order_lines                # orders | order_lines | events
+          aggregation: sum                  # count | sum | mean | min | max | count_distinct
+          column: spend                     # order_lines also carry customer_id, ordered_at, channel, spend
+          where: category = 'tennis'        # SQL condition over the table's columns
+          window: 12m                       # 30d, 6w, 12m, 2y or lifetime (default)
+        - name: tennis_share_12m            # a formula over other features
+          expr: tennis_spend_12m / nullif(spend_12m, 0)
+
 YAML aggregates join the built-in group-by of their table, so they cost no extra
 scan. Every definition is checked before anything runs; errors name the feature,
 the file and line, and the closest valid name.
