@@ -37,6 +37,8 @@ demo: install
 	$(BIN)/segmento load $(DEMO_DIR)/data $(DEMO_OPTS)
 	for s in value rfm behaviour; do $(BIN)/segmento fit $$s --as-of $(AS_OF) $(DEMO_OPTS) || exit 1; done
 	$(BIN)/segmento backfill --from 2023-01 --to 2024-12 $(DEMO_OPTS)
+	$(BIN)/segmento refresh --as-of $(AS_OF) $(DEMO_OPTS)
+	$(BIN)/segmento guidance --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento portraits behaviour --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento transitions value --from 2024-11 --to 2024-12 $(DEMO_OPTS)
 	$(BIN)/segmento markov value --steps 6 $(DEMO_OPTS)
