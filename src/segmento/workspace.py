@@ -5,7 +5,7 @@ It stays thin: each method hands over to the module that owns the stage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +16,7 @@ from ibis.backends import BaseBackend
 
 from segmento.activation import outbox
 from segmento.activation.deliver import Deliverer, DeliveryReport, Until, held
+from segmento.activation.destinations import erase_from_drops
 from segmento.activation.exports import ExportReport, export_audience
 from segmento.activation.routing import enqueue_alerts, enqueue_audience_changes
 from segmento.audiences import Audiences, Change, Guidance, RefreshReport
@@ -23,21 +24,25 @@ from segmento.config import Project, load_project
 from segmento.dynamics.alerts import list_alerts
 from segmento.dynamics.markov import MarkovModel, fit_markov
 from segmento.dynamics.periods import period_end
+from segmento.dynamics.snapshots import SnapshotReport, backfill, take_snapshot
 from segmento.dynamics.store import taken_periods
 from segmento.dynamics.trajectories import Trajectories, trajectories
 from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
 from segmento import segmentations
 from segmento.features import compute_features
+from segmento.store import gdpr
 from segmento.store.backend import ensure_tables, open_backend
+from segmento.store.consents import consents_in_force
 from segmento.store.ingest import IngestionReport, Source, ingest
 
 
 class Workspace:
     """An open knowledge base and the project that describes it."""
 
-    def __init__(self, con: BaseBackend, project: Project | None = None) -> None:
+    def __init__(self, con: BaseBackend, project: Project | None = None, actor: str = "library") -> None:
         self.con = con
         self.project = project or Project()
+        self.actor = actor  # who reads and changes data, for the audit log
         ensure_tables(con)
 
     def table(self, name: str) -> ibis.Table:
@@ -68,8 +73,15 @@ class Workspace:
         return self.audiences.members(name, as_of)
 
     def refresh_audiences(self, as_of: date | datetime | str | None = None) -> RefreshReport:
-        """Re-evaluate every audience as of ``as_of`` (default now) and record who entered and left."""
-        return self.audiences.refresh(as_of)
+        """Re-evaluate every audience as of ``as_of`` (default now) and record who entered and left.
+
+        Routed changes are queued for delivery right after (and again by any ``deliver``
+        catch-up, by the same idempotency key, should this process stop in between).
+        """
+        report = self.audiences.refresh(as_of)
+        if any(route.audiences is not None for route in self.project.routes):
+            enqueue_audience_changes(self.con, self.project)
+        return report
 
     def push_event(self, event: Mapping[str, Any]) -> list[Change]:
         """Record one event; that customer's audience memberships are updated at once (returns the changes)."""
@@ -78,6 +90,26 @@ class Workspace:
     def audience_guidance(self, as_of: date | datetime | str | None = None) -> Guidance:
         """Sizes, overlaps and granularity warnings of every audience as of ``as_of``."""
         return self.audiences.guidance(as_of)
+
+    # ---- GDPR -----------------------------------------------------------------------
+
+    def forget(self, customer_id: str) -> dict[str, int]:
+        """Right to erasure: remove the customer everywhere; returns rows removed per table."""
+        removed = gdpr.forget(self.con, customer_id, self.actor)
+        in_files = erase_from_drops(self.project, customer_id)
+        return removed | ({"(drop files)": in_files} if in_files else {})
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Right of access: everything held about a customer, as JSON-ready data."""
+        return gdpr.export_customer(self.con, customer_id, self.actor)
+
+    def purge(self, dry_run: bool = True, now: datetime | None = None) -> dict[str, int]:
+        """Apply the project's retention (``gdpr.retention_days``); a dry run only counts."""
+        return gdpr.purge(self.con, self.project.gdpr.retention_days, now, dry_run, self.actor)
+
+    def consents(self, at: date | datetime) -> ibis.Table:
+        """The consent in force at ``at`` per customer, channel and purpose."""
+        return consents_in_force(self.con, at, purpose=None)
 
     # ---- segmentations --------------------------------------------------------------
 
@@ -111,6 +143,23 @@ class Workspace:
         return segmentations.api.features_at(self.con, segmentations.api.as_date(as_of), self.project, names)
 
     # ---- dynamics -------------------------------------------------------------------
+
+    def snapshot(self, period: date | str, names: list[str] | None = None) -> SnapshotReport:
+        """Snapshot the segmentations at the end of ``period`` and raise (and queue) its alerts."""
+        grid = self.project.dynamics.grid
+        return take_snapshot(self.con, self.project, period_end(period, grid), names, on_new_alerts=self._queue_alerts)
+
+    def backfill(
+        self, start: date | str, end: date | str, names: list[str] | None = None,
+        on_period: Callable[[SnapshotReport], None] | None = None,
+    ) -> list[SnapshotReport]:
+        """Rebuild every period from ``start`` to ``end`` as it was, with the frozen models."""
+        return backfill(self.con, self.project, start, end, names, on_period, on_new_alerts=self._queue_alerts)
+
+    def _queue_alerts(self, con: BaseBackend, rows: Any) -> None:
+        """New alerts go to the activation outbox in the same transaction (when routes exist)."""
+        if self.project.routes:
+            enqueue_alerts(con, self.project, alerts=rows)
 
     def periods(self, segmentation: str) -> list[date]:
         """Period ends with a snapshot of ``segmentation``, oldest first."""
