@@ -129,6 +129,7 @@ EVENT = {"event_id": "V1", "customer_id": "C001", "occurred_at": "2024-06-02T10:
         ({"occurred_at": "2024-06-02T10:00:00+02:00"},
          "event 'V1': occurred_at must have no time zone, like the knowledge base's timestamps"),
         ({"category": ["tennis"]}, "event 'V1': category must be text, not list"),
+        ({"occurred_at": "2999-01-01T00:00:00"}, "event 'V1': occurred_at 2999-01-01 00:00:00 is in the future"),
         ({"customer_id": "C999"}, "event 'V1': unknown customer_id 'C999' (not in customers)"),
     ],
 )

@@ -150,7 +150,8 @@ def test_library_audiences_are_stored_checked_and_kept_apart_from_the_file(con) 
     audiences.define("big", "spend_12m > 5000")
     audiences.define("big", "spend_12m > 8000", description="raised")
     assert [a.rule for a in audiences.list() if a.name == "big"] == ["spend_12m > 8000"]
-    with pytest.raises(AudienceError, match="^no library audience 'vip' to drop \\(declared in segmento.yaml, line 3\\)$"):
+    declared_in_file = r"^no library audience 'vip' to drop \(declared in segmento.yaml, line 3\)$"
+    with pytest.raises(AudienceError, match=declared_in_file):
         audiences.drop("vip")
     audiences.drop("big")
     assert [a.name for a in audiences.list()] == ["vip", "email_vips"]

@@ -58,7 +58,8 @@ def declared(con: BaseBackend, project: Project | None) -> list[Audience]:
     found: dict[str, Audience] = {}
     for index, item in enumerate(project.audiences if project else []):
         audience = Audience(
-            item.name, item.rule, item.description, item.owner, tuple(item.tags), project.where("audiences", index, "rule")
+            item.name, item.rule, item.description, item.owner, tuple(item.tags),
+            project.where("audiences", index, "rule"),
         )
         if item.name in found:
             raise AudienceError(
@@ -82,7 +83,8 @@ def declared(con: BaseBackend, project: Project | None) -> list[Audience]:
 def store(con: BaseBackend, audience: Audience | None, drop: str | None = None) -> None:
     """Add or replace a library audience (or drop one): the table is small, so rewrite it."""
     ensure_audience_tables(con)
-    rows = [r for r in con.table("audiences").to_pyarrow().to_pylist() if r["name"] not in (drop, audience and audience.name)]
+    replaced = {drop, audience.name if audience else None}
+    rows = [r for r in con.table("audiences").to_pyarrow().to_pylist() if r["name"] not in replaced]
     if audience is not None:
         rows.append(
             {

@@ -56,7 +56,11 @@ class Guidance:
 
 
 def _share(size: int, base: int) -> str:
-    return f"{size / base:.1%}" if base else "-"
+    """64.5%, 0.3%, 0.003%: small shares keep two significant digits."""
+    if not base:
+        return "-"
+    percent = 100 * size / base
+    return f"{percent:.1f}%" if percent >= 1 or percent == 0 else f"{percent:.2g}%"
 
 
 def guidance(members: ibis.Table, names: list[str], base: int, as_of: datetime,
@@ -77,7 +81,8 @@ def warnings(sizes: dict[str, int], overlaps: pd.DataFrame, base: int, t: Thresh
     tiny = max(t.tiny_count, t.tiny_share * base)
     for name, size in sizes.items():
         if size == 0:
-            found.append(AudienceWarning(name, EMPTY, "empty: no customer matches; check the rule's values and thresholds"))
+            found.append(AudienceWarning(name, EMPTY, "empty: no customer matches; check the rule's values and "
+                                                      "thresholds"))
         elif size < tiny:
             found.append(AudienceWarning(name, TINY, f"tiny: {size:,} customers ({_share(size, base)} of the base); "
                                                      "too few to act on, widen the rule or merge it into another"))

@@ -50,9 +50,8 @@ class RefreshReport:
     def __str__(self) -> str:
         lines = [f"refresh {self.refresh_id} as of {self.as_of:%Y-%m-%d %H:%M:%S} ({self.seconds:.1f}s)"]
         for name in sorted(set(self.sizes) | set(self.exits)):
-            lines.append(
-                f"  {name}: {self.sizes.get(name, 0):,} members (+{self.enters.get(name, 0):,} / -{self.exits.get(name, 0):,})"
-            )
+            moved = f"+{self.enters.get(name, 0):,} / -{self.exits.get(name, 0):,}"
+            lines.append(f"  {name}: {self.sizes.get(name, 0):,} members ({moved})")
         return "\n".join(lines)
 
 
@@ -87,7 +86,8 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
         )
     report = RefreshReport(uuid.uuid4().hex[:12], as_of)
     reason = f"refresh:{report.refresh_id}"
-    target = con.create_table(f"_audience_target_{report.refresh_id}", evaluate(con, audiences, as_of, source), temp=True)
+    members = evaluate(con, audiences, as_of, source)
+    target = con.create_table(f"_audience_target_{report.refresh_id}", members, temp=True)
     try:
         held = current_membership(con.table("audience_changes"))
         keys = ["customer_id", "audience"]

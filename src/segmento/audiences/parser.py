@@ -271,7 +271,8 @@ class _Converter:
     def unsupported(self, node: exp.Expression) -> RuleError:
         kind = type(node)
         if kind in _ARITHMETIC:
-            return self.error(f"arithmetic ({_ARITHMETIC[kind]!r}) is not supported; compare a field with a value", node)
+            operator = _ARITHMETIC[kind]
+            return self.error(f"arithmetic ({operator!r}) is not supported; compare a field with a value", node)
         if kind is exp.Escape:
             return self.error("LIKE ... ESCAPE is not supported; % and _ are the only wildcards", node)
         if kind is exp.Alias:

@@ -62,10 +62,17 @@ class Replica:
             t = con.table(name)
             owner = t.customer_id
         rows = t.join(positions, owner == positions._KEY_ID).select(*[t[c] for c in columns], positions[_KEY])
-        table = rows.order_by(_KEY).to_pyarrow().combine_chunks()
-        counts = np.bincount(table.column(_KEY).to_numpy(), minlength=len(self.customer_ids))
+        counts = np.zeros(len(self.customer_ids), dtype=np.int64)
+        batches, encoded = [], None
+        reader = con.con.execute(con.compile(rows.order_by(_KEY))).to_arrow_reader(1_000_000)
+        for batch in reader:  # never all of it as plain text at once
+            counts += np.bincount(batch.column(_KEY).to_numpy(), minlength=len(counts))
+            batch = batch.drop_columns([_KEY])
+            encoded = _few_values(batch) if encoded is None else encoded
+            batches.append(_encode(batch, encoded))
+        schema = batches[0].schema if batches else rows.drop(_KEY).schema().to_pyarrow()
         ends = np.cumsum(counts)
-        self.tables[name] = _compact(table.drop_columns([_KEY]))
+        self.tables[name] = pa.Table.from_batches(batches, schema=schema)
         self.bounds[name] = (ends - counts, ends)
 
     def rows(self, customer: int, table: str) -> pa.Table:
@@ -90,16 +97,19 @@ class Replica:
         return self.table_counts(con) != self.counts
 
 
-def _compact(table: pa.Table) -> pa.Table:
-    """Low-cardinality text (event types, channels, categories) as dictionaries: a quarter of the memory.
+def _few_values(batch: pa.RecordBatch) -> list[str]:
+    """Text columns whose first 10,000 values hold few distinct ones (event types, channels, categories)."""
+    sample = batch.slice(0, 10_000)
+    return [f.name for f in batch.schema if pa.types.is_string(f.type) and sample.num_rows > 1000
+            and pc.count_distinct(sample.column(f.name)).as_py() < 500]  # fmt: skip
 
-    A column is encoded when its first 10,000 values hold few distinct ones."""
-    for i, field in enumerate(table.schema):
-        column = table.column(i)
-        sample = column.slice(0, 10_000)
-        if pa.types.is_string(field.type) and len(column) > 1000 and pc.count_distinct(sample).as_py() < 500:
-            table = table.set_column(i, field.name, pc.dictionary_encode(column))
-    return table
+
+def _encode(batch: pa.RecordBatch | pa.Table, columns: list[str]) -> pa.RecordBatch | pa.Table:
+    """Those columns as dictionaries: a quarter of the memory of plain text."""
+    for name in columns:
+        i = batch.schema.get_field_index(name)
+        batch = batch.set_column(i, name, pc.dictionary_encode(batch.column(i)))
+    return batch
 
 
 def plain(table: pa.Table) -> pa.Table:
