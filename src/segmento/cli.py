@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,9 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from segmento.config import ConfigError
 from segmento.store.schema import TABLES
-from segmento.store.sources import SourceError
 from segmento.workspace import Workspace, connect
 
 app = typer.Typer(help="Segmento: customer knowledge and dynamic segmentation.", no_args_is_help=True)
@@ -29,16 +29,21 @@ ConfigOption = Annotated[
 LOAD_ORDER = ("customers", "orders", "order_lines", "events", "consents")
 
 
-def open_workspace(db: str | None, config: Path | None) -> Workspace:
-    """Open the workspace named on the command line, or the project's, or ./segmento.yaml's."""
+@contextmanager
+def open_workspace(db: str | None, config: Path | None) -> Iterator[Workspace]:
+    """The workspace named on the command line, or the project's, or ./segmento.yaml's.
+
+    Every error of ours is a ValueError whose message names what is wrong (file, line,
+    field...): it is printed as is, with exit code 2, instead of a traceback.
+    """
     if config is None and Path("segmento.yaml").exists():
         config = Path("segmento.yaml")
     try:
-        workspace = connect(db, config)
-    except ConfigError as exc:
+        with connect(db, config) as workspace:
+            workspace.actor = "cli"
+            yield workspace
+    except ValueError as exc:
         fail(str(exc))
-    workspace.actor = "cli"
-    return workspace
 
 
 def fail(message: str) -> None:
@@ -87,13 +92,10 @@ def ingest(
             fail(f"--map {item!r}: expected ours=theirs, e.g. --map customer_id=CustNo")
         columns[ours.strip()] = theirs.strip()
     with open_workspace(db, config) as ws:
-        try:
-            report = ws.ingest(
-                table, path, columns=columns, date_format=date_format, timestamp_format=timestamp_format,
-                delimiter=delimiter, encoding=encoding, progress=True,
-            )
-        except (SourceError, ValueError) as exc:
-            fail(str(exc))
+        report = ws.ingest(
+            table, path, columns=columns, date_format=date_format, timestamp_format=timestamp_format,
+            delimiter=delimiter, encoding=encoding, progress=True,
+        )
         console.print(str(report), highlight=False)
 
 
@@ -120,10 +122,7 @@ def load(
         if not jobs:
             fail(f"{directory}: no {', '.join(LOAD_ORDER)} .parquet or .csv files" if directory else "no sources in the project file")
         for table, path, options in jobs:
-            try:
-                report = ws.ingest(table, path, progress=True, **options)
-            except (SourceError, ValueError) as exc:
-                fail(str(exc))
+            report = ws.ingest(table, path, progress=True, **options)
             console.print(str(report), highlight=False)
 
 
@@ -170,17 +169,12 @@ def audiences_list(
     config: ConfigOption = None,
 ) -> None:
     """List the audiences (from segmento.yaml and the library), or declare one with --define/--rule."""
-    from segmento.audiences import AudienceError
-
     with open_workspace(db, config) as ws:
-        try:
-            if define:
-                if not rule:
-                    fail("--define needs --rule")
-                ws.audiences.define(define, rule, description)
-            items = ws.audiences.list()
-        except (AudienceError, ValueError) as exc:
-            fail(str(exc))
+        if define:
+            if not rule:
+                fail("--define needs --rule")
+            ws.audiences.define(define, rule, description)
+        items = ws.audiences.list()
         out = Table("audience", "rule", "description", "declared in", title=f"{len(items)} audiences")
         for a in items:
             out.add_row(a.name, a.rule, a.description, a.where)
@@ -194,13 +188,8 @@ def refresh(
     config: ConfigOption = None,
 ) -> None:
     """Re-evaluate every audience so time alone moves people; record who entered and who left."""
-    from segmento.audiences import AudienceError
-
     with open_workspace(db, config) as ws:
-        try:
-            report = ws.refresh_audiences(as_of)
-        except (AudienceError, ValueError) as exc:
-            fail(str(exc))
+        report = ws.refresh_audiences(as_of)
         console.print(str(report), highlight=False)
 
 
@@ -213,18 +202,13 @@ def members(
     config: ConfigOption = None,
 ) -> None:
     """Members of an audience as of an instant (count, or every id to a file)."""
-    from segmento.audiences import AudienceError
-
     with open_workspace(db, config) as ws:
-        try:
-            table = ws.audience_members(audience, as_of)
-            if out:
-                (table.to_parquet if out.suffix == ".parquet" else table.to_csv)(out)
-                console.print(f"wrote {out}")
-            else:
-                console.print(f"{audience}: {table.count().execute():,} members")
-        except (AudienceError, ValueError) as exc:
-            fail(str(exc))
+        table = ws.audience_members(audience, as_of)
+        if out:
+            (table.to_parquet if out.suffix == ".parquet" else table.to_csv)(out)
+            console.print(f"wrote {out}")
+        else:
+            console.print(f"{audience}: {table.count().execute():,} members")
 
 
 @app.command()
@@ -234,13 +218,8 @@ def guidance(
     config: ConfigOption = None,
 ) -> None:
     """Audience sizes, overlaps, and warnings for empty, tiny or near-duplicate audiences."""
-    from segmento.audiences import AudienceError
-
     with open_workspace(db, config) as ws:
-        try:
-            result = ws.audience_guidance(as_of)
-        except (AudienceError, ValueError) as exc:
-            fail(str(exc))
+        result = ws.audience_guidance(as_of)
         console.print(str(result), highlight=False)
         if len(result.overlaps):
             print_frame(result.overlaps, "overlaps (shared members; sizes on the diagonal)")
@@ -255,10 +234,7 @@ def fit(
 ) -> None:
     """Fit a segmentation: a new frozen version, matched to the previous one."""
     with open_workspace(db, config) as ws:
-        try:
-            model = ws.fit_segmentation(segmentation, as_of)
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        model = ws.fit_segmentation(segmentation, as_of)
         console.print(f"{model.name} version {model.version} fitted as of {model.as_of} on {model.fit_rows:,} customers")
         for segment in model.segments:
             console.print(f"  {segment.rank:>2}. {segment.id:<20} {segment.label}", highlight=False)
@@ -277,10 +253,7 @@ def refit(
 ) -> None:
     """A new version of a segmentation, its segments matched to the previous version's."""
     with open_workspace(db, config) as ws:
-        try:
-            model = ws.refit_segmentation(segmentation, as_of)
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        model = ws.refit_segmentation(segmentation, as_of)
         console.print(str(model), highlight=False)
 
 
@@ -311,16 +284,13 @@ def segments(
 ) -> None:
     """Who is in which segment as of a date (sizes, or every membership to a file)."""
     with open_workspace(db, config) as ws:
-        try:
-            members = ws.segments(segmentation, as_of)
-            if out:
-                (members.to_parquet if out.suffix == ".parquet" else members.to_csv)(out)
-                console.print(f"wrote {out}")
-                return
-            sizes = members.group_by(["segment_rank", "segment_id", "segment_label"]).agg(customers=ibis._.count())
-            print_frame(sizes.order_by("segment_rank").to_pandas().set_index("segment_rank"), f"{segmentation} as of {as_of}")
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        members = ws.segments(segmentation, as_of)
+        if out:
+            (members.to_parquet if out.suffix == ".parquet" else members.to_csv)(out)
+            console.print(f"wrote {out}")
+            return
+        sizes = members.group_by(["segment_rank", "segment_id", "segment_label"]).agg(customers=ibis._.count())
+        print_frame(sizes.order_by("segment_rank").to_pandas().set_index("segment_rank"), f"{segmentation} as of {as_of}")
 
 
 @app.command()
@@ -332,10 +302,7 @@ def portraits(
 ) -> None:
     """A portrait of each segment: size, revenue, what distinguishes it, channel, reach, a description."""
     with open_workspace(db, config) as ws:
-        try:
-            items = ws.portraits(segmentation, as_of)
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        items = ws.portraits(segmentation, as_of)
         for p in items:
             revenue = f", {p.revenue_share:.0%} of revenue" if p.revenue_share is not None else ""
             console.print(f"[bold]{p.rank}. {p.label}[/bold] ({p.generated_label}): {p.size:,} customers, "
@@ -352,10 +319,7 @@ def quality(
 ) -> None:
     """Homogeneity, separation, stability and predictive power, with warnings."""
     with open_workspace(db, config) as ws:
-        try:
-            console.print(str(ws.quality(segmentation, as_of)), highlight=False)
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        console.print(str(ws.quality(segmentation, as_of)), highlight=False)
 
 
 @app.command()
@@ -367,10 +331,7 @@ def snapshot(
 ) -> None:
     """Snapshot every segmentation at a period end, and raise the period's trajectory alerts."""
     with open_workspace(db, config) as ws:
-        try:
-            console.print(str(ws.snapshot(as_of, segmentation or None)), highlight=False)
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        console.print(str(ws.snapshot(as_of, segmentation or None)), highlight=False)
 
 
 @app.command()
@@ -383,11 +344,8 @@ def backfill(
 ) -> None:
     """Rebuild past periods from raw history, point in time, with the frozen models."""
     with open_workspace(db, config) as ws:
-        try:
-            ws.backfill(from_period, to_period, segmentation or None,
-                        on_period=lambda report: console.print(str(report), highlight=False))
-        except (ValueError, ConfigError) as exc:
-            fail(str(exc))
+        ws.backfill(from_period, to_period, segmentation or None,
+                    on_period=lambda report: console.print(str(report), highlight=False))
 
 
 @app.command()
@@ -445,10 +403,7 @@ def transitions(
 ) -> None:
     """Transition matrix of a segmentation between two snapshot periods."""
     with open_workspace(db, config) as ws:
-        try:
-            matrix = ws.transitions(segmentation, from_period, to_period)
-        except ValueError as exc:
-            fail(str(exc))
+        matrix = ws.transitions(segmentation, from_period, to_period)
         if as_json:
             console.print_json(data=matrix.to_dict())
             return
@@ -485,10 +440,7 @@ def markov(
 ) -> None:
     """Average transition matrix, segment-mix forecast, stationary mix and expected value per segment."""
     with open_workspace(db, config) as ws:
-        try:
-            model = ws.markov(segmentation)
-        except ValueError as exc:
-            fail(str(exc))
+        model = ws.markov(segmentation)
         import pandas as pd
 
         print_frame(pd.DataFrame(model.P * 100, index=model.states, columns=model.states),
