@@ -97,6 +97,7 @@ def test_batch_equals_real_time_after_any_sequence(template: Path, tmp_path: Pat
 
 def test_an_event_moves_the_customer_at_once(template: Path, tmp_path: Path) -> None:
     ws = fresh(template, tmp_path / "one.duckdb")
+    ws.audiences.warm(T0 + timedelta(hours=1))  # what a service does at start, and at midnight
     customer = next(c for c in CUSTOMERS if "hiking_43" not in held(ws, c))
     at = T0 + timedelta(hours=3)
     changes = ws.push_event({"event_id": "S1", "customer_id": customer, "occurred_at": at, "type": "search",

@@ -139,6 +139,11 @@ class Realtime:
         """History was written by someone else (a refresh): reload memberships, clock and seq."""
         self.members = None
 
+    def warm(self, at: datetime) -> None:
+        replica = self._ready(at)
+        if self.features.by_day(at.date()):
+            self.features.prepare(at.date(), replica.customer_ids)
+
     def advance(self, at: datetime) -> None:
         self.clock = at if self.clock is None else max(self.clock, at)
 
