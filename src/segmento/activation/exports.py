@@ -63,7 +63,7 @@ def members_from_changes(con: BaseBackend, audience: str, at: datetime) -> ibis.
     """Members at ``at`` replayed from the enter/exit log: those whose latest change is an enter."""
     changes = con.table(CHANGES)
     changes = changes.filter((changes.audience == audience) & (changes.at <= at))
-    latest = ibis.window(group_by="customer_id", order_by=[ibis.desc("at"), ibis.desc("change_id")])
+    latest = ibis.window(group_by="customer_id", order_by=ibis.desc("seq"))  # seq: the order they were written
     ranked = changes.mutate(_n=ibis.row_number().over(latest))
     return ranked.filter((ranked._n == 0) & (ranked.kind == "enter")).select("customer_id")
 
