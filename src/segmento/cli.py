@@ -571,11 +571,11 @@ def serve(
     from segmento.service.app import create_app
 
     pinned = _day(as_of) if as_of else None
-    ws = open_workspace(db, config)
-    console.print(f"Segmento on http://{host}:{port}  API docs: /docs  dashboard: /dashboard/?key=<a read key>  "
-                  "(create keys with `segmento keys create`)", highlight=False)
-    uvicorn.run(create_app(ws, as_of=pinned, read_model=read_model), host=host, port=port,
-                access_log=access_log, log_level="warning")
+    with open_workspace(db, config) as ws:
+        console.print(f"Segmento on http://{host}:{port}  API docs: /docs  dashboard: /dashboard/?key=<a read key>  "
+                      "(create keys with `segmento keys create`)", highlight=False)
+        uvicorn.run(create_app(ws, as_of=pinned, read_model=read_model), host=host, port=port,
+                    access_log=access_log, log_level="warning")
 
 
 def _day(text: str) -> date:
