@@ -1,0 +1,47 @@
+"""The static HTML report: the dashboard's charts in one self-contained file (Plotly
+inlined, no network needed to open it), for people who will not run a server.
+
+    from segmento.report import build_report
+    build_report(ws, "report.html")
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from segmento.report import sections, views
+from segmento.report.charts import PLOTLY_JS
+from segmento.report.render import render
+from segmento.workspace import Workspace
+
+
+def report_sections(ws: Workspace) -> list[sections.Section]:
+    """Every section, segmentation by segmentation, then audiences and alerts."""
+    found: list[sections.Section] = []
+    for name in views.fitted_segmentations(ws):
+        found.append(sections.mix(ws, name))
+        found.append(sections.transitions(ws, name))
+        found.append(sections.trajectories(ws, name))
+        found.append(sections.portraits(ws, name))
+    found.append(sections.audiences(ws))
+    found.append(sections.alerts(ws))
+    return found
+
+
+def build_report(ws: Workspace, out_path: str | Path) -> Path:
+    """Write the report to ``out_path`` and return its path."""
+    out = Path(out_path)
+    found = report_sections(ws)
+    summary = {
+        "project": ws.project.name,
+        "customers": f"{ws.table('customers').count().execute():,}",
+        "orders": f"{ws.table('orders').count().execute():,}",
+        "segmentations": ", ".join(views.fitted_segmentations(ws)) or "none fitted",
+        "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+    html = render("report.html", title=f"Segmento report: {ws.project.name}", summary=summary, sections=found,
+                  plotly_js=PLOTLY_JS.read_text(encoding="utf-8"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out

@@ -1,0 +1,289 @@
+"""The web dashboard: server-rendered pages with Plotly charts, served by the API's app.
+
+No build step: Jinja templates, the Plotly bundle shipped with the plotly package, one
+stylesheet. A page needs a read key like the API; opening any page with ``?key=...``
+stores it in an HttpOnly cookie and drops it from the address bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from segmento.dynamics.periods import period_end
+from segmento.report import charts, sections, views
+from segmento.report.render import STATIC, render
+from segmento.service import audiences as audience_stage
+from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
+from segmento.service.keys import ApiKey
+from segmento.service.routes_customers import target
+from segmento.service.schemas import PRINTABLE
+from segmento.workspace import Workspace
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+NAV = (
+    ("/dashboard/", "Overview"),
+    ("/dashboard/transitions", "Transitions"),
+    ("/dashboard/trajectories", "Trajectories"),
+    ("/dashboard/portraits", "Portraits"),
+    ("/dashboard/audiences", "Audiences"),
+    ("/dashboard/alerts", "Alerts"),
+    ("/dashboard/customers", "Customer lookup"),
+)
+STATIC_FILES = {"plotly.min.js": charts.PLOTLY_JS, "style.css": STATIC / "style.css"}
+
+
+class LoginNeeded(Exception):
+    """No usable key for a dashboard page: answered with an explanation page, not JSON."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def viewer(
+    request: Request, cookie: str | None = Depends(cookie_key), header: str | None = Depends(header_key)
+) -> ApiKey:
+    """The caller's read key: from ``?key=`` (then stored in a cookie), the header or the cookie."""
+    keys = service_of(request).keys
+    offered = request.query_params.get("key")
+    if offered is not None:
+        if keys.find(offered) is None or not keys.find(offered).allows("read"):
+            raise LoginNeeded("this key is unknown, revoked or has no read scope")
+        rest = [(k, v) for k, v in request.query_params.multi_items() if k != "key"]
+        location = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+        cookie_header = f"{COOKIE}={offered}; Path=/; HttpOnly; SameSite=Strict"
+        raise HTTPException(303, "key stored", headers={"Location": location, "Set-Cookie": cookie_header})
+    presented = header or cookie
+    key = keys.find(presented) if presented else None
+    if key is None or key.revoked_at is not None:
+        raise LoginNeeded("open the dashboard link printed by `segmento serve`, or add ?key=<a read key> to the address")
+    if not key.allows("read"):
+        raise LoginNeeded(f"this key has scopes {', '.join(sorted(key.scopes))}; the dashboard needs 'read'", 403)
+    return key
+
+
+Viewer = Annotated[ApiKey, Depends(viewer)]
+
+
+def login_page(request: Request, exc: LoginNeeded) -> HTMLResponse:
+    html = render("login.html", title="Segmento: key needed", message=str(exc))
+    return HTMLResponse(html, status_code=exc.status)
+
+
+@dataclass
+class Control:
+    """One input of a page's form."""
+
+    name: str
+    label: str
+    value: Any = ""
+    options: list[Any] = field(default_factory=list)  # a select when given
+    kind: str = "text"
+
+
+def page(active: str, page_sections: list[sections.Section], controls: list[Control] | None = None,
+         notes: list[str] | None = None, **extra: Any) -> HTMLResponse:
+    html = render(extra.pop("template", "page.html"), title=active, nav=NAV, active=active,
+                  sections=page_sections, controls=controls or [], notes=notes or [], **extra)
+    return HTMLResponse(html)
+
+
+def _choose(ws: Workspace, wanted: str | None) -> tuple[str | None, list[str], list[str]]:
+    """(the segmentation to show, all of them, notes): the first one when none or an unknown one is asked."""
+    names = views.fitted_segmentations(ws)
+    notes = []
+    if wanted and wanted not in names:
+        notes.append(f"No segmentation {wanted!r}; showing {names[0]!r}." if names else f"No segmentation {wanted!r}.")
+    if not names:
+        notes.append("No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`.")
+    chosen = wanted if wanted in names else (names[0] if names else None)
+    return chosen, names, notes
+
+
+SegmentationParam = Annotated[str | None, Query(max_length=100)]
+Loose = Annotated[str | None, Query(max_length=40)]  # form fields arrive as text, empty when unset
+
+
+def _date(text: str | None, label: str, notes: list[str]) -> date | None:
+    """A form's date, or None (with a note) when empty or not a date."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        notes.append(f"{label}: {text!r} is not a date (YYYY-MM-DD); ignored.")
+        return None
+
+
+def _number(text: str | None, label: str, notes: list[str]) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1e12:  # NaN fails too
+        notes.append(f"{label}: {text!r} is not a number between 0 and 10^12; ignored.")
+        return None
+    return value
+
+
+@router.get("/static/{name}")
+async def static(name: str, key: Viewer) -> FileResponse:
+    if name not in STATIC_FILES:
+        raise HTTPException(404, "no such file")
+    return FileResponse(STATIC_FILES[name], headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("", include_in_schema=False)
+async def root(key: Viewer) -> RedirectResponse:
+    return RedirectResponse("/dashboard/", status_code=307)
+
+
+@router.get("/")
+def overview(request: Request, key: Viewer) -> HTMLResponse:
+    """Segment mix over time for every segmentation, and the alerts per period."""
+    service = service_of(request)
+    with service.reader() as ws:
+        names = views.fitted_segmentations(ws)
+        found = [service.cached(("mix", name), lambda n=name: sections.mix(ws, n), ("segment_snapshots",))
+                 for name in names]
+        found.append(sections.alerts(ws, limit=10))
+    notes = [] if names else ["No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`."]
+    return page("Overview", found, notes=notes)
+
+
+def _period_options(ws: Workspace, name: str | None) -> list[str]:
+    return [str(p) for p in ws.periods(name)] if name else []
+
+
+@router.get("/transitions")
+def transitions(
+    request: Request,
+    key: Viewer,
+    segmentation: SegmentationParam = None,
+    from_: Annotated[Loose, Query(alias="from")] = None,
+    to: Loose = None,
+) -> HTMLResponse:
+    """The transition matrix heatmap between two snapshot periods (the last two by default)."""
+    service = service_of(request)
+    with service.reader() as ws:
+        name, names, notes = _choose(ws, segmentation)
+        start, end = _date(from_, "from", notes), _date(to, "to", notes)
+        periods = _period_options(ws, name)
+        found = []
+        if name:
+            if (start and str(start) not in periods) or (end and str(end) not in periods):
+                notes.append("Choose periods among the snapshots taken; showing the last two.")
+                start = end = None
+            if start and end and start >= end:
+                notes.append("`from` must be before `to`; showing the last two periods.")
+                start = end = None
+            found.append(service.cached(("transitions-section", name, start, end),
+                                        lambda: sections.transitions(ws, name, start, end), ("segment_snapshots",)))
+    controls = [
+        Control("segmentation", "segmentation", name, names),
+        Control("from", "from", str(start or (periods[-2] if len(periods) > 1 else "")), periods),
+        Control("to", "to", str(end or (periods[-1] if periods else "")), periods),
+    ]
+    return page("Transitions", found, controls, notes)
+
+
+@router.get("/trajectories")
+def trajectories(
+    request: Request, key: Viewer, segmentation: SegmentationParam = None,
+    last: Annotated[int, Query(ge=2, le=36)] = 6,
+) -> HTMLResponse:
+    """Customers' paths through the segments as a Sankey, and the most frequent paths."""
+    service = service_of(request)
+    with service.reader() as ws:
+        name, names, notes = _choose(ws, segmentation)
+        found = [service.cached(("trajectories-section", name, last), lambda: sections.trajectories(ws, name, last),
+                                ("segment_snapshots",))] if name else []
+    controls = [Control("segmentation", "segmentation", name, names),
+                Control("last", "periods", last, list(range(2, 25)))]
+    return page("Trajectories", found, controls, notes)
+
+
+@router.get("/portraits")
+def portraits(
+    request: Request, key: Viewer, segmentation: SegmentationParam = None, as_of: Loose = None,
+) -> HTMLResponse:
+    """Segment portraits: shares of customers and revenue, distinctive features, descriptions."""
+    service = service_of(request)
+    with service.reader() as ws:
+        name, names, notes = _choose(ws, segmentation)
+        when = _date(as_of, "as of", notes)
+        found = [service.cached(("portraits-section", name, when), lambda: sections.portraits(ws, name, when))] \
+            if name else []
+    controls = [Control("segmentation", "segmentation", name, names),
+                Control("as_of", "as of (default: latest snapshot)", str(when or ""), kind="date")]
+    return page("Portraits", found, controls, notes)
+
+
+@router.get("/audiences")
+def audiences(
+    request: Request, key: Viewer,
+    portrait: Annotated[str | None, Query(max_length=63, description="an audience to portray")] = None,
+) -> HTMLResponse:
+    """Audience sizes, overlaps and granularity warnings; optionally one audience's portrait."""
+    service = service_of(request)
+    notes: list[str] = []
+    with service.reader() as ws:
+        found = [service.cached(("audiences-section",), lambda: sections.audiences(ws),
+                                ("audience_changes", "audiences", "customers"))]
+        names = [a.name for a in audience_stage.stage(ws).list()] if audience_stage.available(ws) else []
+        if portrait and portrait not in names:
+            notes.append(f"No audience {portrait!r}.")
+        elif portrait:
+            at = service.clock()
+            found.append(service.cached(("audience-portrait-section", portrait, at),
+                                        lambda: sections.audience_portraits(ws, portrait, at)))
+    controls = [Control("portrait", "portrait of", portrait or "", ["", *names])] if names else []
+    return page("Audiences", found, controls, notes)
+
+
+@router.get("/alerts")
+def alerts(
+    request: Request, key: Viewer,
+    kind: Literal["", "negative", "positive", "high_stakes"] = "",
+    period: Loose = None,
+    min_priority: Loose = None,
+) -> HTMLResponse:
+    """Trajectory alerts, highest value at stake first, filtered by kind, period and value."""
+    service = service_of(request)
+    notes: list[str] = []
+    day, least = _date(period, "period", notes), _number(min_priority, "least value at stake", notes)
+    with service.reader() as ws:
+        when = period_end(day, ws.project.dynamics.grid) if day else None
+        found = [sections.alerts(ws, limit=100, kind=kind or None, period=when, min_priority=least)]
+        periods = sorted({str(p) for p in views.alert_counts(ws).period})
+    controls = [Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),
+                Control("period", "period", str(when or ""), ["", *periods]),
+                Control("min_priority", "least value at stake", "" if least is None else least, kind="number")]
+    return page("Alerts", found, controls, notes)
+
+
+@router.get("/customers")
+def customer(
+    request: Request, key: Viewer,
+    id: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,  # noqa: A002 - the form field
+) -> HTMLResponse:
+    """Look a customer up: profile, segments and their history, audiences, consents, features."""
+    service = service_of(request)
+    profile, source, notes, found = None, None, [], []
+    if id:
+        profile, source = service.profiles.get(id)
+        service.audit.add(key.key_id, "customer_360_read", target(id), {"found": profile is not None, "via": "dashboard"})
+        if profile is None:
+            notes.append(f"No customer {id!r}.")
+        elif profile["segment_history"]:
+            found.append(sections.Section("Segment history", [charts.customer_path(profile["segment_history"])]))
+    controls = [Control("id", "customer id", id or "")]
+    return page("Customer lookup", found, controls, notes, template="customer.html", profile=profile, source=source)

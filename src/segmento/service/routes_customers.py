@@ -1,0 +1,80 @@
+"""Customer 360 by id, and the GDPR rights on it (access export, erasure: admin only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from segmento.service.auth import DENIED, Admin, Reader, service_of
+from segmento.service.http import not_found, respond
+from segmento.service.keys import ApiKey
+from segmento.service.schemas import PRINTABLE, Customer360, Erasure
+from segmento.store import gdpr
+from segmento.store.schema import id_hash
+from segmento.workspace import Workspace
+
+router = APIRouter(prefix="/api/customers", tags=["customers"], responses=DENIED)
+CustomerId = Annotated[str, Path(min_length=1, max_length=128, pattern=PRINTABLE, description="the brand's customer id")]
+NOT_FOUND = {404: {"description": "no such customer"}}
+
+
+@contextmanager
+def acting(ws: Workspace, actor: str) -> Iterator[Workspace]:
+    """The workspace acting for ``actor`` (the audit log names the API key); the caller holds the write lock."""
+    previous, ws.actor = getattr(ws, "actor", None), actor
+    try:
+        yield ws
+    finally:
+        ws.actor = previous
+
+
+def target(customer_id: str) -> str:
+    """How the audit log names a customer: the hash the suppression list uses, so erasure leaves no id behind."""
+    return f"customer:{id_hash(customer_id)}"
+
+
+@router.get("/{customer_id}", response_model=Customer360, responses=NOT_FOUND)
+async def customer_360(
+    customer_id: CustomerId,
+    request: Request,
+    fresh: Annotated[bool, Query(description="read the knowledge base now instead of the read model")] = False,
+    key: ApiKey = Reader,
+) -> Response:
+    """Attributes, current features, audiences, segment in every segmentation with its history, consents."""
+    service = service_of(request)
+    model = None if fresh else service.profiles.ready_for(customer_id)
+    if model is not None:  # the common case: answered from memory, on the event loop
+        profile, source = model.get(customer_id), "read-model"
+    else:
+        profile, source = await run_in_threadpool(service.profiles.get, customer_id, fresh)
+    service.audit.add(key.key_id, "customer_360_read", target(customer_id), {"found": profile is not None})
+    if profile is None:
+        raise not_found(f"no customer {customer_id!r}")
+    return respond({**profile, "source": source})
+
+
+@router.get("/{customer_id}/export", responses=NOT_FOUND)
+def export_customer(customer_id: CustomerId, request: Request, key: ApiKey = Admin) -> Response:
+    """Right of access: every row held about the customer, table by table (audited)."""
+    with service_of(request).writer() as ws, acting(ws, key.key_id):
+        export = ws.export_customer(customer_id) if hasattr(ws, "export_customer") else \
+            gdpr.export_customer(ws.con, customer_id, key.key_id)
+    if not export["data"]:
+        raise not_found(f"nothing is held about customer {customer_id!r}")
+    return respond(export)
+
+
+@router.delete("/{customer_id}", response_model=Erasure)
+def forget_customer(customer_id: CustomerId, request: Request, key: ApiKey = Admin) -> Response:
+    """Right to erasure: the customer leaves every table and this service's memory (audited, without the id)."""
+    service = service_of(request)
+    with service.writer() as ws, acting(ws, key.key_id):
+        # the workspace also erases files waiting in drop folders; the store alone only the tables
+        removed = ws.forget(customer_id) if hasattr(ws, "forget") else gdpr.forget(ws.con, customer_id, key.key_id)
+        service.profiles.forget(customer_id)
+    return respond({"customer_id": customer_id, "removed": removed})

@@ -1,0 +1,294 @@
+"""What one service process holds: the workspace, a reader per thread, one writer, the
+customer-360 read model, the API keys and the audit buffer.
+
+DuckDB connections are not shared between threads: each request thread reads through
+its own cursor of the same database (MVCC, so readers never block each other or the
+writer), and every write goes through the one workspace under a lock (the real-time
+audience state is a single object). Other engines get the one workspace under the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time as clock_time
+from typing import Any, TypeVar
+
+import ibis
+import pyarrow as pa
+
+from segmento.service import keys as api_keys
+from segmento.service.profiles import FeatureSQL, ReadModel, load
+from segmento.store.backend import append
+from segmento.store.schema import AUDIT
+from segmento.workspace import Workspace
+
+T = TypeVar("T")
+WATCHED = (  # a change in any of these row counts means the read model is out of date
+    "customers", "orders", "order_lines", "events", "consents", "segment_snapshots", "audience_changes",
+    "segmentation_models", "erased_customers",
+)
+
+
+class AuditBuffer:
+    """Audit rows collected in memory and written in batches.
+
+    One INSERT per read would cap lookups at a few hundred a second; reads are flushed
+    every second (a crash loses at most that second of read records). Writes and GDPR
+    actions are recorded synchronously by the caller.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def add(self, actor: str, action: str, target: str | None = None, details: dict | None = None) -> None:
+        row = {"at": datetime.now(), "actor": actor, "action": action, "target": target,
+               "details": json.dumps(details or {}, default=str)}
+        with self.lock:
+            self.rows.append(row)
+
+    def flush(self, ws: Workspace) -> int:
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if rows:
+            schema = ws.table(AUDIT).schema().to_pyarrow()
+            append(ws.con, AUDIT, pa.Table.from_pylist(rows, schema=schema))
+        return len(rows)
+
+
+class KeyRing:
+    """The API keys in memory, reloaded when changed here or every few seconds."""
+
+    def __init__(self, service: Service, ttl: float = 5.0) -> None:
+        self.service = service
+        self.ttl = ttl
+        self.loaded_at = 0.0
+        self.keys: dict[str, api_keys.ApiKey] = {}
+
+    def find(self, key: str) -> api_keys.ApiKey | None:
+        if time.monotonic() - self.loaded_at > self.ttl:
+            self.reload()
+        return api_keys.verify(key, self.keys)
+
+    def reload(self) -> None:
+        with self.service.reader() as ws:
+            self.keys = {k.key_id: k for k in api_keys.list_keys(ws.con)}
+        self.loaded_at = time.monotonic()
+
+
+class Profiles:
+    """The read model and its freshness: rebuilt when the base changes; customers written
+    through this service since the build are read live until the next one."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.model: ReadModel | None = None
+        self.token: tuple | None = None
+        self.dirty: dict[str, int] = {}  # customer -> generation it was written in
+        self.generation = 0
+        self.building = threading.Lock()
+        self.compiled: FeatureSQL | None = None
+        self.overlay: dict[str, dict[str, Any] | None] = {}
+        self.lock = threading.Lock()
+
+    def ready_for(self, customer_id: str) -> ReadModel | None:
+        """The read model if it can answer for this customer now (built, customer not written since)."""
+        model = self.model
+        return model if model is not None and customer_id not in self.dirty else None
+
+    def get(self, customer_id: str, fresh: bool = False) -> tuple[dict[str, Any] | None, str]:
+        """(the customer's 360 or None, 'read-model' | 'live'); ``fresh`` always reads live."""
+        model = None if fresh else self.ready_for(customer_id)
+        if model is not None:
+            return model.get(customer_id), "read-model"
+        if not fresh and customer_id in self.overlay:
+            return self.overlay[customer_id], "live"
+        generation = self.generation
+        profile = self.live(customer_id)
+        with self.lock:
+            if self.dirty.get(customer_id, -1) <= generation and customer_id in self.dirty:
+                self.overlay[customer_id] = profile
+        return profile, "live"
+
+    def live(self, customer_id: str) -> dict[str, Any] | None:
+        at = self.service.clock()
+        with self.service.reader() as ws:
+            if self.compiled is None or self.compiled.as_of != at:
+                self.compiled = FeatureSQL(ws, at)
+            return load(ws, at, customer_id, self.compiled).get(customer_id)
+
+    def touched(self, customer_ids: list[str]) -> None:
+        """Customers written here: read live (then from the overlay) until the next build."""
+        with self.lock:
+            self.generation += 1
+            for customer_id in customer_ids:
+                self.dirty[customer_id] = self.generation
+                self.overlay.pop(customer_id, None)
+
+    def forget(self, customer_id: str) -> None:
+        """An erased customer leaves memory now; the rebuild that follows drops the rest."""
+        with self.lock:
+            if self.model is not None:
+                self.model.index.pop(customer_id, None)
+            self.dirty[customer_id] = self.generation
+            self.overlay[customer_id] = None
+        self.token = None
+
+    def current_token(self) -> tuple:
+        return self.service.counts() + (self.service.clock(),)
+
+    def accept_own_write(self) -> None:
+        """Called under the write lock after a write already reflected by touched()."""
+        if self.token is not None:
+            self.token = self.current_token()
+
+    def stale(self) -> bool:
+        return self.model is None or self.token != self.current_token()
+
+    def refresh(self) -> ReadModel | None:
+        """The model, rebuilt first if the base changed (None only while the first build runs)."""
+        with self.service.write_lock:
+            stale = self.stale()
+        return (self.rebuild() if stale else None) or self.model
+
+    def rebuild(self) -> ReadModel | None:
+        """Build a new model and swap it in (one build at a time; None if one is running)."""
+        if not self.building.acquire(blocking=False):
+            return None
+        try:
+            with self.service.write_lock:
+                token, generation = self.current_token(), self.generation
+            with self.service.reader() as ws:
+                model = load(ws, self.service.clock())
+            with self.lock:
+                self.model, self.token = model, token
+                self.dirty = {c: g for c, g in self.dirty.items() if g > generation}
+                self.overlay = {c: p for c, p in self.overlay.items() if c in self.dirty}
+            return model
+        finally:
+            self.building.release()
+
+
+def table_counts(ws: Workspace, names: tuple[str, ...]) -> tuple[int, ...]:
+    """Row counts (-1: no such table). One raw query on DuckDB, where COUNT(*) reads metadata."""
+    present = set(ws.con.list_tables())
+    if ws.con.name != "duckdb":
+        return tuple(int(ws.table(n).count().execute()) if n in present else -1 for n in names)
+    parts = [f'(SELECT count(*) FROM "{n}")' if n in present else "-1" for n in names]
+    return tuple(ws.con.con.execute(f"SELECT {', '.join(parts)}").fetchone())
+
+
+class Service:
+    """One serving process over one workspace."""
+
+    def __init__(self, ws: Workspace, as_of: date | datetime | None = None, refresh_seconds: float = 2.0,
+                 read_model: bool = True) -> None:
+        self.ws = ws
+        self.pinned = instant(as_of) if as_of is not None else None
+        self.refresh_seconds = refresh_seconds
+        self.use_read_model = read_model
+        self.write_lock = threading.RLock()
+        self.local = threading.local()
+        self.readers: list[Workspace] = []
+        self.readers_lock = threading.Lock()
+        self.epoch = 0  # bumped when stop() closes the readers; a thread then opens a new one
+        self.keys = KeyRing(self)
+        self.audit = AuditBuffer()
+        self.profiles = Profiles(self)
+        self.results: dict[tuple, tuple[tuple, Any]] = {}
+        self.stop_event = threading.Event()
+        self.worker: threading.Thread | None = None
+        api_keys.keys_table(ws.con)
+
+    def clock(self) -> datetime:
+        """The service's 'now': pinned (replayed or demo data), else the end of today.
+
+        Feature windows are whole days, so the end of today sees what 'now' sees, and the
+        features query compiles once a day instead of once a second.
+        """
+        return self.pinned or instant(date.today())
+
+    def counts(self, names: tuple[str, ...] = WATCHED) -> tuple[int, ...]:
+        with self.reader() as ws:
+            return table_counts(ws, names)
+
+    # ---- connections ------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[Workspace]:
+        """This thread's workspace over its own DuckDB cursor (the shared one, locked, elsewhere)."""
+        if self.ws.con.name != "duckdb":
+            with self.write_lock:
+                yield self.ws
+            return
+        ws = getattr(self.local, "ws", None)
+        if ws is None or self.local.epoch != self.epoch:  # none yet, or closed by a stop() since
+            backend = ibis.duckdb.from_connection(self.ws.con.con.cursor())
+            ws = self.local.ws = Workspace(backend, self.ws.project)
+            self.local.epoch = self.epoch
+            with self.readers_lock:
+                self.readers.append(ws)
+        yield ws
+
+    @contextmanager
+    def writer(self) -> Iterator[Workspace]:
+        with self.write_lock:
+            yield self.ws
+
+    # ---- results that only change with the data ----------------------------------------
+
+    def cached(self, key: tuple, compute: Callable[[], T], depends: tuple[str, ...] = WATCHED) -> T:
+        """``compute()`` once per state of the tables it ``depends`` on (portraits: seconds on a large base)."""
+        token = (self.counts(depends), self.clock())
+        held = self.results.get(key)
+        if held is not None and held[0] == token:
+            return held[1]
+        value = compute()
+        self.results[key] = (token, value)
+        return value
+
+    # ---- background: read model freshness, audit flushes --------------------------------
+
+    def start(self) -> None:
+        if self.worker is None:
+            self.stop_event.clear()
+            self.worker = threading.Thread(target=self._loop, name="segmento-service", daemon=True)
+            self.worker.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.worker is not None:
+            self.worker.join(timeout=60)
+            self.worker = None
+        self.flush()
+        with self.readers_lock:
+            self.epoch += 1
+            for ws in self.readers:
+                ws.con.con.close()
+            self.readers.clear()
+
+    def flush(self) -> None:
+        with self.writer() as ws:
+            self.audit.flush(ws)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.flush()
+                if self.use_read_model:
+                    self.profiles.refresh()
+            except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
+                print(f"segmento service: background refresh failed: {exc!r}", flush=True)
+            if self.stop_event.wait(self.refresh_seconds):
+                return
+
+
+def instant(value: date | datetime) -> datetime:
+    """A date means the end of that day, as everywhere in segmento."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, clock_time.max)

@@ -1,0 +1,101 @@
+"""Customer 360 over HTTP: every part equals what the owning stage holds for that customer,
+the read model equals a live read, and reads are audited without the customer's id."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, time
+from typing import Any
+
+import pytest
+
+from segmento.audiences.service import Audiences
+from segmento.dynamics.store import snapshots
+from segmento.store.consents import consents_in_force
+from segmento.store.schema import id_hash
+
+from service_support import END
+
+AT = datetime.combine(END, time.max)
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 (sums in a different order differ in the last bits)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def jsonish(value: Any) -> Any:
+    """A Python value as it reads after a JSON round trip (dates in ISO format, NaN as null)."""
+    text = json.dumps(value, default=lambda v: v.isoformat())
+    return json.loads(text, parse_constant=lambda name: None)
+
+
+@pytest.fixture(scope="module")
+def oracle(reader) -> dict[str, Any]:
+    """Each stage's answer for every customer, read straight from the knowledge base."""
+    ws = reader
+    features = {r.pop("customer_id"): r for r in ws.features(AT).to_pyarrow().to_pylist()}
+    membership: dict[str, list[str]] = {}
+    for row in Audiences(ws.con, ws.project).current().to_pyarrow().to_pylist():
+        membership.setdefault(row["customer_id"], []).append(row["audience"])
+    history: dict[str, dict[str, list[dict]]] = {}
+    for row in snapshots(ws.con).order_by(["segmentation", "period"]).to_pyarrow().to_pylist():
+        step = {"period": row["period"].isoformat(), "segment_id": row["segment_id"], "label": row["segment_label"],
+                "rank": row["segment_rank"]}
+        history.setdefault(row["customer_id"], {}).setdefault(row["segmentation"], []).append(step)
+    consents: dict[str, list[dict]] = {}
+    state = consents_in_force(ws.con, AT, purpose=None).order_by(["customer_id", "channel", "purpose"])
+    for row in state.to_pyarrow().to_pylist():
+        consents.setdefault(row.pop("customer_id"), []).append(jsonish(row))
+    attributes = {r["customer_id"]: jsonish(r) for r in ws.table("customers").to_pyarrow().to_pylist()}
+    return {"features": features, "audiences": membership, "history": history, "consents": consents,
+            "attributes": attributes, "latest": {name: ws.periods(name)[-1].isoformat() for name in ("value", "rfm")}}
+
+
+def test_every_part_of_the_360_is_what_its_stage_holds(api, base, oracle) -> None:
+    for customer in base.customers[::15]:
+        response = api.get(f"/api/customers/{customer}")
+        assert response.status_code == 200, response.text
+        got = response.json()
+        assert got["source"] == "read-model"
+        assert got["as_of"].startswith(END.isoformat())
+        assert got["attributes"] == oracle["attributes"][customer]
+        assert close(got["features"], jsonish(oracle["features"][customer])), customer
+        assert got["audiences"] == sorted(oracle["audiences"].get(customer, []))
+        assert got["segment_history"] == oracle["history"].get(customer, {})
+        for name, path in oracle["history"].get(customer, {}).items():
+            latest = path[-1] if path[-1]["period"] == oracle["latest"][name] else None
+            assert got["segments"][name] == latest
+        assert got["consents"] == oracle["consents"].get(customer, [])
+
+
+def test_the_read_model_answers_what_a_live_read_does(api, base) -> None:
+    for customer in base.customers[3::20]:
+        cached = api.get(f"/api/customers/{customer}").json()
+        live = api.get(f"/api/customers/{customer}", params={"fresh": True}).json()
+        assert (cached.pop("source"), live.pop("source")) == ("read-model", "live")
+        assert close(cached, live), customer
+
+
+def test_an_unknown_customer_is_a_404_and_a_bad_id_a_422(api) -> None:
+    response = api.get("/api/customers/NOBODY")
+    assert response.status_code == 404 and "NOBODY" in response.json()["detail"]
+    assert api.get("/api/customers/a%00b").status_code == 422
+    assert api.get("/api/customers/" + "x" * 129).status_code == 422
+
+
+def test_reads_are_audited_by_key_without_the_customer_id(api, base, reader) -> None:
+    customer = base.customers[7]
+    api.get(f"/api/customers/{customer}")
+    api.service.flush()
+    log = reader.table("audit_log").to_pyarrow().to_pylist()
+    mine = [row for row in log if row["actor"] == base.key_ids["admin"] and row["action"] == "customer_360_read"]
+    assert any(row["target"] == f"customer:{id_hash(customer)}" for row in mine)
+    assert not any(customer in (row["target"] or "") + row["details"] for row in log)

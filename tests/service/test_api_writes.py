@@ -1,0 +1,126 @@
+"""Events and orders over HTTP: recorded, memberships updated in real time with the
+changes in the response (and the same answer as a batch evaluation), bad input refused
+with a 422 that names the field, nothing lost, every write audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from service_support import END
+
+from segmento.audiences.service import Audiences
+
+
+def event(event_id: str, customer: str, **fields: object) -> dict:
+    return {"event_id": event_id, "customer_id": customer, "occurred_at": f"{END}T12:00:00", "type": "page_view",
+            "channel": "web", **fields}
+
+
+def members(api, audience: str) -> set[str]:
+    page = api.get(f"/api/audiences/{audience}/members", params={"size": 1000}).json()
+    return {row["customer_id"] for row in page["items"]}
+
+
+def test_an_event_returns_the_changes_it_caused_and_batch_evaluation_agrees(api, base, reader) -> None:
+    customer = next(c for c in base.customers if c not in members(api, "tennis_browsers"))
+    writer = {"X-API-Key": base.keys["write"]}
+    response = api.post("/api/events", json=event("svc-e1", customer, type="product_view", category="tennis"),
+                        headers=writer)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["status"], result["realtime"], result["id"]) == ("accepted", True, "svc-e1")
+    assert [(c["audience"], c["kind"], c["customer_id"]) for c in result["changes"]] == [
+        ("tennis_browsers", "enter", customer)
+    ]
+    assert result["changes"][0]["reason"] == "event:svc-e1"
+
+    profile = api.get(f"/api/customers/{customer}").json()
+    assert profile["source"] == "live" and "tennis_browsers" in profile["audiences"]
+    assert customer in members(api, "tennis_browsers")
+    batch = Audiences(reader.con, reader.project).members("tennis_browsers", END).to_pyarrow().column(0).to_pylist()
+    assert customer in batch
+
+
+def test_a_batch_gives_each_event_its_status(api, base, reader) -> None:
+    customer = next(c for c in base.customers if c not in members(api, "recent_contacts"))
+    batch = [event("svc-b1", customer), event("svc-b2", "NOBODY"),
+             event("svc-b3", customer, type="call", channel="phone")]
+    response = api.post("/api/events/batch", json={"events": batch}, headers={"X-API-Key": base.keys["write"]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"], body["changes"]) == (2, 1, 1)
+    statuses = [(r["id"], r["status"]) for r in body["results"]]
+    assert statuses == [("svc-b1", "accepted"), ("svc-b2", "rejected"), ("svc-b3", "accepted")]
+    assert "unknown customer_id 'NOBODY'" in body["results"][1]["error"]
+    assert [(c["audience"], c["kind"]) for c in body["results"][2]["changes"]] == [("recent_contacts", "enter")]
+    held = reader.table("events")
+    stored = held.filter(held.event_id.isin(["svc-b1", "svc-b2", "svc-b3"])).event_id.to_pyarrow().to_pylist()
+    assert sorted(stored) == ["svc-b1", "svc-b3"]
+
+
+def test_the_same_event_twice_is_recorded_once(api, base, reader) -> None:
+    first = api.post("/api/events", json=event("svc-twice", base.customers[5]))
+    again = api.post("/api/events", json=event("svc-twice", base.customers[5]))
+    assert first.status_code == again.status_code == 200
+    assert again.json()["changes"] == []
+    held = reader.table("events")
+    assert held.filter(held.event_id == "svc-twice").count().execute() == 1
+
+
+def test_bad_events_are_refused_naming_the_field(api, base) -> None:
+    customer = base.customers[0]
+    future = (datetime.now() + timedelta(days=3)).isoformat(timespec="seconds")
+    cases = {
+        "type": event("x1", customer, type="teleport"),
+        "occurred_at": event("x2", customer, occurred_at="2024-12-31T12:00:00+02:00"),
+        "colour": event("x3", customer, colour="red"),
+        "customer_id": {k: v for k, v in event("x5", customer).items() if k != "customer_id"},
+        "event_id": event("x\x00", customer),
+    }
+    for field, body in cases.items():
+        response = api.post("/api/events", json=body)
+        assert response.status_code == 422, (field, response.text)
+        assert [field] == [e["loc"][-1] for e in response.json()["detail"]], response.text
+    response = api.post("/api/events", json=event("x4", customer, occurred_at=future))
+    assert response.status_code == 422 and "and now" in response.text
+    assert api.post("/api/events", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
+    assert api.post("/api/events/batch", json={"events": []}).status_code == 422
+
+
+def test_an_order_is_ingested_once_and_shows_in_the_360(api, base, reader) -> None:
+    customer = base.customers[11]
+    before = api.get(f"/api/customers/{customer}").json()["features"]
+    order = {"order_id": "svc-o1", "customer_id": customer, "ordered_at": f"{END}T15:30:00", "amount": 90.5,
+             "channel": "web", "lines": [{"line_no": 1, "product_id": "P-1", "category": "tennis", "quantity": 1,
+                                          "unit_price": 90.5, "promo": False}]}
+    writer = {"X-API-Key": base.keys["write"]}
+    first = api.post("/api/orders", json=order, headers=writer)
+    assert first.status_code == 200, first.text
+    assert (first.json()["status"], first.json()["realtime"]) == ("accepted", False)
+    assert api.post("/api/orders", json=order, headers=writer).json()["status"] == "duplicate"
+    after = api.get(f"/api/customers/{customer}").json()["features"]
+    assert after["orders_lifetime"] == before["orders_lifetime"] + 1
+    assert abs(after["spend_lifetime"] - before["spend_lifetime"] - 90.5) < 1e-6
+    lines = reader.table("order_lines")
+    assert lines.filter(lines.order_id == "svc-o1").count().execute() == 1
+
+
+def test_an_order_the_base_refuses_is_a_422_and_kept_in_quarantine(api, reader) -> None:
+    order = {"order_id": "svc-o2", "customer_id": "NOBODY", "ordered_at": f"{END}T10:00:00", "amount": 10,
+             "channel": "store", "lines": []}
+    response = api.post("/api/orders", json=order)
+    assert response.status_code == 422 and "unknown customer_id 'NOBODY'" in response.json()["detail"]
+    quarantine = reader.table("quarantine")
+    assert quarantine.filter(quarantine.raw.contains("svc-o2")).count().execute() == 1
+    bad = {**order, "customer_id": "C1", "amount": float("inf")}
+    assert api.post("/api/orders", content=str(bad).replace("inf", "1e999").replace("'", '"').replace("None", "null"),
+                    headers={"Content-Type": "application/json"}).status_code == 422
+    lines = [{"line_no": 1, "product_id": "p", "category": "c", "quantity": 1, "unit_price": 1}] * 2
+    assert api.post("/api/orders", json={**order, "lines": lines}).status_code == 422
+
+
+def test_writes_are_audited_under_the_writing_key(api, base, reader) -> None:
+    api.post("/api/events", json=event("svc-audit", base.customers[2]), headers={"X-API-Key": base.keys["write"]})
+    log = reader.table("audit_log")
+    rows = log.filter((log.actor == base.key_ids["write"]) & (log.action == "events_write")).to_pyarrow().to_pylist()
+    assert rows and all(base.customers[2] not in row["details"] for row in rows)
