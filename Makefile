@@ -44,7 +44,8 @@ demo: install
 	$(BIN)/segmento markov value --steps 6 $(DEMO_OPTS)
 	$(BIN)/segmento alerts --limit 10 $(DEMO_OPTS)
 	$(BIN)/segmento deliver $(DEMO_OPTS)
-	@echo "demo base: $(DEMO_DIR)/shop.duckdb; alert files: $(DEMO_DIR)/exports"
+	$(BIN)/segmento report --out $(DEMO_DIR)/report.html $(DEMO_OPTS)
+	@echo "demo base: $(DEMO_DIR)/shop.duckdb; alert files: $(DEMO_DIR)/exports; report: $(DEMO_DIR)/report.html"
 
 test: install-test
 	$(BIN)/pytest -q
