@@ -35,6 +35,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
             ws.fit_segmentation(name, END)
         backfill(ws.con, project, "2024-07", "2024-12")
         Audiences(ws.con, project).refresh(END)
+        ws.enqueue_alerts(END)
         for role, scopes in {"admin": ["admin"], "read": ["read"], "write": ["write"], "revoked": ["read"]}.items():
             keys[role], record = api_keys.create_key(ws.con, role, scopes)
             key_ids[role] = record.key_id

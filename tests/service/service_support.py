@@ -37,6 +37,10 @@ dynamics:
   rules:
     - {name: slide, segmentation: rfm, from: [champions, loyal], direction: down, kind: negative, journey: win-back}
     - {name: climb, segmentation: value, from: [occasional, inactive], direction: up, kind: positive}
+destinations:
+  - {name: crm-files, type: file, path: exports}
+routes:
+  - {name: win-back, alerts: [slide], to: [crm-files]}
 """
 
 

@@ -150,3 +150,11 @@ def test_alerts_filter_by_kind_period_and_value(api, reader) -> None:
     rich = api.get("/api/alerts", params={"min_priority": 500, "size": 1000}).json()
     assert rich["total"] == sum(a["priority"] >= 500 for a in stored)
     assert api.get("/api/alerts", params={"kind": "lukewarm"}).status_code == 422
+
+
+def test_delivery_status_counts_the_routed_alerts(api, reader) -> None:
+    routed = reader.alerts(rule="slide", period=END).count().execute()
+    assert api.get("/api/delivery-status").json() == [
+        {"destination": "crm-files", "pending": routed, "delivered": 0, "failed": 0, "filtered": 0,
+         "oldest_pending": api.get("/api/delivery-status").json()[0]["oldest_pending"], "last_error": None}
+    ] and routed > 0

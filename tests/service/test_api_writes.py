@@ -121,6 +121,7 @@ def test_an_order_the_base_refuses_is_a_422_and_kept_in_quarantine(api, reader) 
 
 def test_writes_are_audited_under_the_writing_key(api, base, reader) -> None:
     api.post("/api/events", json=event("svc-audit", base.customers[2]), headers={"X-API-Key": base.keys["write"]})
+    api.service.flush()
     log = reader.table("audit_log")
     rows = log.filter((log.actor == base.key_ids["write"]) & (log.action == "events_write")).to_pyarrow().to_pylist()
     assert rows and all(base.customers[2] not in row["details"] for row in rows)

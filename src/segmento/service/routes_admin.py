@@ -1,4 +1,4 @@
-"""Health (the one endpoint without a key), API keys and the read model (admin)."""
+"""Health (the one endpoint without a key), delivery status, API keys and the read model (admin)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from segmento.service import keys as api_keys
-from segmento.service.auth import BAD_BODY, DENIED, Admin, service_of
+from segmento.service.auth import BAD_BODY, DENIED, Admin, Reader, service_of
 from segmento.service.http import not_found, respond
 from segmento.service.keys import ApiKey
-from segmento.service.schemas import Health, KeyIn, KeyOut, NewKey, ReadModelOut
+from segmento.service.schemas import DeliveryStatus, Health, KeyIn, KeyOut, NewKey, ReadModelOut
 from segmento.store import gdpr
 
 router = APIRouter(tags=["admin"])
@@ -24,6 +24,14 @@ async def health(request: Request) -> Response:
     service = service_of(request)
     state = "off" if not service.use_read_model else "ready" if service.profiles.model is not None else "building"
     return respond({"status": "ok", "read_model": state})
+
+
+@router.get("/api/delivery-status", response_model=list[DeliveryStatus], responses=DENIED, tags=["activation"])
+def delivery_status(request: Request, key: ApiKey = Reader) -> Response:
+    """Per destination: alerts and audience changes pending, delivered, failed and filtered out."""
+    with service_of(request).reader() as ws:
+        frame = ws.delivery_status()
+    return respond(frame.astype(object).where(frame.notna(), None).to_dict("records"))
 
 
 @router.get("/api/keys", response_model=list[KeyOut], responses=DENIED)

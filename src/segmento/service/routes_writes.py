@@ -21,7 +21,6 @@ from segmento.service.http import respond
 from segmento.service.keys import ApiKey
 from segmento.service.runtime import Service
 from segmento.service.schemas import BatchResult, EventBatch, EventIn, OrderBatch, OrderIn, WriteResult
-from segmento.store import gdpr
 from segmento.store.schema import TABLES
 from segmento.workspace import Workspace
 
@@ -125,7 +124,7 @@ def record(service: Service, key: ApiKey, kind: str, items: list[Any]) -> dict[s
             "rejected": sum(r["status"] == "rejected" for r in results),
             "changes": sum(len(r["changes"] or []) for r in results),
         }
-        gdpr.audit(ws.con, key.key_id, f"{kind}_write", None, summary)
+    service.audit.add(key.key_id, f"{kind}_write", None, summary)
     return {**summary, "results": results}
 
 

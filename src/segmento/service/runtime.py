@@ -36,9 +36,10 @@ WATCHED = (  # a change in any of these row counts means the read model is out o
 class AuditBuffer:
     """Audit rows collected in memory and written in batches.
 
-    One INSERT per read would cap lookups at a few hundred a second; reads are flushed
-    every second (a crash loses at most that second of read records). Writes and GDPR
-    actions are recorded synchronously by the caller.
+    One INSERT per request would cap lookups at a few hundred a second and double the
+    cost of a pushed event; reads and event/order writes are flushed every second (a
+    crash loses at most that second of records; the written rows themselves are
+    committed). GDPR actions and key changes are recorded synchronously.
     """
 
     def __init__(self) -> None:
@@ -174,12 +175,18 @@ class Profiles:
 
 
 def table_counts(ws: Workspace, names: tuple[str, ...]) -> tuple[int, ...]:
-    """Row counts (-1: no such table). One raw query on DuckDB, where COUNT(*) reads metadata."""
-    present = set(ws.con.list_tables())
+    """Row counts (-1: no such table), read from DuckDB's metadata: this runs after every
+    write, so it must cost a millisecond or two, not an Ibis compile."""
     if ws.con.name != "duckdb":
+        present = set(ws.con.list_tables())
         return tuple(int(ws.table(n).count().execute()) if n in present else -1 for n in names)
-    parts = [f'(SELECT count(*) FROM "{n}")' if n in present else "-1" for n in names]
-    return tuple(ws.con.con.execute(f"SELECT {', '.join(parts)}").fetchone())
+    raw = ws.con.con
+    listed = ", ".join(f"'{n}'" for n in names)
+    present = {row[0] for row in raw.execute(
+        f"SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        f"AND schema_name = current_schema() AND table_name IN ({listed})").fetchall()}
+    # one statement per table: DuckDB answers a bare COUNT(*) from metadata, but not inside a subquery
+    return tuple(raw.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] if n in present else -1 for n in names)
 
 
 class Service:

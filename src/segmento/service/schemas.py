@@ -384,6 +384,18 @@ class NewKey(KeyOut):
     key: str = Field(description="the secret key: shown only in this response")
 
 
+class DeliveryStatus(BaseModel):
+    """One destination's outbox: messages pending, delivered, failed (dead letters), filtered (no consent)."""
+
+    destination: str
+    pending: int
+    delivered: int
+    failed: int
+    filtered: int
+    oldest_pending: LocalTime | None
+    last_error: str | None
+
+
 class Erasure(BaseModel):
     customer_id: str
     removed: dict[str, int]
