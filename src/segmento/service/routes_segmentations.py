@@ -19,6 +19,7 @@ from segmento.service.auth import DENIED, Reader, service_of
 from segmento.service.http import not_found, respond, unprocessable
 from segmento.service.schemas import (
     AlertPage,
+    PRINTABLE,
     MarkovOut,
     Page,
     PortraitOut,
@@ -109,7 +110,7 @@ def members(
     name: Name,
     request: Request,
     period: Annotated[date | None, Query(description="snapshot period (default: the latest)")] = None,
-    segment: Annotated[str | None, Query(max_length=100, description="only this segment id")] = None,
+    segment: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE, description="only this segment id")] = None,
     page: PageNo = 1,
     size: PageSize = 100,
 ) -> Response:
@@ -212,8 +213,8 @@ def alerts(
     request: Request,
     period: Annotated[date | None, Query(description="period end (any day of the period)")] = None,
     kind: Literal["negative", "positive", "high_stakes"] | None = None,
-    rule: Annotated[str | None, Query(max_length=100)] = None,
-    segmentation: Annotated[str | None, Query(max_length=100)] = None,
+    rule: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
+    segmentation: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
     min_priority: Annotated[float | None, Query(ge=0, le=1e12, description="least value at stake")] = None,
     page: PageNo = 1,
     size: PageSize = 100,
