@@ -106,7 +106,7 @@ def run(scale: float = 0.1) -> None:
             print(f"  ratio: {ratio:,.0f}x the baseline's throughput; "
                   f"p95 {np.percentile(live.latencies, 95) / np.percentile(fast.latencies, 95):,.0f}x lower")
             print(f"  server RSS after the load {_rss_mb(server.pid):,.0f} MB")
-            _events(url, keys["write"], ids)
+            _events(url, keys, ids)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -166,27 +166,32 @@ async def _load(port: int, paths: list[str], headers: dict[str, str], connection
     return Load(len(latencies), time.perf_counter() - began, np.array(latencies), errors)
 
 
-def _events(url: str, key: str, ids: list[str], count: int = 300, budget: float = 120) -> None:
-    """POST /api/events one at a time (at most ``count``, for ``budget`` seconds at most):
-    the event recorded and the customer's memberships updated, over HTTP."""
+def _events(url: str, keys: dict[str, str], ids: list[str], count: int = 300, budget: float = 120) -> None:
+    """POST /api/events one at a time (at most ``count``, for ``budget`` seconds at most): the
+    event recorded and the customer's memberships updated; then that customer's 360, which
+    reads the written parts again (features, audiences) over the read model."""
     rng = random.Random(7)
-    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=600) as client:
-        def post(i: int) -> httpx.Response:
-            event = {"event_id": f"bench-{i}", "customer_id": rng.choice(ids), "occurred_at": f"{AS_OF}T12:00:00",
+    with httpx.Client(base_url=url, timeout=600) as client:
+        def post(i: int, customer: str) -> httpx.Response:
+            event = {"event_id": f"bench-{i}", "customer_id": customer, "occurred_at": f"{AS_OF}T12:00:00",
                      "type": "product_view", "channel": "web", "category": rng.choice(["tennis", "running", "yoga"])}
-            return client.post("/api/events", json=event)
+            return client.post("/api/events", json=event, headers={"X-API-Key": keys["write"]})
 
-        first, warm = timed(lambda: post(0))  # builds the stage's real-time state
-        latencies, changes = [], 0
+        first, warm = timed(lambda: post(0, ids[0]))  # builds the stage's real-time state
+        writes, reads, changes = [], [], 0
         deadline = time.perf_counter() + budget
-        while len(latencies) < count and time.perf_counter() < deadline:
-            response, seconds = timed(lambda: post(len(latencies) + 1))
-            latencies.append(seconds)
+        while len(writes) < count and time.perf_counter() < deadline:
+            customer = rng.choice(ids)
+            response, seconds = timed(lambda c=customer: post(len(writes) + 1, c))
+            writes.append(seconds)
             changes += len(response.json().get("changes") or [])
-    ms = np.array(latencies) * 1000
-    print(f"  POST /api/events, one at a time        p50 {np.percentile(ms, 50):6.2f} ms  p95 "
-          f"{np.percentile(ms, 95):6.2f} ms  ({len(ms)} events, {changes} membership changes; the first "
-          f"{warm:.1f} s, status {first.status_code}: it loads the real-time state)")
+            _, seconds = timed(lambda c=customer: client.get(f"/api/customers/{c}", headers={"X-API-Key": keys["read"]}))
+            reads.append(seconds)
+    for label, values in (("POST /api/events, one at a time", writes), ("GET 360 right after (written parts)", reads)):
+        ms = np.array(values) * 1000
+        print(f"  {label:<39} p50 {np.percentile(ms, 50):7.2f} ms  p95 {np.percentile(ms, 95):7.2f} ms  ({len(ms)} requests)")
+    print(f"    {changes} membership changes; the first event took {warm:.1f} s (status {first.status_code}): "
+          "it loads the real-time state")
 
 
 def _free_port() -> int:

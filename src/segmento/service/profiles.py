@@ -171,6 +171,21 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
     return model
 
 
+def written_parts(ws: Workspace, customer_id: str, compiled: FeatureSQL) -> dict[str, Any] | None:
+    """What a write through the API can change in a 360 (features, audiences), read now for
+    one customer; None where the engine cannot run the compiled features query."""
+    found = compiled.one(ws, customer_id)
+    if found is None:
+        return None
+    features = Columns(found.drop_columns(["customer_id"])).row(0) if found.num_rows else None
+    recorded = audience_stage.current(ws)
+    audiences = None
+    if recorded is not None:
+        mine = recorded.filter(recorded.customer_id == customer_id).select("audience")
+        audiences = sorted(mine.to_pyarrow().column(0).to_pylist())
+    return {"features": features, "audiences": audiences}
+
+
 def _on_rows(table: ibis.Table, keys: ibis.Table, *columns: str) -> ibis.Table:
     """``table`` restricted to the loaded customers, with their row number."""
     joined = table.join(keys, "customer_id")

@@ -21,7 +21,7 @@ import ibis
 import pyarrow as pa
 
 from segmento.service import keys as api_keys
-from segmento.service.profiles import FeatureSQL, ReadModel, load
+from segmento.service.freshness import Profiles
 from segmento.store.backend import append
 from segmento.store.schema import AUDIT
 from segmento.workspace import Workspace
@@ -79,99 +79,6 @@ class KeyRing:
         with self.service.reader() as ws:
             self.keys = {k.key_id: k for k in api_keys.list_keys(ws.con)}
         self.loaded_at = time.monotonic()
-
-
-class Profiles:
-    """The read model and its freshness: rebuilt when the base changes; customers written
-    through this service since the build are read live until the next one."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.model: ReadModel | None = None
-        self.token: tuple | None = None
-        self.dirty: dict[str, int] = {}  # customer -> generation it was written in
-        self.generation = 0
-        self.building = threading.Lock()
-        self.compiled: FeatureSQL | None = None
-        self.overlay: dict[str, dict[str, Any] | None] = {}
-        self.lock = threading.Lock()
-
-    def ready_for(self, customer_id: str) -> ReadModel | None:
-        """The read model if it can answer for this customer now (built, customer not written since)."""
-        model = self.model
-        return model if model is not None and customer_id not in self.dirty else None
-
-    def get(self, customer_id: str, fresh: bool = False) -> tuple[dict[str, Any] | None, str]:
-        """(the customer's 360 or None, 'read-model' | 'live'); ``fresh`` always reads live."""
-        model = None if fresh else self.ready_for(customer_id)
-        if model is not None:
-            return model.get(customer_id), "read-model"
-        if not fresh and customer_id in self.overlay:
-            return self.overlay[customer_id], "live"
-        generation = self.generation
-        profile = self.live(customer_id)
-        with self.lock:
-            if self.dirty.get(customer_id, -1) <= generation and customer_id in self.dirty:
-                self.overlay[customer_id] = profile
-        return profile, "live"
-
-    def live(self, customer_id: str) -> dict[str, Any] | None:
-        at = self.service.clock()
-        with self.service.reader() as ws:
-            if self.compiled is None or self.compiled.as_of != at:
-                self.compiled = FeatureSQL(ws, at)
-            return load(ws, at, customer_id, self.compiled).get(customer_id)
-
-    def touched(self, customer_ids: list[str]) -> None:
-        """Customers written here: read live (then from the overlay) until the next build."""
-        with self.lock:
-            self.generation += 1
-            for customer_id in customer_ids:
-                self.dirty[customer_id] = self.generation
-                self.overlay.pop(customer_id, None)
-
-    def forget(self, customer_id: str) -> None:
-        """An erased customer leaves memory now; the rebuild that follows drops the rest."""
-        with self.lock:
-            if self.model is not None:
-                self.model.index.pop(customer_id, None)
-            self.dirty[customer_id] = self.generation
-            self.overlay[customer_id] = None
-        self.token = None
-
-    def current_token(self) -> tuple:
-        return self.service.counts() + (self.service.clock(),)
-
-    def accept_own_write(self) -> None:
-        """Called under the write lock after a write already reflected by touched()."""
-        if self.token is not None:
-            self.token = self.current_token()
-
-    def stale(self) -> bool:
-        return self.model is None or self.token != self.current_token()
-
-    def refresh(self) -> ReadModel | None:
-        """The model, rebuilt first if the base changed (None only while the first build runs)."""
-        with self.service.write_lock:
-            stale = self.stale()
-        return (self.rebuild() if stale else None) or self.model
-
-    def rebuild(self) -> ReadModel | None:
-        """Build a new model and swap it in (one build at a time; None if one is running)."""
-        if not self.building.acquire(blocking=False):
-            return None
-        try:
-            with self.service.write_lock:
-                token, generation = self.current_token(), self.generation
-            with self.service.reader() as ws:
-                model = load(ws, self.service.clock())
-            with self.lock:
-                self.model, self.token = model, token
-                self.dirty = {c: g for c, g in self.dirty.items() if g > generation}
-                self.overlay = {c: p for c, p in self.overlay.items() if c in self.dirty}
-            return model
-        finally:
-            self.building.release()
 
 
 def table_counts(ws: Workspace, names: tuple[str, ...]) -> tuple[int, ...]:
