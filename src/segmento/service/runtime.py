@@ -27,6 +27,7 @@ from segmento.store.schema import AUDIT
 from segmento.workspace import Workspace
 
 T = TypeVar("T")
+CACHED_RESULTS = 64  # portraits, matrices, paths, sections kept per service
 WATCHED = (  # a change in any of these row counts means the read model is out of date
     "customers", "orders", "order_lines", "events", "consents", "segment_snapshots", "audience_changes",
     "segmentation_models", "erased_customers",
@@ -114,6 +115,7 @@ class Service:
         self.audit = AuditBuffer()
         self.profiles = Profiles(self)
         self.results: dict[tuple, tuple[tuple, Any]] = {}
+        self.results_lock = threading.Lock()
         self.stop_event = threading.Event()
         self.worker: threading.Thread | None = None
         api_keys.keys_table(ws.con)
@@ -162,7 +164,11 @@ class Service:
         if held is not None and held[0] == token:
             return held[1]
         value = compute()
-        self.results[key] = (token, value)
+        with self.results_lock:
+            self.results.pop(key, None)
+            self.results[key] = (token, value)
+            while len(self.results) > CACHED_RESULTS:  # any date can be asked: keep the most recent
+                self.results.pop(next(iter(self.results)))
         return value
 
     # ---- background: read model freshness, audit flushes --------------------------------
