@@ -1,0 +1,13 @@
+"""The `segmento` command: every stage's verbs, in the order of the flow."""
+
+from __future__ import annotations
+
+import typer
+
+from segmento.cli import activation, audiences, demo, dynamics, gdpr, segmentations, service, store
+
+app = typer.Typer(help="Segmento: customer knowledge and dynamic segmentation.", no_args_is_help=True)
+for stage in (demo, store, audiences, segmentations, dynamics, activation):
+    app.add_typer(stage.app)
+app.add_typer(gdpr.app, name="gdpr")
+app.add_typer(service.app)

@@ -1,0 +1,122 @@
+"""Dynamics stage: snapshots per period, transitions, trajectories, Markov forecasts, alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from segmento.cli.common import ConfigOption, DbOption, console, open_workspace, print_frame
+
+app = typer.Typer()
+
+
+@app.command()
+def snapshot(
+    as_of: Annotated[str, typer.Option("--as-of", help="Period (YYYY-MM or a date in it).")],
+    segmentation: Annotated[Optional[list[str]], typer.Option("--segmentation", "-s", help="Only these.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Snapshot every segmentation at a period end, and raise the period's trajectory alerts."""
+    with open_workspace(db, config) as ws:
+        console.print(str(ws.snapshot(as_of, segmentation or None)), highlight=False)
+
+
+@app.command()
+def backfill(
+    from_period: Annotated[str, typer.Option("--from", help="First period (YYYY-MM).")],
+    to_period: Annotated[str, typer.Option("--to", help="Last period (YYYY-MM).")],
+    segmentation: Annotated[Optional[list[str]], typer.Option("--segmentation", "-s", help="Only these.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild past periods from raw history, point in time, with the frozen models."""
+    with open_workspace(db, config) as ws:
+        ws.backfill(from_period, to_period, segmentation or None,
+                    on_period=lambda report: console.print(str(report), highlight=False))
+
+
+@app.command()
+def transitions(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    from_period: Annotated[str, typer.Option("--from", help="Earlier period (YYYY-MM or date).")],
+    to_period: Annotated[str, typer.Option("--to", help="Later period (YYYY-MM or date).")],
+    percent: Annotated[bool, typer.Option(help="Row percentages instead of counts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Transition matrix of a segmentation between two snapshot periods."""
+    with open_workspace(db, config) as ws:
+        matrix = ws.transitions(segmentation, from_period, to_period)
+        if as_json:
+            console.print_json(data=matrix.to_dict())
+            return
+        frame = matrix.row_percent if percent else matrix.counts
+        print_frame(frame, f"{segmentation}: {matrix.from_period} -> {matrix.to_period}", 1 if percent else 0)
+
+
+@app.command()
+def trajectories(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    last: Annotated[int, typer.Option(help="Number of most recent periods.")] = 6,
+    top: Annotated[int, typer.Option(help="Most frequent paths to show.")] = 15,
+    customer: Annotated[Optional[str], typer.Option(help="One customer's path.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The most frequent paths through a segmentation (or one customer's)."""
+    with open_workspace(db, config) as ws:
+        result = ws.trajectories(segmentation, last=last, customer_id=customer)
+        if customer:
+            for row in result.paths.to_dict("records"):
+                console.print(f"{row['customer_id']}: {row['path']}", highlight=False)
+            return
+        print_frame(result.top_paths(top).set_index("path"), f"{segmentation}: top paths over {last} periods")
+
+
+@app.command()
+def markov(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    steps: Annotated[int, typer.Option(help="Periods to forecast.")] = 6,
+    horizon: Annotated[int, typer.Option(help="Periods of expected value.")] = 12,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Average transition matrix, segment-mix forecast, stationary mix and expected value per segment."""
+    with open_workspace(db, config) as ws:
+        model = ws.markov(segmentation)
+        import pandas as pd
+
+        print_frame(pd.DataFrame(model.P * 100, index=model.states, columns=model.states),
+                    f"{segmentation}: average transition % over {len(model.periods) - 1} period pairs", 1)
+        print_frame(model.forecast(steps) * 100, "segment mix forecast (%)", 1)
+        summary = pd.DataFrame({
+            "stationary %": model.stationary() * 100,
+            f"expected value ({horizon} periods)": model.expected_value(horizon, ws.project.dynamics.discount_rate),
+        })
+        print_frame(summary, "long run", 1)
+
+
+@app.command()
+def alerts(
+    period: Annotated[Optional[str], typer.Option(help="Period end (YYYY-MM or date).")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="negative, positive or high_stakes.")] = None,
+    rule: Annotated[Optional[str], typer.Option(help="Rule name.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Trajectory alerts, highest value at stake first."""
+    from segmento.dynamics.periods import period_end
+
+    with open_workspace(db, config) as ws:
+        when = period_end(period, ws.project.dynamics.grid) if period else None
+        rows = ws.alerts(period=when, kind=kind, rule=rule, limit=limit).to_pyarrow().to_pylist()
+        out = Table("period", "customer", "rule", "move", "kind", "journey", "priority", title=f"{len(rows)} alerts")
+        for r in rows:
+            out.add_row(str(r["period"]), r["customer_id"], r["rule"], f"{r['from_segment']} -> {r['to_segment']}",
+                        r["kind"], r["journey"] or "", f"{r['priority']:,.0f}")
+        console.print(out)

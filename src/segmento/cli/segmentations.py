@@ -1,0 +1,110 @@
+"""Segmentations stage: fit frozen versions, assign segments, portraits and quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import ibis
+import typer
+
+from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace, print_frame
+
+app = typer.Typer()
+
+
+@app.command()
+def fit(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation declared in segmento.yaml.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Fit on features as of this date (YYYY-MM-DD).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fit a segmentation: a new frozen version, matched to the previous one."""
+    with open_workspace(db, config) as ws:
+        model = ws.fit_segmentation(segmentation, as_of)
+        console.print(f"{model.name} version {model.version} fitted as of {model.as_of} on {model.fit_rows:,} customers")
+        for segment in model.segments:
+            console.print(f"  {segment.rank:>2}. {segment.id:<20} {segment.label}", highlight=False)
+        if model.match:
+            console.print(f"  matched to version {model.match.get('previous_version')}: "
+                          + ", ".join(f"{k} {v}" for k, v in model.match.items() if k != "previous_version" and not isinstance(v, (dict, list))),
+                          highlight=False)
+
+
+@app.command()
+def refit(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="New cut points or centres as of this date.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A new version of a segmentation, its segments matched to the previous version's."""
+    with open_workspace(db, config) as ws:
+        model = ws.refit_segmentation(segmentation, as_of)
+        console.print(str(model), highlight=False)
+
+
+@app.command()
+def models(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Stored versions of a segmentation, and the latest one in full."""
+    from segmento.segmentations import load_model, versions
+
+    with open_workspace(db, config) as ws:
+        stored = versions(ws.con, segmentation)
+        if not stored:
+            fail(f"segmentation {segmentation!r} has no fitted version; run `segmento fit {segmentation} --as-of ...`")
+        console.print(f"versions: {', '.join(map(str, stored))}")
+        console.print(str(load_model(ws.con, segmentation)), highlight=False)
+
+
+@app.command()
+def segments(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date (YYYY-MM-DD).")],
+    out: Annotated[Optional[Path], typer.Option(help="Write every membership to this Parquet or CSV file.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Who is in which segment as of a date (sizes, or every membership to a file)."""
+    with open_workspace(db, config) as ws:
+        members = ws.segments(segmentation, as_of)
+        if out:
+            (members.to_parquet if out.suffix == ".parquet" else members.to_csv)(out)
+            console.print(f"wrote {out}")
+            return
+        sizes = members.group_by(["segment_rank", "segment_id", "segment_label"]).agg(customers=ibis._.count())
+        print_frame(sizes.order_by("segment_rank").to_pandas().set_index("segment_rank"), f"{segmentation} as of {as_of}")
+
+
+@app.command()
+def portraits(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date (YYYY-MM-DD).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A portrait of each segment: size, revenue, what distinguishes it, channel, reach, a description."""
+    with open_workspace(db, config) as ws:
+        items = ws.portraits(segmentation, as_of)
+        for p in items:
+            revenue = f", {p.revenue_share:.0%} of revenue" if p.revenue_share is not None else ""
+            console.print(f"[bold]{p.rank}. {p.label}[/bold] ({p.generated_label}): {p.size:,} customers, "
+                          f"{p.share:.0%} of the base{revenue}")
+            console.print(f"   {p.description}", highlight=False)
+
+
+@app.command()
+def quality(
+    segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date (YYYY-MM-DD).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Homogeneity, separation, stability and predictive power, with warnings."""
+    with open_workspace(db, config) as ws:
+        console.print(str(ws.quality(segmentation, as_of)), highlight=False)
