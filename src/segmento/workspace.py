@@ -31,7 +31,8 @@ from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
 from segmento import segmentations
 from segmento.features import compute_features
 from segmento.store import gdpr
-from segmento.store.backend import ensure_tables, open_backend
+from segmento.store.backend import open_backend
+from segmento.store.tables import ensure_tables
 from segmento.store.consents import consents_in_force
 from segmento.store.ingest import IngestionReport, Source, ingest
 

@@ -11,7 +11,7 @@ import pytest
 from segmento.audiences.definitions import AudienceError
 from segmento.audiences.service import Audiences
 from segmento.config import ConfigError, parse_project
-from segmento.store.backend import ensure_tables
+from segmento.store.tables import ensure_tables
 
 YAML = Path("segmento.yaml")
 

@@ -25,21 +25,10 @@ from segmento.activation.outbox import enqueue, new_message, to_json
 from segmento.activation.routing import CHANGES, EXPORT, check_activation, destination
 from segmento.config import AudienceExport, FileDestination, Project
 from segmento.store.backend import append
+from segmento.store.registry import EXPORTS as EXPORTS_TABLE
+from segmento.store.tables import table
 
-EXPORTS = "activation_exports"
-EXPORTS_SCHEMA = ibis.schema(
-    {
-        "export_id": "string",
-        "audience": "string",
-        "destination": "string",
-        "window_start": "timestamp",  # the schedule window; null for an export on demand
-        "started_at": "timestamp",
-        "members": "int64",
-        "filtered": "int64",  # members without consent to the destination's channel
-        "sent": "int64",  # rows written or messages queued
-        "location": "string",
-    }
-)
+EXPORTS = EXPORTS_TABLE.name
 
 
 @dataclass(frozen=True)
@@ -124,10 +113,9 @@ def _export_id(audience: str, to: str, moment: datetime) -> str:
 
 
 def _log(con: BaseBackend, report: ExportReport, window_start: datetime | None, at: datetime) -> None:
-    if EXPORTS not in con.list_tables():
-        con.create_table(EXPORTS, schema=EXPORTS_SCHEMA)
     row = {**vars(report), "window_start": window_start, "started_at": at}
-    append(con, EXPORTS, pa.Table.from_pylist([row], EXPORTS_SCHEMA.to_pyarrow()))
+    table(con, EXPORTS)
+    append(con, EXPORTS, pa.Table.from_pylist([row], EXPORTS_TABLE.schema.to_pyarrow()))
 
 
 def window_start(every: str, now: datetime) -> datetime:
@@ -145,9 +133,7 @@ def window_start(every: str, now: datetime) -> datetime:
 
 def due_exports(con: BaseBackend, project: Project, now: datetime) -> list[tuple[AudienceExport, datetime]]:
     """Scheduled exports whose current window has not been exported yet."""
-    done: set[str] = set()
-    if EXPORTS in con.list_tables():
-        done = set(con.table(EXPORTS).export_id.to_pyarrow().to_pylist())
+    done = set(table(con, EXPORTS).export_id.to_pyarrow().to_pylist())
     due = []
     for export in project.exports:
         if export.every is None:

@@ -19,29 +19,13 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
-from ibis.common.exceptions import TableNotFound
 
 from segmento.store.backend import staged
+from segmento.store.registry import OUTBOX as OUTBOX_TABLE
+from segmento.store.tables import table
 
-OUTBOX = "activation_outbox"
-OUTBOX_SCHEMA = ibis.schema(
-    {
-        "message_id": "string",  # the idempotency key receivers dedupe on
-        "destination": "string",
-        "source": "string",  # alert | audience_change | export
-        "source_id": "string",  # alert_id, change_id, or export_id:customer_id
-        "topic": "string",  # alert-<kind>, audience-<name>, export-<audience>: file folders, status
-        "customer_id": "string",
-        "priority": "float64",
-        "payload": "string",  # JSON built at enqueue time, sent as is
-        "status": "string",
-        "attempts": "int64",
-        "next_attempt_at": "timestamp",  # also the lease of a claimed message
-        "last_error": "string",
-        "created_at": "timestamp",
-        "settled_at": "timestamp",
-    }
-)
+OUTBOX = OUTBOX_TABLE.name
+OUTBOX_SCHEMA = OUTBOX_TABLE.schema
 PENDING, DELIVERED, FAILED, FILTERED = "pending", "delivered", "failed", "filtered"
 STATUSES = (PENDING, DELIVERED, FAILED, FILTERED)
 NEW_COLUMNS = ("message_id", "destination", "source", "source_id", "topic", "customer_id", "priority", "payload")
@@ -98,11 +82,8 @@ class Change:
 
 
 def outbox(con: BaseBackend) -> ibis.Table:
-    """The outbox table, created empty on first use (looked up directly: this is on the deliverer's hot path)."""
-    try:
-        return con.table(OUTBOX)
-    except TableNotFound:
-        return con.create_table(OUTBOX, schema=OUTBOX_SCHEMA)
+    """The outbox table."""
+    return table(con, OUTBOX)
 
 
 def enqueue(con: BaseBackend, rows: list[dict], now: datetime | None = None) -> int:

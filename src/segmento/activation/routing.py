@@ -25,13 +25,15 @@ from ibis.backends import BaseBackend
 
 from segmento.activation.outbox import enqueue, existing_ids, new_message, to_json
 from segmento.config import ConfigError, DestinationBase, Project, Route
+from segmento.store import registry
 from segmento.store.backend import staged
 from segmento.store.schema import CUSTOMERS
+from segmento.store.tables import table
 
 ALERT, CHANGE, EXPORT = "alert", "audience_change", "export"
-ALERTS = "alerts"  # written by segmento.dynamics.alerts
-SNAPSHOTS = "segment_snapshots"  # written by segmento.dynamics.store
-CHANGES = "audience_changes"  # change_id, customer_id, audience, kind (enter|exit), at, reason
+ALERTS = registry.ALERTS.name
+SNAPSHOTS = registry.SEGMENT_SNAPSHOTS.name
+CHANGES = registry.AUDIENCE_CHANGES.name
 PROFILE_COLUMNS = tuple(c for c in CUSTOMERS.column_names if c != "customer_id")
 
 
@@ -74,9 +76,7 @@ def enqueue_alerts(
     """
     check_activation(project)
     if alerts is None:
-        if ALERTS not in con.list_tables():
-            return 0
-        alerts = con.table(ALERTS)
+        alerts = table(con, ALERTS)
         period = period or alerts.period.max().execute()
         alerts = alerts.filter(alerts.period == period)
     selections = []
@@ -97,9 +97,7 @@ def enqueue_audience_changes(
     """
     check_activation(project)
     if changes is None:
-        if CHANGES not in con.list_tables():
-            return 0
-        changes = con.table(CHANGES)
+        changes = table(con, CHANGES)
     selections = []
     for route in project.routes:
         if route.audiences is None:

@@ -20,8 +20,9 @@ from ibis.backends import BaseBackend
 from segmento.audiences.ast import EventCount, Node, RuleError, audience_refs, event_counts, fields_of
 from segmento.audiences.check import check_rule
 from segmento.audiences.parser import parse_rule, suggest
-from segmento.audiences.tables import AUDIENCES, ensure_audience_tables
+from segmento.audiences.tables import AUDIENCES
 from segmento.config import AUDIENCE_NAME_PATTERN
+from segmento.store.tables import ensure_tables
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -67,7 +68,7 @@ def declared(con: BaseBackend, project: Project | None) -> list[Audience]:
                 f"(first at {found[item.name].where})"
             )
         found[item.name] = audience
-    ensure_audience_tables(con)
+    ensure_tables(con)
     for row in con.table("audiences").order_by("name").to_pyarrow().to_pylist():
         if row["name"] in found:
             raise AudienceError(
@@ -82,7 +83,7 @@ def declared(con: BaseBackend, project: Project | None) -> list[Audience]:
 
 def store(con: BaseBackend, audience: Audience | None, drop: str | None = None) -> None:
     """Add or replace a library audience (or drop one): the table is small, so rewrite it."""
-    ensure_audience_tables(con)
+    ensure_tables(con)
     replaced = {drop, audience.name if audience else None}
     rows = [r for r in con.table("audiences").to_pyarrow().to_pylist() if r["name"] not in replaced]
     if audience is not None:

@@ -19,8 +19,9 @@ from ibis.backends import BaseBackend
 
 from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource, evaluate
-from segmento.audiences.tables import ENTER, EXIT, current_membership, ensure_audience_tables
+from segmento.audiences.tables import ENTER, EXIT, current_membership
 from segmento.store.backend import transaction
+from segmento.store.tables import ensure_tables
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def change_id(reason: str, audience: str, customer_id: str, kind: str) -> str:
 
 def last_instant(con: BaseBackend) -> datetime | None:
     """The latest instant history has been written at (a refresh or a change)."""
-    ensure_audience_tables(con)
+    ensure_tables(con)
     changes = con.table("audience_changes").at.max().execute()
     refreshes = con.table("audience_refreshes").as_of.max().execute()
     present = [t.to_pydatetime() if hasattr(t, "to_pydatetime") else t for t in (changes, refreshes)]

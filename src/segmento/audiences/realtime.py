@@ -29,10 +29,11 @@ from segmento.audiences.evaluate import FeatureSource
 from segmento.audiences.history import Change, change_id, last_instant, next_seq
 from segmento.audiences.replica import Replica
 from segmento.audiences.slice_features import CustomerFeatures
-from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership, ensure_audience_tables
+from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership
 from segmento.audiences.to_python import Compiled, Context, to_python
 from segmento.store.backend import transaction
 from segmento.store.schema import EVENTS
+from segmento.store.tables import ensure_tables
 
 _EVENT_COLUMNS = ("event_id", "occurred_at", *EVENT_FIELDS)
 FUTURE = timedelta(days=1)  # clock skew tolerated on an event's time
@@ -112,7 +113,7 @@ class Realtime:
     def _ready(self, at: datetime) -> Replica:
         """The replica and membership state, (re)built on first use or when the base changed."""
         if self.replica is None or self.replica.stale(self.con):
-            ensure_audience_tables(self.con)
+            ensure_tables(self.con)
             columns = self.features.columns(at)
             columns["events"] = list(dict.fromkeys([*columns.get("events", []), *_EVENT_COLUMNS]))
             columns["customers"] = list(dict.fromkeys([*columns.get("customers", []), "customer_id"]))

@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from segmento.store.schema import AUDIT, TABLES
+from segmento.store.registry import AUDIT, INGESTIONS
+from segmento.store.schema import TABLES
 
 CUSTOMER_TABLES = ("customers", "orders", "order_lines", "events", "consents")
-WRITE_LOGS = ("ingestions", AUDIT)
+WRITE_LOGS = (INGESTIONS.name, AUDIT.name)
 _KEY = "_customer"
 
 

@@ -23,8 +23,9 @@ from segmento.audiences.history import Change, RefreshReport
 from segmento.audiences.instants import instant
 from segmento.audiences.parser import parse_rule
 from segmento.audiences.realtime import Realtime
-from segmento.audiences.tables import MEMBERSHIP_VIEW, current_membership, ensure_audience_tables
+from segmento.audiences.tables import MEMBERSHIP_VIEW, current_membership
 from segmento.config import Project
+from segmento.store.tables import ensure_tables
 
 AsOf = datetime | date | str | None
 
@@ -39,7 +40,7 @@ class Audiences:
         self._checked: AudienceSet | None = None
         self._kinds: dict[str, str] | None = None
         self._realtime: Realtime | None = None
-        ensure_audience_tables(con)
+        ensure_tables(con)
 
     # -- definitions --------------------------------------------------------------------
 

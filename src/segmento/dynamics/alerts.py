@@ -17,29 +17,15 @@ from segmento.config import TrajectoryRule
 from segmento.dynamics.store import EXIT, NEW, period_of, require_periods
 from segmento.dynamics.transitions import transition_pairs
 from segmento.store.backend import append, transaction
+from segmento.store.registry import ALERTS as ALERTS_TABLE
+from segmento.store.tables import table
 
-ALERTS = "alerts"
-ALERT_SCHEMA = ibis.schema(
-    {
-        "alert_id": "string",
-        "period": "date",
-        "customer_id": "string",
-        "rule": "string",
-        "segmentation": "string",
-        "from_segment": "string",
-        "to_segment": "string",
-        "kind": "string",
-        "journey": "string",
-        "priority": "float64",  # value at stake: the customer's last-12-month spend at the earlier period
-        "created_at": "timestamp",
-    }
-)
+ALERTS = ALERTS_TABLE.name
+ALERT_SCHEMA = ALERTS_TABLE.schema
 
 
 def alerts_table(con: BaseBackend) -> ibis.Table:
-    if ALERTS not in con.list_tables():
-        con.create_table(ALERTS, schema=ALERT_SCHEMA)
-    return con.table(ALERTS)
+    return table(con, ALERTS)
 
 
 def matching_moves(

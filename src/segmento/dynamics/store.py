@@ -7,27 +7,16 @@ from datetime import date
 import ibis
 from ibis.backends import BaseBackend
 
-SNAPSHOTS = "segment_snapshots"
-SNAPSHOT_SCHEMA = ibis.schema(
-    {
-        "period": "date",
-        "segmentation": "string",
-        "version": "int64",
-        "customer_id": "string",
-        "segment_id": "string",
-        "segment_label": "string",
-        "segment_rank": "int64",  # 1 = best; lets trajectory rules say "down"
-        "value": "float64",  # spend over the 12 months before the period end: the value at stake
-    }
-)
+from segmento.store.registry import SEGMENT_SNAPSHOTS
+from segmento.store.tables import table
+
+SNAPSHOTS = SEGMENT_SNAPSHOTS.name
 NEW, EXIT = "(new)", "(exit)"
 
 
 def snapshots(con: BaseBackend) -> ibis.Table:
-    """The snapshot table, created empty on first use."""
-    if SNAPSHOTS not in con.list_tables():
-        con.create_table(SNAPSHOTS, schema=SNAPSHOT_SCHEMA)
-    return con.table(SNAPSHOTS)
+    """The snapshot table."""
+    return table(con, SNAPSHOTS)
 
 
 def period_of(con: BaseBackend, segmentation: str, period: date) -> ibis.Table:

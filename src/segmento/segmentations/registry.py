@@ -23,11 +23,10 @@ from segmento.segmentations.clustering import KMeansSegmenter
 from segmento.segmentations.rfm import RFMSegmenter
 from segmento.segmentations.tiers import TierSegmenter
 from segmento.store.backend import transaction
+from segmento.store.registry import SEGMENTATION_MODELS
+from segmento.store.tables import table
 
-MODELS = "segmentation_models"
-SCHEMA = ibis.schema(
-    {"name": "string", "version": "int64", "kind": "string", "as_of": "date", "fitted_at": "timestamp", "model": "string"}
-)
+MODELS = SEGMENTATION_MODELS.name
 KINDS: dict[str, type[Segmenter]] = {c.kind: c for c in (RFMSegmenter, TierSegmenter, KMeansSegmenter)}
 
 
@@ -108,10 +107,8 @@ def build_estimator(definition: Any) -> Segmenter:
 
 
 def models_table(con: BaseBackend) -> ibis.Table:
-    """The model store, created empty on first use."""
-    if MODELS not in con.list_tables():
-        con.create_table(MODELS, schema=SCHEMA)
-    return con.table(MODELS)
+    """The model store."""
+    return table(con, MODELS)
 
 
 def versions(con: BaseBackend, name: str) -> list[int]:
@@ -132,7 +129,7 @@ def store_model(con: BaseBackend, model: FrozenModel) -> FrozenModel:
             "fitted_at": [model.fitted_at],
             "model": [model.to_json()],
         }
-        con.insert(MODELS, ibis.memtable(pd.DataFrame(row)).cast(SCHEMA))
+        con.insert(MODELS, ibis.memtable(pd.DataFrame(row)).cast(SEGMENTATION_MODELS.schema))
     return model
 
 

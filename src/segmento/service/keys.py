@@ -20,18 +20,10 @@ import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmento.store.backend import append, equals, transaction
+from segmento.store.registry import API_KEYS
+from segmento.store.tables import table
 
-KEYS = "api_keys"
-KEYS_SCHEMA = ibis.schema(
-    {
-        "key_id": "string",
-        "name": "string",
-        "key_hash": "string",  # sha256 hex of the whole key
-        "scopes": "string",  # comma-separated: read, write, admin
-        "created_at": "timestamp",
-        "revoked_at": "timestamp",  # NULL while the key is valid
-    }
-)
+KEYS = API_KEYS.name
 SCOPES = ("read", "write", "admin")
 PREFIX = "sgk"
 
@@ -77,9 +69,7 @@ def key_id_of(key: str) -> str | None:
 
 
 def keys_table(con: BaseBackend) -> ibis.Table:
-    if KEYS not in con.list_tables():
-        con.create_table(KEYS, schema=KEYS_SCHEMA)
-    return con.table(KEYS)
+    return table(con, KEYS)
 
 
 def check_scopes(scopes: list[str] | tuple[str, ...]) -> frozenset[str]:

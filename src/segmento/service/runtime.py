@@ -23,7 +23,7 @@ import pyarrow as pa
 from segmento.service import keys as api_keys
 from segmento.service.freshness import Profiles
 from segmento.store.backend import append
-from segmento.store.schema import AUDIT
+from segmento.store.registry import AUDIT
 from segmento.workspace import Workspace
 
 T = TypeVar("T")
@@ -57,8 +57,8 @@ class AuditBuffer:
         with self.lock:
             rows, self.rows = self.rows, []
         if rows:
-            schema = ws.table(AUDIT).schema().to_pyarrow()
-            append(ws.con, AUDIT, pa.Table.from_pylist(rows, schema=schema))
+            schema = AUDIT.schema.to_pyarrow()
+            append(ws.con, AUDIT.name, pa.Table.from_pylist(rows, schema=schema))
         return len(rows)
 
 

@@ -1,4 +1,4 @@
-"""Open the knowledge base through Ibis and make sure its tables exist."""
+"""Open the knowledge base through Ibis, and the few write operations engines differ in."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 import pyarrow as pa
 from ibis.backends import BaseBackend
-
-from segmento.store.schema import SYSTEM_TABLES, TABLES
 
 
 def open_backend(target: str | Path) -> BaseBackend:
@@ -30,15 +28,6 @@ def open_backend(target: str | Path) -> BaseBackend:
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     return ibis.duckdb.connect(str(path))
-
-
-def ensure_tables(con: BaseBackend) -> None:
-    """Create every knowledge-base table that does not exist yet (never alters data)."""
-    existing = set(con.list_tables())
-    wanted = {name: spec.schema for name, spec in TABLES.items()} | SYSTEM_TABLES
-    for name, schema in wanted.items():
-        if name not in existing:
-            con.create_table(name, schema=schema)
 
 
 @contextmanager

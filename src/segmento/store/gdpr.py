@@ -22,9 +22,10 @@ import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmento.store.backend import append, base_tables, count_where, delete_where, equals, transaction
-from segmento.store.schema import AUDIT, AUDIT_SCHEMA, ERASED, ERASED_SCHEMA, id_hash
+from segmento.store.registry import AUDIT, ERASED
+from segmento.store.schema import id_hash
 
-GDPR_TABLES = {ERASED: ERASED_SCHEMA, AUDIT: AUDIT_SCHEMA}
+GDPR_TABLES = {ERASED.name, AUDIT.name}
 RETAINABLE = {"events": "occurred_at", "orders": "ordered_at"}
 
 # Later stages that keep personal data outside the knowledge base (e.g. files waiting in
@@ -41,7 +42,7 @@ def audit(con: BaseBackend, actor: str, action: str, target: str | None = None, 
         "target": [target],
         "details": [json.dumps(details or {}, default=str)],
     }
-    append(con, AUDIT, pa.table(row))
+    append(con, AUDIT.name, pa.table(row))
 
 
 def _columns_of(con: BaseBackend) -> dict[str, ibis.Schema]:
@@ -84,7 +85,7 @@ def forget(con: BaseBackend, customer_id: str, actor: str = "library") -> dict[s
                     continue
                 where = sge.or_(*(_text_mentions(c, customer_id) for c in texts))
             removed[name] = delete_where(con, name, where)
-        append(con, ERASED, pa.table({"id_hash": [id_hash(customer_id)], "erased_at": [datetime.now()]}))
+        append(con, ERASED.name, pa.table({"id_hash": [id_hash(customer_id)], "erased_at": [datetime.now()]}))
         removed_outside = sum(eraser(con, customer_id) for eraser in external_erasers)
         if removed_outside:
             removed["(files)"] = removed_outside

@@ -24,7 +24,8 @@ from ibis.backends import BaseBackend
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segmento.store.backend import append, staged, transaction
-from segmento.store.schema import ERASED, Column, TableSpec, table_spec
+from segmento.store.registry import ERASED
+from segmento.store.schema import Column, TableSpec, table_spec
 from segmento.store.sources import LINE, BrokenRow, Source, SourceError, SourceReader, open_source
 
 LOADED, DUPLICATE, REJECTED = "loaded", "duplicate", "rejected"
@@ -192,8 +193,8 @@ def _checks(
         if column.min_value is not None:
             checks.append((value < column.min_value, column.name,
                            shown + f" is below the minimum {column.min_value:g}"))
-    if "customer_id" in spec.column_names and con.table(ERASED).count().execute():
-        erased = con.table(ERASED).id_hash
+    if "customer_id" in spec.column_names and con.table(ERASED.name).count().execute():
+        erased = con.table(ERASED.name).id_hash
         checks.append((t.customer_id.hexdigest("sha256").isin(erased), "customer_id",
                        ibis.literal("customer erased under GDPR; not loaded again")))
     for column_name, target in spec.references.items():

@@ -1,10 +1,13 @@
-"""The knowledge-base schema: one declaration that ingestion validates against,
-the store creates tables from, and the README documents."""
+"""How a table is declared (columns, key, role, how its rows refer to a customer) and the
+knowledge-base tables themselves: one declaration that ingestion validates against, the
+store creates tables from, and the README documents. Every other table is declared in
+``store/registry.py`` with the same types."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import Enum
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -34,7 +37,7 @@ class Column:
     """One column: its type and the rules a row must meet to be loaded."""
 
     name: str
-    type: str  # string | int | float | bool | date | timestamp
+    type: str  # string | int | float | bool | date | timestamp, or an Ibis type such as array<string>
     doc: str
     required: bool = False
     allowed: tuple[str, ...] | None = None
@@ -46,9 +49,62 @@ class Column:
         return dt.dtype({"int": "int64", "float": "float64", "bool": "boolean"}.get(self.type, self.type))
 
 
+class Role(Enum):
+    """What a table is for, which says how it may be rebuilt, purged or erased."""
+
+    KNOWLEDGE_BASE = "knowledge base"  # what the brand knows: loaded from sources, the truth
+    DERIVED = "derived"  # computed by a later stage from the knowledge base (memberships, snapshots, models)
+    OPERATIONAL = "operational"  # the system's own state and logs (ingestions, outbox, keys, audit)
+
+
+@dataclass(frozen=True)
+class CustomerColumn:
+    """Each row names its customer in a column."""
+
+    column: str = "customer_id"
+
+
+@dataclass(frozen=True)
+class ThroughParent:
+    """Each row belongs to a row of ``parent`` (``column`` = ``parent.parent_column``) that names the customer."""
+
+    column: str
+    parent: str
+    parent_column: str
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """A rejected source row kept as JSON in ``raw``; ``table_column`` names the table it was meant for,
+    whose own ``customer_ref`` says which of its fields is the customer (or the order). The JSON keys
+    are the source file's column names (``columns=`` mapping at ingestion), or ``text`` for an
+    unparseable line."""
+
+    raw: str = "raw"
+    table_column: str = "table_name"
+
+
+@dataclass(frozen=True)
+class HashedCustomer:
+    """The customer appears only as ``id_hash()`` of their id, after ``prefix`` (never the id itself)."""
+
+    column: str
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class NoCustomer:
+    """No row refers to a customer; ``why`` says what the table holds instead."""
+
+    why: str
+
+
+CustomerRef = CustomerColumn | ThroughParent | QuarantinedRow | HashedCustomer | NoCustomer
+
+
 @dataclass(frozen=True)
 class TableSpec:
-    """A knowledge-base table: columns, primary key and the customer/order it refers to."""
+    """A table: columns, primary key, role, stage and how its rows refer to a customer."""
 
     name: str
     doc: str
@@ -56,6 +112,9 @@ class TableSpec:
     key: tuple[str, ...]
     references: dict[str, str] = field(default_factory=dict)  # column -> table it must exist in
     time_column: str | None = None  # what "as of D" filters on
+    role: Role = Role.KNOWLEDGE_BASE
+    stage: str = "store"  # the stage that writes it
+    customer_ref: CustomerRef = CustomerColumn()
 
     @property
     def schema(self) -> ibis.Schema:
@@ -118,6 +177,7 @@ ORDER_LINES = TableSpec(
     ),
     key=("order_id", "line_no"),
     references={"order_id": "orders"},
+    customer_ref=ThroughParent("order_id", "orders", "order_id"),
 )
 
 EVENTS = TableSpec(
@@ -156,46 +216,7 @@ CONSENTS = TableSpec(
     time_column="recorded_at",
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (CUSTOMERS, ORDERS, ORDER_LINES, EVENTS, CONSENTS)}
-
-QUARANTINE = ibis.schema(
-    {
-        "ingestion_id": "string",
-        "table_name": "string",
-        "source": "string",
-        "line": "int64",
-        "field": "string",
-        "reason": "string",
-        "raw": "string",
-    }
-)
-
-INGESTIONS = ibis.schema(
-    {
-        "ingestion_id": "string",
-        "table_name": "string",
-        "source": "string",
-        "started_at": "timestamp",
-        "rows_in": "int64",
-        "loaded": "int64",
-        "duplicates": "int64",
-        "rejected": "int64",
-    }
-)
-
-ERASED = "erased_customers"
-AUDIT = "audit_log"
-ERASED_SCHEMA = ibis.schema({"id_hash": "string", "erased_at": "timestamp"})  # suppression list
-AUDIT_SCHEMA = ibis.schema(
-    {"at": "timestamp", "actor": "string", "action": "string", "target": "string", "details": "string"}
-)
-
-SYSTEM_TABLES: dict[str, ibis.Schema] = {
-    "quarantine": QUARANTINE,
-    "ingestions": INGESTIONS,
-    ERASED: ERASED_SCHEMA,
-    AUDIT: AUDIT_SCHEMA,
-}
+TABLES: dict[str, TableSpec] = {t.name: t for t in (CUSTOMERS, ORDERS, ORDER_LINES, EVENTS, CONSENTS)}  # loadable
 
 
 def id_hash(customer_id: str) -> str:

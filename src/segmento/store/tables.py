@@ -1,0 +1,106 @@
+"""Tables are created and migrated here, and only here.
+
+``ensure_tables`` runs whenever a knowledge base is opened. It reads the layout version
+stored in ``schema_version``, refuses a database written by a newer Segmento, applies the
+migration steps the database has not had yet (in order), creates every declared table
+and view still missing, and records the version reached. Stages get their tables from
+``table()``, which makes sure they exist.
+
+To change the layout: edit the declaration in ``store/registry.py`` and append a step to
+``MIGRATIONS`` that brings a database at the previous version to the new declaration.
+A step changes only tables that exist; tables still missing afterwards are created at
+the current layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+from ibis.common.exceptions import TableNotFound
+
+from segmento.errors import UnsupportedError
+from segmento.store.backend import append, transaction
+from segmento.store.registry import REGISTRY, SCHEMA_VERSION, TableSpec, spec
+from segmento.store.views import VIEWS
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered step from the previous layout version to ``version``."""
+
+    version: int
+    description: str
+    apply: Callable[[BaseBackend], None]
+
+
+def _unchanged(con: BaseBackend) -> None:
+    """Nothing to alter: missing tables are created after the steps."""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the layout of databases made before versions were recorded", _unchanged),
+)
+
+
+def stored_version(con: BaseBackend, existing: set[str] | None = None) -> tuple[int, bool]:
+    """The database's layout version (0 when empty, 1 when made before versions were recorded)
+    and whether it is recorded in ``schema_version``."""
+    existing = set(con.list_tables()) if existing is None else existing
+    if SCHEMA_VERSION.name in existing:
+        found = con.table(SCHEMA_VERSION.name).version.max().execute()
+        if found is not None:
+            return int(found), True
+    return int(bool(existing & set(REGISTRY))), False
+
+
+def create_table(con: BaseBackend, table: TableSpec) -> None:
+    """Create one declared table, empty (the one place tables are created)."""
+    con.create_table(table.name, schema=table.schema)
+
+
+def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database to the current layout (never loses data); returns its version."""
+    latest = migrations[-1].version
+    existing = set(con.list_tables())
+    found, recorded = stored_version(con, existing)
+    if found > latest:
+        raise UnsupportedError(
+            f"this database's layout is at version {found}, newer than this Segmento knows (up to {latest}): "
+            "open it with the Segmento version that wrote it, or upgrade Segmento"
+        )
+    missing_views = [name for name in VIEWS if name not in existing]
+    if recorded and found == latest and set(REGISTRY) <= existing and not missing_views:
+        return latest
+    steps = [step for step in migrations if step.version > found] if found else []
+    with transaction(con):
+        for step in steps:
+            step.apply(con)
+        existing = set(con.list_tables())
+        for table in REGISTRY.values():
+            if table.name not in existing:
+                create_table(con, table)
+        for name in missing_views:
+            source, definition = VIEWS[name]
+            con.create_view(name, definition(con.table(source)))
+        done = [(step.version, step.description) for step in steps]
+        if not recorded and not done:
+            done = [(latest, "created at this layout" if not found else migrations[found - 1].description)]
+        if done:
+            rows = [{"version": v, "applied_at": datetime.now(), "description": d} for v, d in done]
+            append(con, SCHEMA_VERSION.name, pa.Table.from_pylist(rows, SCHEMA_VERSION.schema.to_pyarrow()))
+    return latest
+
+
+def table(con: BaseBackend, name: str) -> ibis.Table:
+    """A declared table, created (with every other missing one) if this database lacks it."""
+    spec(name)
+    try:
+        return con.table(name)
+    except TableNotFound:
+        ensure_tables(con)
+        return con.table(name)
