@@ -58,7 +58,7 @@ def shop(tmp_path: Path):
         with segmento.connect(tmp_path / "shop.duckdb", project) as ws:
             ws.ingest("customers", pd.DataFrame({"customer_id": ids, "signup_date": "2023-01-01",
                                                  "city": [CITIES[i % 2] for i in range(60)]}))
-            ws.con.create_table(CHANGES, changes)
+            ws.con.insert(CHANGES, changes)
             yield ws, changes, tmp_path, receiver
 
 

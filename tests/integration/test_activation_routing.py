@@ -146,8 +146,6 @@ def test_audience_changes_route_by_audience_and_kind_with_segments_as_of_the_cha
          "reason": "rule matched"}
         for i in range(200)
     ])
-    if CHANGES not in ws.con.list_tables():
-        ws.con.create_table(CHANGES, changes.iloc[:0])
     ws.con.insert(CHANGES, changes)
     assert ws.enqueue_audience_changes() == ((changes.audience == "tennis") & (changes.kind == "enter")).sum()
     out = messages(ws, "audience_change").set_index("source_id")
