@@ -16,7 +16,8 @@ import segmento
 from segmento.activation.deliver import Pacer, backoff
 from segmento.activation.destinations import DeliveryError
 from segmento.activation.outbox import Message
-from segmento.config import PluginDestination, RetryPolicy, parse_project
+from segmento.activation.settings import PluginDestination, RetryPolicy
+from segmento.config import parse_project
 
 FAST_RETRY = {"max_attempts": 6, "backoff": 0.01, "max_backoff": 0.05}
 

@@ -127,7 +127,7 @@ def test_markov_forecast_matches_numpy_powers(planted):
 
 
 def test_alerts_match_the_rule_and_are_raised_once(planted):
-    from segmento.config import TrajectoryRule
+    from segmento.dynamics.settings import TrajectoryRule
     from segmento.dynamics.alerts import list_alerts, raise_alerts
 
     ws, snaps, _ = planted

@@ -12,7 +12,7 @@ from datetime import datetime
 import ibis
 from ibis.backends import BaseBackend
 
-from segmento.config import DestinationBase
+from segmento.activation.settings import DestinationBase
 from segmento.store.consents import consenting
 
 

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, closing, contextmanager, nullcont
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ibis.backends import BaseBackend
 
@@ -30,8 +30,12 @@ from segmento.activation.destinations import DeliveryError, Sender, open_sender
 from segmento.activation.exports import run_due_exports
 from segmento.activation.outbox import DELIVERED, FAILED, FILTERED, PENDING, Change, Message, due, next_due, record
 from segmento.activation.routing import check_activation, destination, enqueue_alerts, enqueue_audience_changes
-from segmento.config import DestinationBase, Project, RetryPolicy, load_project
+from segmento.activation.settings import DestinationBase, RetryPolicy
+from segmento.config import load_project
 from segmento.store.backend import open_backend, transaction
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 Connector = Callable[[], AbstractContextManager[BaseBackend]]
 Until = Literal["due", "settled", "stopped"]

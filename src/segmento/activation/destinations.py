@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 import pyarrow as pa
@@ -35,7 +35,10 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from segmento.activation.outbox import Message
-from segmento.config import DestinationBase, FileDestination, PluginDestination, Project, WebhookDestination
+from segmento.activation.settings import DestinationBase, FileDestination, PluginDestination, WebhookDestination
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 USER_AGENT = "segmento-activation/1"
 

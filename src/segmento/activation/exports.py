@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ibis
 import pyarrow as pa
@@ -23,10 +24,13 @@ from segmento.activation.consent import consenting_members
 from segmento.activation.destinations import write_table
 from segmento.activation.outbox import enqueue, new_message, to_json
 from segmento.activation.routing import CHANGES, EXPORT, check_activation, destination
-from segmento.config import AudienceExport, FileDestination, Project
+from segmento.activation.settings import AudienceExport, FileDestination
 from segmento.store.backend import append
 from segmento.store.registry import EXPORTS as EXPORTS_TABLE
 from segmento.store.tables import table
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 EXPORTS = EXPORTS_TABLE.name
 

@@ -17,18 +17,22 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.activation.outbox import enqueue, existing_ids, new_message, to_json
-from segmento.config import ConfigError, DestinationBase, Project, Route
+from segmento.activation.settings import DestinationBase, Route
+from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
 from segmento.store.schema import CUSTOMERS
 from segmento.store.tables import table
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 ALERT, CHANGE, EXPORT = "alert", "audience_change", "export"
 ALERTS = registry.ALERTS.name

@@ -21,7 +21,7 @@ from segmento.audiences.ast import EventCount, Node, RuleError, audience_refs, e
 from segmento.audiences.check import check_rule
 from segmento.audiences.parser import parse_rule, suggest
 from segmento.audiences.tables import AUDIENCES
-from segmento.config import AUDIENCE_NAME_PATTERN
+from segmento.audiences.settings import AUDIENCE_NAME_PATTERN
 from segmento.store.tables import ensure_tables
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from segmento.audiences.ast import (
     RuleError,
     Span,
 )
-from segmento.config import WINDOW_PATTERN
+from segmento.features.settings import WINDOW_PATTERN
 
 FUNCTIONS = (*EVENT_FUNCTIONS, AUDIENCE_FUNCTION)
 LIFETIME = "lifetime"

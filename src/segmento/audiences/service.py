@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 from ibis.backends import BaseBackend
@@ -24,8 +24,10 @@ from segmento.audiences.instants import instant
 from segmento.audiences.parser import parse_rule
 from segmento.audiences.realtime import Realtime
 from segmento.audiences.tables import MEMBERSHIP_VIEW, current_membership
-from segmento.config import Project
 from segmento.store.tables import ensure_tables
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 AsOf = datetime | date | str | None
 

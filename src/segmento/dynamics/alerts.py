@@ -13,7 +13,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from segmento.config import TrajectoryRule
+from segmento.dynamics.settings import TrajectoryRule
 from segmento.dynamics.store import EXIT, NEW, period_of, require_periods
 from segmento.dynamics.transitions import transition_pairs
 from segmento.store.backend import append, transaction

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import ibis
 from ibis.backends import BaseBackend
 
-from segmento.config import Project
 from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
 from segmento.dynamics.periods import period_ends, previous_period_end
 from segmento.dynamics.store import SNAPSHOTS, snapshots, taken_periods
@@ -24,6 +24,9 @@ from segmento.segmentations.registry import versions
 import sqlglot.expressions as sge
 
 from segmento.store.backend import delete_where, equals, transaction
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 VALUE_FEATURE = "spend_12m"
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from segmento.config import WINDOW_PATTERN
+from segmento.features.settings import WINDOW_PATTERN
 
 LIFETIME = "lifetime"
 

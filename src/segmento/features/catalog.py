@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from ibis.backends import BaseBackend
 
-from segmento.config import Project
 from segmento.features.asof import AsOf
 from segmento.features.axes import builtin_features
 from segmento.features.custom import FeatureError, order_derived, python_features, yaml_features
 from segmento.features.model import Feature, Windows
 from segmento.features.names import did_you_mean
 from segmento.features.sources import PointInTime
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 CATEGORY_FEATURE = re.compile(r"share_cat_[a-z0-9_]+")
 

@@ -10,16 +10,19 @@ everything else is pushed down to the engine, identical on DuckDB and Spark.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import ibis
 from ibis.backends import BaseBackend
 
-from segmento.config import Project
 from segmento.features.asof import AsOf
 from segmento.features.catalog import CATEGORY_FEATURE, categories_at, find, resolve
 from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows
 from segmento.features.sources import PointInTime
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 _NEEDS_CATEGORIES = ("share_cat_", "top_category_", "n_categories_")
 

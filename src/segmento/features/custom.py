@@ -25,17 +25,21 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
 
-from segmento.config import FEATURE_NAME_PATTERN, ConfigError, CustomFeature, Project
+from segmento.features.settings import FEATURE_NAME_PATTERN, CustomFeature
+from segmento.settings import ConfigError
 from segmento.features.asof import AsOf, Window, both
 from segmento.features.model import Context, Feature, Windows
 from segmento.features.names import did_you_mean
 from segmento.features.sources import TIME_COLUMNS, PointInTime
 from segmento.features.sqlexpr import SqlExprError, UnknownName, compile_sql, names_in
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 
 class FeatureError(ConfigError):

@@ -18,7 +18,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from segmento.config import FeatureWindows
+from segmento.features.settings import FeatureWindows
 from segmento.features.asof import LIFETIME, AsOf, Window
 
 # Where a feature's partials are aggregated: a point-in-time table (see sources.py),

@@ -8,18 +8,21 @@ engine, so the same base and seed always give the same sample on any engine.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 from pydantic import TypeAdapter
 
-from segmento.config import Project, Segmentation
+from segmento.segmentations.settings import Segmentation
 from segmento.segmentations.assign import assign
 from segmento.segmentations.labels import CHANNEL_SHARES, PHRASES
 from segmento.segmentations.matching import match_versions
 from segmento.segmentations.registry import FrozenModel, build_estimator, load_model, store_model, versions
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 BUCKETS = 1_000_000
 

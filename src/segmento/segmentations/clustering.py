@@ -42,22 +42,6 @@ SELECTION_ROWS = 50_000  # rows used to compare candidate k
 SILHOUETTE_ROWS = 5_000
 
 
-def check_definition(definition: Any) -> None:
-    """Cross-field checks of a kmeans definition, with the names that would be valid."""
-    features = list(definition.features)
-    for key in ("categorical", "transforms", "weights", "fill"):
-        unknown = [name for name in getattr(definition, key) if name not in features]
-        if unknown:
-            raise ValueError(f"{key} names {', '.join(unknown)}, not in features ({', '.join(features)})")
-    logged = [name for name in definition.transforms if name in definition.categorical]
-    if logged:
-        raise ValueError(f"transforms apply to numeric features; {', '.join(logged)} is categorical")
-    if definition.k_min > definition.k_max:
-        raise ValueError(f"k_min ({definition.k_min}) must not exceed k_max ({definition.k_max})")
-    if isinstance(definition.k, int) and definition.k < 2:
-        raise ValueError("k must be at least 2, or 'auto'")
-
-
 def heavy_tailed(values: np.ndarray) -> bool:
     """Non-negative with a long right tail (skewness above 1): spend, counts, days."""
     values = values[~np.isnan(values)]
