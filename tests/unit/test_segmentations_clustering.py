@@ -137,7 +137,7 @@ def test_more_clusters_after_refit_get_new_ids_and_old_ids_are_not_reused(plante
 
 
 def test_nearest_centroid_in_the_engine_is_brute_force_nearest():
-    from segmento.segmentations.assign import nearest_centroid
+    from segmento.segmentations.centroids import nearest_centroid
 
     rng = np.random.default_rng(0)
     points, centres = rng.normal(size=(500, 3)), rng.normal(size=(6, 3))

@@ -31,7 +31,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from segmento.segmentations.api import as_date, sample_frame
 from segmento.segmentations.assign import with_segments
 from segmento.segmentations.base import as_float
-from segmento.segmentations.clustering import KMeansSegmenter, heavy_tailed, signed_log_expr
+from segmento.segmentations.clustering import KMeansSegmenter
+from segmento.segmentations.kmeans_space import heavy_tailed, signed_log_expr
 from segmento.segmentations.registry import FrozenModel
 
 
