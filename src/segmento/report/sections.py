@@ -11,7 +11,6 @@ import plotly.graph_objects as go
 
 from segmento.dynamics.store import EXIT, NEW
 from segmento.report import charts, views
-from segmento.service import audiences as audience_stage
 from segmento.workspace import Workspace
 
 
@@ -86,7 +85,7 @@ def portraits(ws: Workspace, segmentation: str, as_of: date | None = None) -> Se
 
 
 def audience_portraits(ws: Workspace, audience: str, as_of: datetime) -> Section:
-    found = audience_stage.portraits(ws, audience, as_of)
+    found = views.audience_portraits(ws, audience, as_of)
     return _portraits_section(found, f"audience {audience}: portrait at {as_of:%Y-%m-%d}", f"portrait-{audience}")
 
 
@@ -103,10 +102,7 @@ def _portraits_section(found: list, title: str, anchor: str) -> Section:
 
 def audiences(ws: Workspace) -> Section:
     section = Section("Audiences: sizes and overlaps", anchor="audiences")
-    if not audience_stage.available(ws):
-        section.notes.append("The audiences stage is not installed in this build.")
-        return section
-    guidance = audience_stage.recorded_guidance(ws)
+    guidance = views.recorded_guidance(ws)
     if not guidance.sizes:
         section.notes.append("No audience defined: declare some under `audiences:` in segmento.yaml.")
         return section

@@ -3,12 +3,18 @@ the REST API show. Each is one aggregate in the engine; only a few rows come bac
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import ibis
 import pandas as pd
 from ibis import _
 
+from segmento.audiences.guidance import Guidance, guidance
 from segmento.dynamics.alerts import alerts_table
 from segmento.dynamics.store import snapshots
+from segmento.segmentations import FrozenModel, Portrait, Segment
+from segmento.segmentations import portraits as segment_portraits
+from segmento.segmentations.base import Segmenter
 from segmento.segmentations.registry import models_table
 from segmento.workspace import Workspace
 
@@ -55,3 +61,40 @@ def page(table: ibis.Table, offset: int, limit: int) -> tuple[int, list[dict]]:
     """(total rows, the rows of one page)."""
     total = int(table.count().execute())
     return total, table.limit(limit, offset=offset).to_pyarrow().to_pylist()
+
+
+def recorded_guidance(ws: Workspace) -> Guidance:
+    """Sizes, overlaps and warnings of the membership as last recorded (what channels are told)."""
+    audiences = ws.audiences
+    names = [a.name for a in audiences.list()]
+    base = int(ws.table("customers").count().execute())
+    return guidance(audiences.current(), names, base, datetime.now().replace(microsecond=0))
+
+
+class MemberSplit(Segmenter):
+    """Members of one audience against the rest, so the segment portraits can describe an audience."""
+
+    kind = "audience"
+
+    def __init__(self, flag: str = "_member") -> None:
+        self.flag = flag
+
+    def inputs(self) -> list[str]:
+        return [self.flag]
+
+    def expr(self, t: ibis.Table) -> ibis.Table:
+        return t.mutate(segment_id=ibis.ifelse(t[self.flag], "members", "others")).drop(self.flag)
+
+
+def audience_portraits(ws: Workspace, name: str, as_of: datetime) -> list[Portrait]:
+    """Portraits of the audience's members (and of the rest) as of ``as_of``, against the whole base."""
+    audiences = ws.audiences
+    description = next((a.description for a in audiences.list() if a.name == name), "")
+    members = audiences.members(name, as_of).mutate(_member=ibis.literal(True))
+    features = ws.features(as_of)
+    flagged = features.left_join(members, "customer_id").drop("customer_id_right")
+    flagged = flagged.mutate(_member=flagged._member.fill_null(False))
+    split = MemberSplit()
+    split.segments_ = [Segment("members", name, 1, description), Segment("others", "rest of the base", 2)]
+    model = FrozenModel(name, 0, as_of.date(), {"kind": "audience", "name": name}, split)
+    return segment_portraits(ws.con, model, flagged)

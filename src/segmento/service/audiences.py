@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import ibis
 
-from segmento.segmentations import FrozenModel, Portrait, Segment
-from segmento.segmentations import portraits as segment_portraits
-from segmento.segmentations.base import Segmenter
 from segmento.workspace import Workspace
 
 _opened: weakref.WeakKeyDictionary[Workspace, Any] = weakref.WeakKeyDictionary()
@@ -75,42 +71,3 @@ def current(ws: Workspace) -> ibis.Table | None:
     """(customer_id, audience) as last recorded, or None without the stage."""
     found = _quiet_stage(ws)
     return found.current() if found is not None else None
-
-
-def recorded_guidance(ws: Workspace) -> Any:
-    """Sizes, overlaps and warnings of the membership as last recorded (what channels are told)."""
-    from segmento.audiences.guidance import guidance
-
-    audiences = stage(ws)
-    names = [a.name for a in audiences.list()]
-    base = int(ws.table("customers").count().execute())
-    return guidance(audiences.current(), names, base, datetime.now().replace(microsecond=0))
-
-
-class MemberSplit(Segmenter):
-    """Members of one audience against the rest, so the segment portraits can describe an audience."""
-
-    kind = "audience"
-
-    def __init__(self, flag: str = "_member") -> None:
-        self.flag = flag
-
-    def inputs(self) -> list[str]:
-        return [self.flag]
-
-    def expr(self, t: ibis.Table) -> ibis.Table:
-        return t.mutate(segment_id=ibis.ifelse(t[self.flag], "members", "others")).drop(self.flag)
-
-
-def portraits(ws: Workspace, name: str, as_of: datetime) -> list[Portrait]:
-    """Portraits of the audience's members (and of the rest) as of ``as_of``, against the whole base."""
-    audiences = stage(ws)
-    description = next((a.description for a in audiences.list() if a.name == name), "")
-    members = audiences.members(name, as_of).mutate(_member=ibis.literal(True))
-    features = ws.features(as_of)
-    flagged = features.left_join(members, "customer_id").drop("customer_id_right")
-    flagged = flagged.mutate(_member=flagged._member.fill_null(False))
-    split = MemberSplit()
-    split.segments_ = [Segment("members", name, 1, description), Segment("others", "rest of the base", 2)]
-    model = FrozenModel(name, 0, as_of.date(), {"kind": "audience", "name": name}, split)
-    return segment_portraits(ws.con, model, flagged)

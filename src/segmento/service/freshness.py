@@ -4,18 +4,32 @@ through this service since the build are read live (then kept) until the next bu
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from segmento.service.profiles import FeatureSQL, ReadModel, load, written_parts
 
 if TYPE_CHECKING:
-    from segmento.service.runtime import Service
+    from segmento.workspace import Workspace
+
+
+class Host(Protocol):
+    """What the read model needs from the service that holds it (``runtime.Service``)."""
+
+    write_lock: AbstractContextManager[Any]
+
+    def clock(self) -> datetime: ...
+
+    def counts(self) -> tuple[int, ...]: ...
+
+    def reader(self) -> AbstractContextManager[Workspace]: ...
 
 
 class Profiles:
     """The read model of one service, and which customers it cannot answer for yet."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Host) -> None:
         self.service = service
         self.model: ReadModel | None = None
         self.token: tuple | None = None

@@ -40,7 +40,7 @@ def _out(audience: Any, size: int) -> dict[str, Any]:
 def _guidance(request: Request) -> Any:
     service = service_of(request)
     with service.reader() as ws:
-        return service.cached(("guidance",), lambda: audience_stage.recorded_guidance(ws), MEMBERSHIP)
+        return service.cached(("guidance",), lambda: views.recorded_guidance(ws), MEMBERSHIP)
 
 
 @router.get("", response_model=list[AudienceOut])
@@ -104,5 +104,5 @@ def portraits(
     at: datetime = instant(as_of) if as_of else service.clock()
     with service.reader() as ws:
         _audience(ws, name)
-        found = service.cached(("audience-portraits", name, at), lambda: audience_stage.portraits(ws, name, at))
+        found = service.cached(("audience-portraits", name, at), lambda: views.audience_portraits(ws, name, at))
     return respond([p.to_dict() for p in found])
