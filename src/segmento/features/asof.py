@@ -1,11 +1,8 @@
-"""What "as of D" means, decided in one place.
+"""Look-back windows ending on "as of D" (what D itself means is decided in ``store/asof.py``).
 
-A date D means the END of that day: every row stamped at or before
-D 23:59:59.999999 is visible, nothing after. A datetime means that exact instant
-(inclusive). Windows count whole calendar days ending on D's date: '90d' is the 90
-days D-89 .. D, '2w' the 14 days ending on D, '12m' the days after D minus 12
-months (clamped to month ends) up to D. Every bound is a Python constant, so the
-engines only ever see literals: portable, and prunable by their optimisers.
+Windows count whole calendar days ending on D's date: '90d' is the 90 days D-89 .. D,
+'2w' the 14 days ending on D, '12m' the days after D minus 12 months (clamped to month
+ends) up to D. Every bound is a Python constant, so the engines only see literals.
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmento.features.settings import WINDOW_PATTERN
+from segmento.store import asof
 
 LIFETIME = "lifetime"
 
@@ -57,31 +55,8 @@ def _minus_months(day: date, months: int) -> date:
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-@dataclass(frozen=True)
-class AsOf:
-    """A point in time: the calendar day D and the first instant that is NOT visible."""
-
-    day: date
-    end: datetime
-
-    @classmethod
-    def of(cls, value: date | datetime | str | AsOf) -> AsOf:
-        """Accept a date (end of that day), a naive datetime (that instant) or an ISO string."""
-        if isinstance(value, AsOf):
-            return value
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value) if len(value.strip()) > 10 else date.fromisoformat(value.strip())
-        if isinstance(value, datetime):
-            if value.tzinfo is not None:
-                raise ValueError("as_of must be a naive datetime (knowledge-base timestamps have no time zone)")
-            return cls(value.date(), value + timedelta(microseconds=1))
-        if isinstance(value, date):
-            return cls(value, datetime.combine(value + timedelta(days=1), time()))
-        raise TypeError(f"as_of must be a date or datetime, not {type(value).__name__}")
-
-    def visible(self, stamp: ir.TimestampValue) -> ir.BooleanValue:
-        """Rows at or before the as-of instant."""
-        return stamp < ibis.timestamp(self.end)
+class AsOf(asof.AsOf):
+    """A point in time (see ``store/asof.py``) and the windows that end on it."""
 
     def since(self, window: Window) -> datetime | None:
         """Midnight of the window's first day (None for lifetime)."""
@@ -92,10 +67,6 @@ class AsOf:
         """``stamp`` falls inside ``window`` (None for lifetime: no condition to add)."""
         start = self.since(window)
         return None if start is None else stamp >= ibis.timestamp(start)
-
-    def days_since(self, day: ir.DateValue) -> ir.IntegerValue:
-        """Whole days from ``day`` to D (0 on D itself)."""
-        return ibis.date(self.day).delta(day, unit="day")
 
 
 def both(*conditions: ir.BooleanValue | None) -> ir.BooleanValue | None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time as clock_time
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import ibis
@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from segmento.service import keys as api_keys
 from segmento.service.freshness import Profiles
+from segmento.store.asof import AsOf
 from segmento.store.backend import append
 from segmento.store.registry import AUDIT
 from segmento.workspace import Workspace
@@ -208,7 +209,5 @@ class Service:
 
 
 def instant(value: date | datetime) -> datetime:
-    """A date means the end of that day, as everywhere in segmento."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, clock_time.max)
+    """The last instant visible as of ``value`` (a date means the end of that day)."""
+    return AsOf.of(value).last

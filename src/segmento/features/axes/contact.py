@@ -1,8 +1,7 @@
 """Contactability and reactivity axis: consent per channel at D, email open and click rates.
 
-Consent is the latest ledger row for purpose 'marketing' at or before D: granted
-when the latest grant is also the latest row. Written with two plain max()
-aggregates instead of arg_max, which keeps it one cheap group-by on every engine.
+Consent is the consent in force at D for purpose 'marketing', as ``store/consents.py``
+decides it (from two aggregates this axis computes in its own group-by).
 Rates are capped counts over emails sent in the period window (opens / sent, at most 1).
 """
 
@@ -12,6 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmento.features.model import Context, Feature, Windows, during, share
+from segmento.store.consents import in_force, ledger_aggregates
 from segmento.store.schema import CONSENT_CHANNELS
 
 AXIS = "contactability"
@@ -22,12 +22,11 @@ def _consent(channel: str) -> Feature:
     last, grant = f"_c_last_{channel}", f"_c_grant_{channel}"
 
     def partials(ctx: Context, c: ibis.Table) -> dict[str, ir.Scalar]:
-        mine = (c.channel == channel) & (c.purpose == PURPOSE)
-        return {last: c.recorded_at.max(where=mine), grant: c.recorded_at.max(where=mine & c.granted)}
+        return dict(zip((last, grant), ledger_aggregates(c, (c.channel == channel) & (c.purpose == PURPOSE))))
 
     return Feature(
         f"consent_{channel}", AXIS, f"Marketing consent on {channel} at D (false if never given)", "", "boolean",
-        "consents", partials=partials, value=lambda ctx, t: (t[grant] == t[last]).fill_null(False),
+        "consents", partials=partials, value=lambda ctx, t: in_force(t[last], t[grant]),
     )  # fmt: skip
 
 
