@@ -40,12 +40,12 @@ class Portrait:
     stats: pd.DataFrame = field(repr=False)  # per feature: mean, median, std, base_mean, base_std, index, z
     distinctive: list[tuple[str, float]]  # (feature, z), most distinctive first
     top_values: dict[str, list[tuple[str, float]]]  # text feature -> [(value, share of segment)]
-    top_categories: list[tuple[str, float, float]]  # (category, mean share of spend, index)
+    top_categories: list[tuple[str, float, float | None]]  # (category, mean share of spend, index)
     preferred_channel: str | None
-    channel_shares: dict[str, float]
-    reach: dict[str, float]  # consent channel -> share of the segment reachable
-    reactivity: dict[str, float]
-    promo_sensitivity: dict[str, float]
+    channel_shares: dict[str, float | None]
+    reach: dict[str, float | None]  # consent channel -> share of the segment reachable
+    reactivity: dict[str, float | None]
+    promo_sensitivity: dict[str, float | None]
     generated_label: str
     description: str
 

@@ -22,7 +22,7 @@ from segmento.service import audiences as audience_stage
 from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
 from segmento.service.keys import ApiKey
 from segmento.service.routes_customers import target
-from segmento.service.schemas import PRINTABLE
+from segmento.service.inputs import PRINTABLE
 from segmento.workspace import Workspace
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)

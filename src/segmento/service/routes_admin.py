@@ -12,7 +12,8 @@ from segmento.service import keys as api_keys
 from segmento.service.auth import BAD_BODY, DENIED, Admin, Reader, service_of
 from segmento.service.http import not_found, respond
 from segmento.service.keys import ApiKey
-from segmento.service.schemas import DeliveryStatus, Health, KeyIn, KeyOut, NewKey, ReadModelOut
+from segmento.service.inputs import KeyIn
+from segmento.service.schemas import DeliveryStatus, Health, KeyOut, NewKey, ReadModelOut
 from segmento.store import gdpr
 
 router = APIRouter(tags=["admin"])

@@ -13,7 +13,8 @@ from fastapi.responses import Response
 from segmento.service.auth import DENIED, Admin, Reader, service_of
 from segmento.service.http import not_found, respond
 from segmento.service.keys import ApiKey
-from segmento.service.schemas import PRINTABLE, Customer360, Erasure
+from segmento.service.inputs import PRINTABLE
+from segmento.service.schemas import Customer360, Erasure
 from segmento.store import gdpr
 from segmento.store.schema import id_hash
 from segmento.workspace import Workspace

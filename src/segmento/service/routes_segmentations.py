@@ -17,9 +17,9 @@ from segmento.report import views
 from segmento.segmentations import load_model, versions
 from segmento.service.auth import DENIED, Reader, service_of
 from segmento.service.http import not_found, respond, unprocessable
+from segmento.service.inputs import PRINTABLE
 from segmento.service.schemas import (
     AlertPage,
-    PRINTABLE,
     MarkovOut,
     Page,
     PortraitOut,

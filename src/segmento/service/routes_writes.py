@@ -20,7 +20,8 @@ from segmento.service.auth import BAD_BODY, DENIED, Writer, service_of
 from segmento.service.http import respond
 from segmento.service.keys import ApiKey
 from segmento.service.runtime import Service
-from segmento.service.schemas import BatchResult, EventBatch, EventIn, OrderBatch, OrderIn, WriteResult
+from segmento.service.inputs import EventBatch, EventIn, OrderBatch, OrderIn
+from segmento.service.schemas import BatchResult, WriteResult
 from segmento.store.schema import TABLES
 from segmento.workspace import Workspace
 

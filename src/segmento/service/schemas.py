@@ -1,152 +1,40 @@
-"""What the REST API accepts and returns, as pydantic models (they are the OpenAPI docs).
+"""What the REST API returns, as pydantic models (they are the OpenAPI docs).
 
-Inputs are strict: unknown fields, control characters, non-finite numbers, time zones
-and instants in the future are refused with a 422 naming the field, before anything
-reaches the knowledge base.
+Where a stage already declares the shape (a segment portrait, an alert or audience
+change row in the schema registry), the model is derived from that declaration instead
+of copied, so the two cannot drift. What it accepts is in ``inputs.py``.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+import dataclasses
+from datetime import date
+from typing import Any, Literal, get_type_hints
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, create_model
 
-from segmento.store.schema import CHANNELS_ORDER, EVENT_CHANNELS, EVENT_TYPES
+from segmento.segmentations.portraits import Portrait
+from segmento.service.inputs import LocalTime
+from segmento.store.registry import ALERTS, AUDIENCE_CHANGES
+from segmento.store.schema import TableSpec
 
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=PRINTABLE)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
-Money = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
-LOCAL_TIME = (
-    r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$"
-)
-EARLIEST = datetime(1900, 1, 1)
+PYTHON_TYPES: dict[str, Any] = {"string": str, "int": int, "float": float, "bool": bool, "date": date,
+                                "timestamp": LocalTime}
 
 
-def _local_text(value: Any) -> Any:
-    """The knowledge base keeps local times without a zone; say so instead of guessing one."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not re.fullmatch(LOCAL_TIME, value):
-        raise ValueError("must be a local time without zone, e.g. 2024-12-31T10:30:00")
-    return value
+def row_model(name: str, spec: TableSpec, doc: str, leave_out: tuple[str, ...] = ()) -> type[BaseModel]:
+    """A response model for rows of a declared table: its columns, types, allowed values and docs."""
+    fields: dict[str, Any] = {}
+    for column in spec.columns:
+        if column.name in leave_out:
+            continue
+        kind = Literal[column.allowed] if column.allowed else PYTHON_TYPES[column.type]
+        fields[column.name] = (kind if column.required else kind | None, Field(description=column.doc))
+    return create_model(name, __doc__=doc, **fields)
 
 
-# OpenAPI's "date-time" requires a zone; ours are local times, documented as such.
-LocalTime = Annotated[
-    datetime,
-    BeforeValidator(_local_text),
-    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME, "description": "local time without zone",
-                    "examples": ["2024-12-31T10:30:00"]}),
-]
-FUTURE_SLACK = timedelta(days=1)  # clocks of the sending systems may run a little ahead
-
-
-def _instant(value: datetime) -> datetime:
-    if value < EARLIEST or value > datetime.now() + FUTURE_SLACK:
-        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and now (a day of clock skew allowed)")
-    return value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# ---- writes -------------------------------------------------------------------------------
-
-
-class EventIn(Strict):
-    """One behaviour event on any channel (the events table; properties as a JSON object)."""
-
-    event_id: Id
-    customer_id: Id
-    occurred_at: LocalTime
-    type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
-    channel: Literal[EVENT_CHANNELS]  # type: ignore[valid-type]
-    category: Text | None = None
-    size: Text | None = None
-    campaign_id: Text | None = None
-    properties: dict[str, Any] | None = None
-
-    _when = field_validator("occurred_at")(_instant)
-
-    @field_validator("properties")
-    @classmethod
-    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value)) > 10_000:
-            raise ValueError("properties must be at most 10,000 characters of JSON")
-        return value
-
-    def row(self) -> dict[str, Any]:
-        """The events-table row."""
-        data = self.model_dump()
-        data["properties"] = json.dumps(self.properties, ensure_ascii=False) if self.properties is not None else None
-        return data
-
-
-class OrderLineIn(Strict):
-    line_no: Annotated[int, Field(ge=1, le=10_000)]
-    product_id: Id
-    category: Text
-    size: Text | None = None
-    quantity: Annotated[int, Field(ge=1, le=100_000)]
-    unit_price: Money
-    promo: bool | None = None
-
-
-class OrderIn(Strict):
-    """One order (receipt or web/app order) with its lines."""
-
-    order_id: Id
-    customer_id: Id
-    ordered_at: LocalTime
-    amount: Money = Field(description="amount paid, after discount")
-    discount_amount: Money | None = None
-    channel: Literal[CHANNELS_ORDER]  # type: ignore[valid-type]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
-    lines: list[OrderLineIn] = Field(default_factory=list, max_length=200)
-
-    _when = field_validator("ordered_at")(_instant)
-
-    @model_validator(mode="after")
-    def _unique_lines(self) -> OrderIn:
-        numbers = [line.line_no for line in self.lines]
-        if len(numbers) != len(set(numbers)):
-            raise ValueError("line_no must be unique within an order")
-        return self
-
-
-class EventBatch(Strict):
-    events: list[EventIn] = Field(min_length=1, max_length=1000)
-
-
-class OrderBatch(Strict):
-    orders: list[OrderIn] = Field(min_length=1, max_length=500)
-
-
-class Change(BaseModel):
-    """An audience enter or exit, as channels receive it (change_id is its idempotency key)."""
-
-    change_id: str
-    seq: int
-    customer_id: str
-    audience: str
-    kind: Literal["enter", "exit"]
-    at: LocalTime
-    reason: str
+Change = row_model("Change", AUDIENCE_CHANGES, "An audience enter or exit, as channels receive it "
+                   "(change_id is its idempotency key).", leave_out=("recorded_at",))
 
 
 class WriteResult(BaseModel):
@@ -322,38 +210,16 @@ class MarkovOut(BaseModel):
     expected_value: dict[str, float | None]
 
 
-class PortraitOut(BaseModel):
-    segment_id: str
-    label: str
-    rank: int
-    size: int
-    share: float
-    revenue_share: float | None
-    distinctive: list[tuple[str, float]]
-    top_values: dict[str, list[tuple[str, float]]]
-    top_categories: list[tuple[str, float, float | None]]
-    preferred_channel: str | None
-    channel_shares: dict[str, float | None]
-    reach: dict[str, float | None]
-    reactivity: dict[str, float | None]
-    promo_sensitivity: dict[str, float | None]
-    generated_label: str
-    description: str
-    stats: list[dict[str, Any]]
+def _portrait_out() -> type[BaseModel]:
+    """``segmentations.portraits.Portrait`` as ``to_dict()`` sends it (stats as one record per feature)."""
+    hints = get_type_hints(Portrait)
+    fields = {f.name: (list[dict[str, Any]] if f.name == "stats" else hints[f.name], ...)
+              for f in dataclasses.fields(Portrait)}
+    return create_model("PortraitOut", __doc__=Portrait.__doc__, **fields)
 
 
-class Alert(BaseModel):
-    alert_id: str
-    period: date
-    customer_id: str
-    rule: str
-    segmentation: str
-    from_segment: str
-    to_segment: str
-    kind: str
-    journey: str | None
-    priority: float
-    created_at: LocalTime
+PortraitOut = _portrait_out()
+Alert = row_model("Alert", ALERTS, "A trajectory alert: one customer's move that matters, once per rule and period.")
 
 
 class AlertPage(BaseModel):
@@ -364,11 +230,6 @@ class AlertPage(BaseModel):
 
 
 # ---- keys and status --------------------------------------------------------------------
-
-
-class KeyIn(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=PRINTABLE)]
-    scopes: list[Literal["read", "write", "admin"]] = Field(min_length=1, max_length=3)
 
 
 class KeyOut(BaseModel):

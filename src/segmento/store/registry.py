@@ -18,7 +18,6 @@ from segmento.store.schema import (
     ORDER_LINES,
     ORDERS,
     Column,
-    CustomerColumn,
     HashedCustomer,
     NoCustomer,
     QuarantinedRow,
@@ -29,8 +28,8 @@ from segmento.store.schema import (
 DERIVED, OPERATIONAL = Role.DERIVED, Role.OPERATIONAL
 
 
-def _customer(doc: str = "Customer concerned") -> Column:
-    return Column("customer_id", "string", doc, personal=True)
+def _customer(required: bool = False) -> Column:
+    return Column("customer_id", "string", "Customer concerned", required=required, personal=True)
 
 
 # ---- store: ingestion, GDPR and the schema itself ------------------------------------
@@ -133,13 +132,14 @@ AUDIENCE_CHANGES = TableSpec(
     "audience_changes",
     "Every audience enter and exit, append-only; delivered by change_id.",
     (
-        Column("change_id", "string", "md5 of reason|audience|customer|kind: the same change has the same id"),
-        Column("seq", "int", "Order in which changes were written"),
-        _customer(),
-        Column("audience", "string", "Audience name"),
-        Column("kind", "string", "enter or exit", allowed=("enter", "exit")),
-        Column("at", "timestamp", "The instant membership was evaluated"),
-        Column("reason", "string", "event:<event_id>, refresh:<refresh_id> or removed:<refresh_id>"),
+        Column("change_id", "string", "md5 of reason|audience|customer|kind: the same change has the same id",
+               required=True),
+        Column("seq", "int", "Order in which changes were written", required=True),
+        _customer(required=True),
+        Column("audience", "string", "Audience name", required=True),
+        Column("kind", "string", "enter or exit", required=True, allowed=("enter", "exit")),
+        Column("at", "timestamp", "The instant membership was evaluated", required=True),
+        Column("reason", "string", "event:<event_id>, refresh:<refresh_id> or removed:<refresh_id>", required=True),
         Column("recorded_at", "timestamp", "When it was written"),
     ),
     key=("change_id",),
@@ -209,17 +209,17 @@ ALERTS = TableSpec(
     "alerts",
     "Trajectory alerts, once per customer, rule and period.",
     (
-        Column("alert_id", "string", "Hash of (customer, rule, period)"),
-        Column("period", "date", "Period the move ended in"),
-        _customer(),
-        Column("rule", "string", "Trajectory rule name"),
-        Column("segmentation", "string", "Segmentation watched"),
-        Column("from_segment", "string", "Segment before"),
-        Column("to_segment", "string", "Segment after, or (exit)"),
-        Column("kind", "string", "The rule's kind of move"),
+        Column("alert_id", "string", "Hash of (customer, rule, period)", required=True),
+        Column("period", "date", "Period the move ended in", required=True),
+        _customer(required=True),
+        Column("rule", "string", "Trajectory rule name", required=True),
+        Column("segmentation", "string", "Segmentation watched", required=True),
+        Column("from_segment", "string", "Segment before", required=True),
+        Column("to_segment", "string", "Segment after, or (exit)", required=True),
+        Column("kind", "string", "The rule's kind of move", required=True),
         Column("journey", "string", "Journey to trigger"),
-        Column("priority", "float", "Value at stake: last-12-month spend at the earlier period"),
-        Column("created_at", "timestamp", "When raised"),
+        Column("priority", "float", "Value at stake: last-12-month spend at the earlier period", required=True),
+        Column("created_at", "timestamp", "When raised", required=True),
     ),
     key=("alert_id",),
     role=DERIVED,
