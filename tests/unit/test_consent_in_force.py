@@ -59,7 +59,7 @@ def load(con, ledger: list[tuple]) -> None:
                                          "recorded_at": pa.array(columns[3], pa.timestamp("us")), "granted": columns[4]}))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ledger=LEDGER, at=AT)
 def test_the_store_reads_the_consent_in_force_of_the_oracle(con, ledger: list[tuple], at: date | datetime) -> None:
     load(con, ledger)
@@ -70,7 +70,7 @@ def test_the_store_reads_the_consent_in_force_of_the_oracle(con, ledger: list[tu
         (c, ch) for c, ch, p in oracle(ledger, at) if p == "marketing"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ledger=LEDGER, at=AT)
 def test_the_consent_features_read_the_same_consent_in_force(con, ledger: list[tuple], at: date | datetime) -> None:
     load(con, ledger)
