@@ -66,7 +66,9 @@ def test_a_fresh_database_has_every_declared_table_at_the_current_version(tmp_pa
     assert ensure_tables(con) == MIGRATIONS[-1].version
     assert set(con.list_tables()) == set(REGISTRY) | set(VIEWS)
     assert stored_version(con) == (MIGRATIONS[-1].version, True)
-    assert {k: v for k, v in layout(con).items() if k != "schema_version"} == V1_LAYOUT  # no step changed a table yet
+    fresh = layout(con)
+    for name, columns in V1_LAYOUT.items():  # later layouts may add tables and columns, not lose these
+        assert fresh[name].startswith(columns), name
 
 
 def test_a_database_made_before_versions_is_version_1_and_keeps_its_rows(tmp_path: Path) -> None:
