@@ -30,17 +30,21 @@ install-test: $(VENV)/.installed-test
 DEMO_OPTS = --config examples/demo.yaml --db $(DEMO_DIR)/shop.duckdb
 AS_OF ?= 2024-12-31
 
-# The whole flow on a synthetic base: generate, load, fit, backfill 24 months, transitions, alerts, delivery, report.
+# The whole flow on a synthetic base: generate, load, fit (segmentations, predictive traits), backfill 24 months,
+# validation, transitions, alerts, delivery, report.
 demo: install
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(BIN)/segmento demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --end $(AS_OF) --out $(DEMO_DIR)/data
 	$(BIN)/segmento load $(DEMO_DIR)/data $(DEMO_OPTS)
 	for s in value rfm behaviour; do $(BIN)/segmento fit $$s --as-of $(AS_OF) $(DEMO_OPTS) || exit 1; done
+	for d in 2024-06-30 $(AS_OF); do $(BIN)/segmento predict fit --as-of $$d $(DEMO_OPTS) || exit 1; done
 	$(BIN)/segmento backfill --from 2023-01 --to 2024-12 $(DEMO_OPTS)
 	$(BIN)/segmento refresh --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento guidance --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento portraits behaviour --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento transitions value --from 2024-11 --to 2024-12 $(DEMO_OPTS)
+	$(BIN)/segmento predict report --as-of $(AS_OF) $(DEMO_OPTS)
+	$(BIN)/segmento predict traits --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento markov value --steps 6 $(DEMO_OPTS)
 	$(BIN)/segmento alerts --limit 10 $(DEMO_OPTS)
 	$(BIN)/segmento deliver $(DEMO_OPTS)

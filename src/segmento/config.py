@@ -2,7 +2,7 @@
 
 Each stage owns the models of its sections (``store/settings.py``, ``features/settings.py``,
 ``audiences/settings.py``, ``segmentations/settings.py``, ``dynamics/settings.py``,
-``activation/settings.py``); this module only reads the YAML, assembles those sections
+``activation/settings.py``, ``predictive/settings.py``); this module only reads the YAML, assembles those sections
 into ``Project`` and turns validation errors into messages that name the file, the line
 and what would be valid, because the person reading them is an analyst editing YAML.
 """
@@ -19,6 +19,7 @@ from segmento.activation.settings import AudienceExport, Destination, Route
 from segmento.audiences.settings import AudienceDefinition
 from segmento.dynamics.settings import Dynamics
 from segmento.features.settings import FeaturesSection
+from segmento.predictive.settings import PredictiveSettings
 from segmento.segmentations.settings import Segmentation
 from segmento.settings import ConfigError, Strict
 from segmento.store.settings import Gdpr, SourceMapping
@@ -36,6 +37,7 @@ class Project(Strict):
     features: FeaturesSection = Field(default_factory=FeaturesSection)
     audiences: list[AudienceDefinition] = Field(default_factory=list)
     dynamics: Dynamics = Field(default_factory=Dynamics)
+    predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
     gdpr: Gdpr = Field(default_factory=Gdpr)  # store
     segmentations: list[Segmentation] = Field(default_factory=list)
     destinations: list[Destination] = Field(default_factory=list)  # activation

@@ -22,7 +22,7 @@ from segmento.activation.routing import enqueue_alerts, enqueue_audience_changes
 from segmento.audiences import Audiences, Change, Guidance, RefreshReport
 from segmento.config import Project, load_project
 from segmento.dynamics.alerts import list_alerts
-from segmento.dynamics.markov import MarkovModel, fit_markov
+from segmento.dynamics.markov import MarkovModel, fit_markov, segment_value
 from segmento.dynamics.periods import period_end
 from segmento.dynamics.snapshots import SnapshotReport, backfill, take_snapshot
 from segmento.dynamics.store import taken_periods
@@ -30,6 +30,7 @@ from segmento.dynamics.trajectories import Trajectories, trajectories
 from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
 from segmento import segmentations
 from segmento.features import compute_features
+from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr
 from segmento.store.backend import open_backend
 from segmento.store.tables import ensure_tables
@@ -143,6 +144,38 @@ class Workspace:
     def _segmentation_features(self, as_of: date | str, names: list[str] | None) -> ibis.Table:
         return segmentations.api.features_at(self.con, segmentations.api.as_date(as_of), self.project, names)
 
+    # ---- predictive traits ----------------------------------------------------------
+
+    def fit_predictive(self, as_of: date | str) -> Any:
+        """Fit the purchase (BG/NBD or Pareto/NBD) and spend (Gamma-Gamma) models as of ``as_of``: a new version."""
+        from segmento.predictive import fit_model
+
+        return fit_model(self.con, as_of, project=self.project)
+
+    def predictive_model(self, version: int | None = None) -> Any:
+        """A stored predictive model (the latest version by default)."""
+        from segmento.predictive import load_model
+
+        return load_model(self.con, version)
+
+    def predictive_traits(self, as_of: date | datetime | str, names: list[str] | None = None) -> ibis.Table:
+        """p_alive, expected_orders_90d/365d, expected_avg_order_value, clv_12m as of ``as_of`` (lazy)."""
+        from segmento.predictive import traits
+
+        return traits(self.con, as_of, names, self.project)
+
+    def predictive_ready(self, as_of: date | datetime | str) -> bool:
+        """Whether a predictive model fitted by ``as_of`` exists (traits can be computed then)."""
+        from segmento.predictive.registry import version_as_of
+
+        return version_as_of(self.con, as_of) is not None
+
+    def predictive_report(self, as_of: date | str, holdout_days: int | None = None) -> Any:
+        """Calibration/holdout validation: fit up to ``as_of - holdout_days``, predicted vs actual after."""
+        from segmento.predictive import validate
+
+        return validate(self.con, as_of, project=self.project, holdout_days=holdout_days)
+
     # ---- dynamics -------------------------------------------------------------------
 
     def snapshot(self, period: date | str, names: list[str] | None = None) -> SnapshotReport:
@@ -178,6 +211,11 @@ class Workspace:
     def markov(self, segmentation: str, window: int | None = None) -> MarkovModel:
         """The Markov view over the last ``window`` period pairs (project default when omitted)."""
         return fit_markov(self.con, segmentation, window or self.project.dynamics.markov_window)
+
+    def segment_value(self, segmentation: str, period: date | str | None = None) -> Any:
+        """Mean p_alive and clv_12m, and total clv_12m, per segment at a snapshot period (default: the latest)."""
+        when = period_end(period, self.project.dynamics.grid) if period is not None else self.periods(segmentation)[-1]
+        return segment_value(self.con, segmentation, when, self.project)
 
     def alerts(self, **filters: Any) -> ibis.Table:
         """Stored trajectory alerts, highest priority first (filters: period, kind, rule, min_priority, limit)."""

@@ -1,6 +1,6 @@
 """The code follows the flow: no import cycle between modules, and no stage imports a later one.
 
-store -> features -> audiences / segmentations -> dynamics -> activation -> report -> service.
+store -> features -> predictive -> audiences / segmentations -> dynamics -> activation -> report -> service.
 The package root, workspace.py (the front door), the CLI and config.py (the loader that
 assembles every stage's settings) may import any stage; errors.py and settings.py are the
 foundation every stage may import; report and service present the workspace.
@@ -15,8 +15,8 @@ from pathlib import Path
 import segmento
 
 SRC = Path(segmento.__file__).parent
-STAGES = {"store": 0, "features": 1, "demo": 1, "audiences": 2, "segmentations": 2, "dynamics": 3,
-          "activation": 4, "report": 5, "service": 6}
+STAGES = {"store": 0, "features": 1, "demo": 1, "predictive": 1.5, "audiences": 2, "segmentations": 2,
+          "dynamics": 3, "activation": 4, "report": 5, "service": 6}
 FOUNDATION = {"segmento.errors", "segmento.settings", "segmento.config"}
 FRONT = {"segmento", "segmento.workspace", "segmento.config", "segmento.cli"}
 

@@ -98,6 +98,10 @@ def markov(
             f"expected value ({horizon} periods)": model.expected_value(horizon, ws.project.dynamics.discount_rate),
         })
         print_frame(summary, "long run", 1)
+        if ws.predictive_ready(model.periods[-1]):
+            value = ws.segment_value(segmentation, model.periods[-1]).set_index("segment_label")
+            print_frame(value.drop(columns=["segment_rank", "segment_id"]),
+                        f"expected 12-month value per segment at {model.periods[-1]} (predictive traits)", 2)
 
 
 @app.command()

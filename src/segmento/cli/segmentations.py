@@ -96,6 +96,9 @@ def portraits(
             console.print(f"[bold]{p.rank}. {p.label}[/bold] ({p.generated_label}): {p.size:,} customers, "
                           f"{p.share:.0%} of the base{revenue}")
             console.print(f"   {p.description}", highlight=False)
+            if "clv_12m" in p.predicted:
+                console.print(f"   expected 12-month value {p.predicted['clv_12m']:,.2f} per customer, "
+                              f"p_alive {p.predicted['p_alive']:.2f} on average", highlight=False)  # fmt: skip
 
 
 @app.command()

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.dynamics.settings import TrajectoryRule
+from segmento.errors import SegmentoError
+from segmento.features import AsOf, compute_features
+from segmento.features.providers import unready
+from segmento.features.sqlexpr import SqlExprError, compile_sql, names_in
 from segmento.dynamics.store import EXIT, NEW, period_of, require_periods
 from segmento.dynamics.transitions import transition_pairs
 from segmento.store.backend import append, transaction
 from segmento.store.registry import ALERTS as ALERTS_TABLE
 from segmento.store.tables import table
+
+if TYPE_CHECKING:
+    from segmento.config import Project
 
 ALERTS = ALERTS_TABLE.name
 ALERT_SCHEMA = ALERTS_TABLE.schema
@@ -28,8 +36,47 @@ def alerts_table(con: BaseBackend) -> ibis.Table:
     return table(con, ALERTS)
 
 
+def clv_at_stake(con: BaseBackend, value: str, from_period: date, to_period: date, project: Project | None) -> ibis.Table:
+    """customer_id, value: clv_12m after the move, or the clv_12m lost in it (predictive traits)."""
+    after = compute_features(con, to_period, project, names=["clv_12m"])
+    if value == "clv_12m":
+        return after.select("customer_id", value=after.clv_12m)
+    before = compute_features(con, from_period, project, names=["clv_12m"]).rename(clv_before="clv_12m")
+    joined = before.left_join(after, "customer_id")
+    lost = joined.clv_before.fill_null(0.0) - joined.clv_12m.fill_null(0.0)
+    return joined.select(customer_id=joined.customer_id, value=ibis.greatest(lost, 0.0))
+
+
+def features_meeting(con: BaseBackend, rule: TrajectoryRule, period: date, project: Project | None) -> ibis.Table:
+    """customer_id of those whose features at ``period`` meet the rule's ``where`` (e.g. p_alive < 0.3)."""
+    names = sorted(names_in(rule.where))
+    features = compute_features(con, period, project, names=names)
+    try:
+        condition = compile_sql(rule.where, {c: features[c] for c in features.columns}, kind="feature")
+    except SqlExprError as exc:
+        raise SegmentoError(f"alert rule {rule.name!r}: in where: {exc}") from None
+    return features.filter(condition.fill_null(False)).select("customer_id")
+
+
+def traits_known(con: BaseBackend, rule: TrajectoryRule, from_period: date, to_period: date) -> bool:
+    """False when the rule reads predictive traits and no model was fitted by then (but one was later).
+
+    A model fitted after the period carries knowledge of later orders, so periods
+    before the first fit raise no alert for such a rule. With no model at all, the
+    rule goes on and the traits' own error says how to fit one.
+    """
+    needed = set(names_in(rule.where)) if rule.where else set()
+    dates = [to_period]
+    if rule.value != "spend_12m":
+        needed.add("clv_12m")
+        dates += [from_period] if rule.value == "clv_lost" else []
+    if not any(needed & unready(con, AsOf.of(day)) for day in dates):
+        return True
+    return bool(needed & unready(con, AsOf.of(date(9999, 12, 30))))  # none ever fitted: let the traits say so
+
+
 def matching_moves(
-    con: BaseBackend, rule: TrajectoryRule, from_period: date, to_period: date
+    con: BaseBackend, rule: TrajectoryRule, from_period: date, to_period: date, project: Project | None = None
 ) -> ibis.Table:
     """The customers whose move between the two periods matches ``rule``, as alert rows."""
     pairs = transition_pairs(con, rule.segmentation, from_period, to_period)
@@ -42,8 +89,13 @@ def matching_moves(
         moved = moved.filter((moved.to_segment == EXIT) | (moved.to_rank > moved.from_rank))
     elif rule.direction == "up":
         moved = moved.filter((moved.to_segment != EXIT) & (moved.to_rank < moved.from_rank))
-    before = period_of(con, rule.segmentation, from_period).select("customer_id", "value")
+    if rule.value == "spend_12m":
+        before = period_of(con, rule.segmentation, from_period).select("customer_id", "value")
+    else:
+        before = clv_at_stake(con, rule.value, from_period, to_period, project)
     moved = moved.view()
+    if rule.where is not None:
+        moved = moved.semi_join(features_meeting(con, rule, to_period, project), "customer_id")
     joined = moved.left_join(before, moved.customer_id == before.customer_id)
     priority = joined.value.fill_null(0.0)
     rows = joined.filter(priority >= rule.min_value).select(
@@ -71,6 +123,7 @@ def raise_alerts(
     from_period: date,
     to_period: date,
     on_new: OnNewAlerts | None = None,
+    project: Project | None = None,
 ) -> int:
     """Store the alerts of every rule for the move from ``from_period`` to ``to_period``.
 
@@ -82,7 +135,9 @@ def raise_alerts(
     fresh = []
     for rule in rules:
         require_periods(con, rule.segmentation, from_period, to_period)
-        candidates = matching_moves(con, rule, from_period, to_period)
+        if not traits_known(con, rule, from_period, to_period):
+            continue
+        candidates = matching_moves(con, rule, from_period, to_period, project)
         fresh.append(candidates.anti_join(stored, "alert_id").select(*stored.columns).to_pyarrow())
     rows = pa.concat_tables(fresh) if fresh else ALERT_SCHEMA.to_pyarrow().empty_table()
     if rows.num_rows:

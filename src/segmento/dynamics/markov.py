@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from segmento.dynamics.store import EXIT, NEW, taken_periods
+from segmento.config import Project
+from segmento.dynamics.store import EXIT, NEW, period_of, taken_periods
+from segmento.features import compute_features
 from segmento.dynamics.transitions import transition_matrix
 
 
@@ -76,3 +78,20 @@ def fit_markov(con: BaseBackend, segmentation: str, window: int = 12) -> MarkovM
     if EXIT in states:
         mix[states.index(EXIT)] = 0.0
     return MarkovModel(states, P, per_period, mix / mix.sum(), periods)
+
+
+def segment_value(con: BaseBackend, segmentation: str, period: date, project: Project | None = None) -> pd.DataFrame:
+    """Per segment at a snapshot period: customers, mean p_alive and clv_12m, total clv_12m (best segment first).
+
+    The customer-level view of value (predictive traits, BG/NBD or Pareto/NBD with
+    Gamma-Gamma) beside the Markov view's segment-level expected value. Customers
+    without orders count with a value of 0.
+    """
+    members = period_of(con, segmentation, period)
+    traits = compute_features(con, period, project, names=["p_alive", "clv_12m"])
+    joined = members.left_join(traits, "customer_id")
+    clv = joined.clv_12m.fill_null(0.0)
+    grouped = joined.group_by(["segment_rank", "segment_id", "segment_label"]).aggregate(
+        customers=joined.count(), p_alive=joined.p_alive.mean(), clv_12m=clv.mean(), total_clv_12m=clv.sum()
+    )
+    return grouped.order_by("segment_rank").to_pandas()

@@ -20,6 +20,12 @@ class TrajectoryRule(Strict):
     kind: Literal["negative", "positive", "high_stakes"] = "negative"
     journey: str | None = None
     min_value: float = Field(0.0, description="only customers whose value at stake is at least this")
+    value: Literal["spend_12m", "clv_12m", "clv_lost"] = Field(
+        "spend_12m",
+        description="value at stake: last-12-month spend before the move, expected 12-month value (clv_12m) "
+        "after it, or the expected value lost in the move (clv_12m before - after, 0 if it rose)",
+    )
+    where: str | None = Field(None, description="SQL condition over features at the later period, e.g. p_alive < 0.3")
 
 
 class Dynamics(Strict):

@@ -105,7 +105,7 @@ def _alerts_into(
     rules = [rule for rule in project.dynamics.rules if rule.segmentation in names]
     before = previous_period_end(period, project.dynamics.grid)
     ready = [rule for rule in rules if before in taken_periods(con, rule.segmentation)]
-    return raise_alerts(con, ready, before, period, on_new) if ready else 0
+    return raise_alerts(con, ready, before, period, on_new, project) if ready else 0
 
 
 def backfill(

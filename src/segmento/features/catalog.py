@@ -17,6 +17,7 @@ from segmento.features.axes import builtin_features
 from segmento.features.custom import FeatureError, order_derived, python_features, yaml_features
 from segmento.features.model import Feature, Windows
 from segmento.features.names import did_you_mean
+from segmento.features.providers import provided_features
 from segmento.features.sources import PointInTime
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def catalog(
 def resolve(project: Project | None, categories: tuple[str, ...] | None) -> list[Feature]:
     """Built-in + project + Python features, checked; derived ones typed. Declaration order."""
     windows = Windows.of(project.features.windows if project else None)
-    features = builtin_features(windows, categories)
+    features = builtin_features(windows, categories) + provided_features()
     seen = {f.name: f for f in features}
     for spec in [*yaml_features(project), *python_features()]:
         if spec.name in seen:

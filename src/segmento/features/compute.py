@@ -19,6 +19,7 @@ from segmento.features.asof import AsOf
 from segmento.features.catalog import CATEGORY_FEATURE, categories_at, find, resolve
 from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows
+from segmento.features.providers import provider_of, unready
 from segmento.features.sources import PointInTime
 
 if TYPE_CHECKING:
@@ -41,12 +42,14 @@ def compute_features(
     """
     at = AsOf.of(as_of)
     tables = PointInTime(con, at)
-    features = resolve(project, None)
+    # every feature: leave out those a later stage cannot provide yet (no model fitted by D)
+    skipped = unready(con, at) if names is None else set()
+    features = [f for f in resolve(project, None) if f.name not in skipped]
     wanted = _closure(features, names, lenient=True)
     categories: tuple[str, ...] = ()
     if any(name.startswith(_NEEDS_CATEGORIES) for name in wanted):
         categories = categories_at(con, at)
-        features = resolve(project, categories)
+        features = [f for f in resolve(project, categories) if f.name not in skipped]
         wanted = _closure(features, names, lenient=False)
     ctx = Context(at, Windows.of(project.features.windows if project else None), categories)
     chosen = [f for f in features if f.name in wanted]
@@ -100,14 +103,22 @@ def _joined(ctx: Context, tables: PointInTime, chosen: list[Feature]) -> ibis.Ta
         if spec.source == "python":
             extra = python_table(spec, tables, _python_column(spec))
             table = table.left_join(extra, "customer_id").drop("customer_id_right")
+    providers: dict[str, tuple] = {}  # one table (and one join) per provider
+    for spec in chosen:
+        if spec.source == "provided":
+            providers.setdefault(provider_of(spec).name, (provider_of(spec), []))[1].append(spec.name)
+    for provider, names in providers.values():
+        extra = provider.table(tables.con, ctx.as_of, names)
+        extra = extra.select("customer_id", **{_python_column(n): extra[n] for n in names})
+        table = table.left_join(extra, "customer_id").drop("customer_id_right")
     return table
 
 
-def _python_column(spec: Feature) -> str:
-    return f"_py_{spec.name}"
+def _python_column(spec: Feature | str) -> str:
+    return f"_py_{spec if isinstance(spec, str) else spec.name}"
 
 
 def _value(ctx: Context, spec: Feature, table: ibis.Table) -> ibis.Value:
-    if spec.source == "python":
+    if spec.source in ("python", "provided"):
         return table[_python_column(spec)]
     return spec.value(ctx, table)

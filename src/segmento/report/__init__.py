@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from segmento.report import sections, views
+from segmento.report.predictive import predictive
 from segmento.report.charts import PLOTLY_JS
 from segmento.report.render import render
 from segmento.workspace import Workspace
@@ -24,6 +25,7 @@ def report_sections(ws: Workspace) -> list[sections.Section]:
         found.append(sections.transitions(ws, name))
         found.append(sections.trajectories(ws, name))
         found.append(sections.portraits(ws, name))
+    found.append(predictive(ws))
     found.append(sections.audiences(ws))
     found.append(sections.alerts(ws))
     return found

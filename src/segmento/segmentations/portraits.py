@@ -25,6 +25,7 @@ CONSENT_PREFIX = "consent_"
 CATEGORY_PREFIX = "share_cat_"
 REACTIVITY = ("email_open_rate_12m", "email_click_rate_12m")
 PROMO = ("promo_spend_share_12m", "promo_order_share_12m")
+PREDICTED = ("p_alive", "expected_orders_365d", "clv_12m")  # features of the predictive stage, when fitted
 
 
 @dataclass
@@ -49,8 +50,15 @@ class Portrait:
     generated_label: str
     description: str
 
+    @property
+    def predicted(self) -> dict[str, float]:
+        """Segment means of the predictive traits (p_alive, expected orders, clv_12m), when a model was fitted."""
+        return {name: float(self.stats["mean"][name]) for name in PREDICTED
+                if name in self.stats.index and self.stats["mean"][name] == self.stats["mean"][name]}  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["predicted"] = self.predicted
         data["stats"] = self.stats.reset_index(names="feature").replace({np.nan: None}).to_dict("records")
         return data
 

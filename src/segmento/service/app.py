@@ -11,7 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from segmento.service import dashboard, routes_admin, routes_audiences, routes_customers, routes_segmentations
+from segmento.service import dashboard, dashboard_predictive, routes_admin, routes_audiences, routes_customers
+from segmento.service import routes_segmentations
 from segmento.service import routes_writes
 from segmento.service.audiences import StageMissing
 from segmento.service.http import respond
@@ -50,7 +51,8 @@ def create_app(
 
     app = FastAPI(title="Segmento", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = service
-    for module in (routes_admin, routes_customers, routes_writes, routes_audiences, routes_segmentations, dashboard):
+    for module in (routes_admin, routes_customers, routes_writes, routes_audiences, routes_segmentations, dashboard,
+                   dashboard_predictive):
         app.include_router(module.router)
 
     app.add_exception_handler(dashboard.LoginNeeded, dashboard.login_page)

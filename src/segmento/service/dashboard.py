@@ -31,6 +31,7 @@ NAV = (
     ("/dashboard/transitions", "Transitions"),
     ("/dashboard/trajectories", "Trajectories"),
     ("/dashboard/portraits", "Portraits"),
+    ("/dashboard/predictive", "Predictive"),
     ("/dashboard/audiences", "Audiences"),
     ("/dashboard/alerts", "Alerts"),
     ("/dashboard/customers", "Customer lookup"),

@@ -167,6 +167,43 @@ AUDIENCE_REFRESHES = TableSpec(
     customer_ref=NoCustomer("counts per refresh"),
 )
 
+# ---- predictive traits ----------------------------------------------------------------
+
+PREDICTIVE_MODELS = TableSpec(
+    "predictive_models",
+    "Frozen, versioned purchase (BG/NBD or Pareto/NBD) and spend (Gamma-Gamma) models: one JSON document per version.",
+    (
+        Column("version", "int", "Version, from 1"),
+        Column("kind", "string", "bgnbd or pareto_nbd"),
+        Column("as_of", "date", "Date the model was fitted as of (traits as of D use the latest on or before D)"),
+        Column("fitted_at", "timestamp", "When it was fitted"),
+        Column("model", "string", "Parameters, unit, discount rate and fit statistics as JSON"),
+    ),
+    key=("version",),
+    role=DERIVED,
+    stage="predictive",
+    customer_ref=NoCustomer("fitted parameters, no customer rows"),
+)
+
+PREDICTIVE_SCORES = TableSpec(
+    "predictive_scores",
+    "Scores of each distinct (frequency, recency, T) history per model version, joined back to customers.",
+    (
+        Column("version", "int", "Model version"),
+        Column("btyd_frequency", "float", "Repeat purchase days"),
+        Column("btyd_recency", "float", "Days from the first to the last purchase day"),
+        Column("btyd_T", "float", "Days from the first purchase day to the date"),
+        Column("p_alive", "float", "Probability still active"),
+        Column("expected_orders_90d", "float", "Expected repeat purchase days in 90 days"),
+        Column("expected_orders_365d", "float", "Expected repeat purchase days in 365 days"),
+        Column("discounted_orders_12m", "float", "Expected purchases over 12 months, each month discounted"),
+    ),
+    key=("version", "btyd_frequency", "btyd_recency", "btyd_T"),
+    role=DERIVED,
+    stage="predictive",
+    customer_ref=NoCustomer("purchase histories as counts and day spans, no customer id"),
+)
+
 # ---- segmentations and dynamics -------------------------------------------------------
 
 SEGMENTATION_MODELS = TableSpec(
@@ -296,6 +333,7 @@ REGISTRY: dict[str, TableSpec] = {
         CUSTOMERS, ORDERS, ORDER_LINES, EVENTS, CONSENTS,
         QUARANTINE, INGESTIONS, ERASED, AUDIT, SCHEMA_VERSION,
         AUDIENCES, AUDIENCE_CHANGES, AUDIENCE_REFRESHES,
+        PREDICTIVE_MODELS, PREDICTIVE_SCORES,
         SEGMENTATION_MODELS, SEGMENT_SNAPSHOTS, ALERTS,
         OUTBOX, EXPORTS, API_KEYS,
     )
