@@ -221,19 +221,17 @@ def customer_context(
         "customer_id": pa.array([c for _, c, _ in keys], pa.string()),
         "at": pa.array([a for _, _, a in keys], pa.timestamp("us")),
     })
-    tables = set(con.list_tables())
+    snaps = table(con, SNAPSHOTS)
     with staged(con, wanted) as asked:
-        if SNAPSHOTS in tables:
-            snaps = con.table(SNAPSHOTS)
-            visible_from = snaps.period.cast("timestamp") + ibis.interval(days=1)
-            joined = asked.join(snaps, "customer_id").filter(visible_from <= asked.at)
-            latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
-            joined = joined.mutate(_n=ibis.row_number().over(latest))
-            rows = joined.filter(joined._n == 0).select("key", "segmentation", "segment_id", "segment_label", "period")
-            for row in rows.to_pyarrow().to_pylist():
-                segments.setdefault(row["key"], {})[row["segmentation"]] = {
-                    "segment": row["segment_id"], "label": row["segment_label"], "as_of": row["period"],
-                }
+        visible_from = snaps.period.cast("timestamp") + ibis.interval(days=1)
+        joined = asked.join(snaps, "customer_id").filter(visible_from <= asked.at)
+        latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
+        joined = joined.mutate(_n=ibis.row_number().over(latest))
+        rows = joined.filter(joined._n == 0).select("key", "segmentation", "segment_id", "segment_label", "period")
+        for row in rows.to_pyarrow().to_pylist():
+            segments.setdefault(row["key"], {})[row["segmentation"]] = {
+                "segment": row["segment_id"], "label": row["segment_label"], "as_of": row["period"],
+            }
         if profile:
             customers = con.table("customers")
             found = customers.semi_join(asked, "customer_id").select("customer_id", *profile)

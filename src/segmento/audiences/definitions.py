@@ -22,7 +22,7 @@ from segmento.audiences.check import check_rule
 from segmento.audiences.parser import parse_rule, suggest
 from segmento.audiences.tables import AUDIENCES
 from segmento.audiences.settings import AUDIENCE_NAME_PATTERN
-from segmento.store.tables import ensure_tables
+from segmento.store.tables import table
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -68,8 +68,7 @@ def declared(con: BaseBackend, project: Project | None) -> list[Audience]:
                 f"(first at {found[item.name].where})"
             )
         found[item.name] = audience
-    ensure_tables(con)
-    for row in con.table("audiences").order_by("name").to_pyarrow().to_pylist():
+    for row in table(con, "audiences").order_by("name").to_pyarrow().to_pylist():
         if row["name"] in found:
             raise AudienceError(
                 f"audience {row['name']!r} is declared both in {found[row['name']].where} and through the library; "
@@ -83,9 +82,8 @@ def declared(con: BaseBackend, project: Project | None) -> list[Audience]:
 
 def store(con: BaseBackend, audience: Audience | None, drop: str | None = None) -> None:
     """Add or replace a library audience (or drop one): the table is small, so rewrite it."""
-    ensure_tables(con)
     replaced = {drop, audience.name if audience else None}
-    rows = [r for r in con.table("audiences").to_pyarrow().to_pylist() if r["name"] not in replaced]
+    rows = [r for r in table(con, "audiences").to_pyarrow().to_pylist() if r["name"] not in replaced]
     if audience is not None:
         rows.append(
             {
@@ -97,8 +95,8 @@ def store(con: BaseBackend, audience: Audience | None, drop: str | None = None) 
                 "updated_at": datetime.now(),
             }
         )
-    table = pa.Table.from_pylist(rows, schema=AUDIENCES.to_pyarrow())
-    con.insert("audiences", ibis.memtable(table), overwrite=True)
+    saved = pa.Table.from_pylist(rows, schema=AUDIENCES.to_pyarrow())
+    con.insert("audiences", ibis.memtable(saved), overwrite=True)
 
 
 @dataclass

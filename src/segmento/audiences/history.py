@@ -21,7 +21,7 @@ from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource, evaluate
 from segmento.audiences.tables import ENTER, EXIT, current_membership
 from segmento.store.backend import transaction
-from segmento.store.tables import ensure_tables
+from segmento.store.tables import table
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ def change_id(reason: str, audience: str, customer_id: str, kind: str) -> str:
 
 def last_instant(con: BaseBackend) -> datetime | None:
     """The latest instant history has been written at (a refresh or a change)."""
-    ensure_tables(con)
-    changes = con.table("audience_changes").at.max().execute()
+    changes = table(con, "audience_changes").at.max().execute()
     refreshes = con.table("audience_refreshes").as_of.max().execute()
     present = [t.to_pydatetime() if hasattr(t, "to_pydatetime") else t for t in (changes, refreshes)]
     present = [t for t in present if t is not None and t == t]  # NaT != NaT
