@@ -104,9 +104,9 @@ def _joined(ctx: Context, tables: PointInTime, chosen: list[Feature]) -> ibis.Ta
             extra = python_table(spec, tables, _python_column(spec))
             table = table.left_join(extra, "customer_id").drop("customer_id_right")
     providers: dict[str, tuple] = {}  # one table (and one join) per provider
-    for spec in chosen:
-        if spec.source == "provided":
-            providers.setdefault(provider_of(spec).name, (provider_of(spec), []))[1].append(spec.name)
+    for spec in (s for s in chosen if s.source == "provided"):
+        provider = provider_of(spec)
+        providers.setdefault(provider.name, (provider, []))[1].append(spec.name)
     for provider, names in providers.values():
         extra = provider.table(tables.con, ctx.as_of, names)
         extra = extra.select("customer_id", **{_python_column(n): extra[n] for n in names})

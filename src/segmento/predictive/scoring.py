@@ -67,11 +67,12 @@ def scored(con: BaseBackend, model: PredictiveModel, customers: ibis.Table) -> i
     if model.version < 1:
         raise ValueError("score with a stored model version (fit_model(..., store=True))")
     stored = scores_table(con)
-    known = stored.filter(stored.version == model.version)
+    # distinct: two processes scoring the same new triples at once store them twice, identically
+    known = stored.filter(stored.version == model.version).distinct()
     triples = customers.select(*TRIPLE).distinct()
     missing = triples.anti_join(known, TRIPLE).to_pandas()
     if len(missing):
-        rows = score_triples(model, in_unit(missing.assign(n=0), model.unit_days))
+        rows = score_triples(model, in_unit(missing, model.unit_days))
         with transaction(con):
             con.insert(SCORES, ibis.memtable(rows[list(SCORES_SCHEMA)]).cast(SCORES_SCHEMA))
     return known
