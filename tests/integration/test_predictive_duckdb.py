@@ -191,3 +191,22 @@ def test_validation_report_equals_lifetimes_calibration_holdout(ws: segmento.Wor
     assert table.loc["total", "actual"] == frame.frequency_holdout.sum()
     assert table.loc["total", "error"] == pytest.approx(frame.predicted.sum() - frame.frequency_holdout.sum())
     assert "predicted" in report.summary_line() and report.holdout_days == 273
+
+
+def test_models_and_scores_on_a_bare_connection(orders: pd.DataFrame, tmp_path) -> None:
+    """A summary table on a connection no Workspace opened: the model and score tables are created on demand."""
+    import ibis
+
+    from segmento.predictive.api import fit_summary
+    from segmento.predictive.registry import store_model
+    from segmento.predictive.scoring import score_summary
+
+    summary = lifetimes_summary(orders, CALIBRATION_END)
+    con = ibis.duckdb.connect(str(tmp_path / "bare.duckdb"))
+    con.create_table("summary", pd.DataFrame({
+        "customer_id": summary.index, "btyd_frequency": summary.frequency.astype(float),
+        "btyd_recency": summary.recency * 7, "btyd_T": summary["T"] * 7, "btyd_monetary_value": summary.monetary_value,
+    }))  # fmt: skip
+    model = store_model(con, fit_summary(con.table("summary"), CALIBRATION_END, PredictiveSettings()))
+    assert model.version == 1 and model.params["r"] == pytest.approx(0.243, abs=1.5e-3)
+    assert score_summary(con, model, con.table("summary")).count().execute() == 2357

@@ -93,8 +93,9 @@ def fitted_versions(con: BaseBackend) -> pd.DataFrame:
 
 def store_model(con: BaseBackend, model: PredictiveModel) -> PredictiveModel:
     """Append ``model`` under the next version number (set on the model)."""
+    stored = models_table(con)  # created (outside the transaction) if this database lacks it
     with transaction(con):
-        latest = models_table(con).version.max().to_pyarrow().as_py()
+        latest = stored.version.max().to_pyarrow().as_py()
         model.version = (latest or 0) + 1
         row = {"version": [model.version], "kind": [model.kind], "as_of": [model.as_of],
                "fitted_at": [model.fitted_at], "model": [model.to_json()]}  # fmt: skip
