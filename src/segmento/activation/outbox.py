@@ -23,6 +23,7 @@ from ibis.backends import BaseBackend
 from segmento.store.backend import staged
 from segmento.store.registry import OUTBOX as OUTBOX_TABLE
 from segmento.store.tables import table
+from segmento.store.engines import engine_of
 
 OUTBOX = OUTBOX_TABLE.name
 OUTBOX_SCHEMA = OUTBOX_TABLE.schema
@@ -142,14 +143,8 @@ def record(con: BaseBackend, changes: Iterable[Change]) -> None:
     rows = [vars(change) for change in changes]
     if not rows:
         return
-    data = pa.Table.from_pylist(rows, _arrow_schema(CHANGE_COLUMNS))
     outbox(con)
-    with staged(con, data) as updates:
-        sets = ", ".join(f'"{c}" = u."{c}"' for c in CHANGE_COLUMNS[1:])
-        con.raw_sql(
-            f'UPDATE "{OUTBOX}" SET {sets} FROM "{updates.get_name()}" AS u '
-            f'WHERE "{OUTBOX}"."message_id" = u."message_id"'
-        )
+    engine_of(con).update(OUTBOX, pa.Table.from_pylist(rows, _arrow_schema(CHANGE_COLUMNS)), "message_id")
 
 
 def requeue(con: BaseBackend, destination: str | None = None, now: datetime | None = None) -> int:

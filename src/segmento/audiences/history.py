@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import ibis
+import pyarrow as pa
 from ibis import _
 from ibis.backends import BaseBackend
 
 from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource, evaluate
 from segmento.audiences.tables import ENTER, EXIT, current_membership
-from segmento.store.backend import transaction
+from segmento.store.backend import append, staged, transaction
 from segmento.store.tables import table
 
 
@@ -87,8 +88,7 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
     report = RefreshReport(uuid.uuid4().hex[:12], as_of)
     reason = f"refresh:{report.refresh_id}"
     members = evaluate(con, audiences, as_of, source)
-    target = con.create_table(f"_audience_target_{report.refresh_id}", members, temp=True)
-    try:
+    with staged(con, members) as target:
         held = current_membership(con.table("audience_changes"))
         keys = ["customer_id", "audience"]
         enters = target.anti_join(held, keys).mutate(kind=ibis.literal(ENTER))
@@ -97,11 +97,14 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
         moved = enters.union(exits).mutate(
             reason=ibis.ifelse(_.audience.isin(defined), reason, f"removed:{report.refresh_id}")
         )
-        window = ibis.window(order_by=["audience", "customer_id"])
-        base = next_seq(con)
+        counts = moved.group_by(["audience", "kind"]).agg(n=_.count()).to_pyarrow().to_pylist()
+        sizes = target.group_by("audience").agg(n=_.count()).to_pyarrow().to_pylist()
+        report.sizes = {row["audience"]: row["n"] for row in sizes}
+        report.enters = {r["audience"]: r["n"] for r in counts if r["kind"] == ENTER}
+        report.exits = {r["audience"]: r["n"] for r in counts if r["kind"] == EXIT}
         changes = moved.select(
             change_id=(_.reason + "|" + _.audience + "|" + _.customer_id + "|" + _.kind).hexdigest("md5"),
-            seq=ibis.row_number().over(window) + base,
+            seq=_seq(moved, counts, next_seq(con)),
             customer_id=_.customer_id,
             audience=_.audience,
             kind=_.kind,
@@ -109,19 +112,28 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
             reason=_.reason,
             recorded_at=ibis.literal(datetime.now(), type="timestamp"),
         )
-        counts = moved.group_by(["audience", "kind"]).agg(n=_.count()).to_pyarrow().to_pylist()
-        sizes = target.group_by("audience").agg(n=_.count()).to_pyarrow().to_pylist()
-        report.sizes = {row["audience"]: row["n"] for row in sizes}
-        report.enters = {r["audience"]: r["n"] for r in counts if r["kind"] == ENTER}
-        report.exits = {r["audience"]: r["n"] for r in counts if r["kind"] == EXIT}
         report.seconds = time.perf_counter() - started
         with transaction(con):
-            con.insert("audience_changes", changes)
-            con.insert("audience_refreshes", ibis.memtable([_log_row(report, audiences)]).cast(
-                con.table("audience_refreshes").schema()))
-    finally:
-        con.drop_table(target.get_name(), force=True)
+            append(con, "audience_changes", changes)
+            append(con, "audience_refreshes", pa.Table.from_pylist([_log_row(report, audiences)]))
     return report
+
+
+def _seq(moved: ibis.Table, counts: list[dict], base: int) -> ibis.Value:
+    """Changes numbered in (audience, customer) order from ``base``, one window per audience.
+
+    A window over the whole base would send every row through one Spark partition; each
+    audience's numbering starts after the changes of the audiences before it (from ``counts``).
+    """
+    per_audience: dict[str, int] = {}
+    for row in counts:
+        per_audience[row["audience"]] = per_audience.get(row["audience"], 0) + row["n"]
+    offsets, total = {}, base
+    for name in sorted(per_audience):
+        offsets[name] = total
+        total += per_audience[name]
+    start = moved.audience.cases(*offsets.items(), else_=base) if offsets else ibis.literal(base)
+    return ibis.row_number().over(group_by="audience", order_by="customer_id") + start.cast("int64")
 
 
 def _log_row(report: RefreshReport, audiences: AudienceSet) -> dict:

@@ -31,7 +31,7 @@ from segmento.audiences.replica import Replica
 from segmento.audiences.slice_features import CustomerFeatures
 from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership
 from segmento.audiences.to_python import Compiled, Context, to_python
-from segmento.store.backend import transaction
+from segmento.store.engines import engine_of
 from segmento.store.schema import EVENTS
 from segmento.store.tables import ensure_tables
 
@@ -201,22 +201,11 @@ class Realtime:
 
     def _write(self, row: dict[str, Any], changes: list[Change]) -> None:
         """The event and its changes, all or nothing."""
-        raw = self.con.con
-        columns = EVENTS.column_names
+        engine = engine_of(self.con)
         recorded = datetime.now()
-        with transaction(self.con) if changes else nullcontext():  # one statement commits alone
-            raw.execute(
-                f"INSERT INTO events ({_quoted(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                [row[c] for c in columns],
-            )
+        with engine.transaction() if changes else nullcontext():  # one statement commits alone
+            engine.insert_rows("events", EVENTS.column_names, [[row[c] for c in EVENTS.column_names]])
             if changes:
-                names = list(AUDIENCE_CHANGES.names)
-                raw.executemany(
-                    f"INSERT INTO audience_changes ({_quoted(names)}) VALUES ({', '.join('?' * len(names))})",
-                    [[c.change_id, c.seq, c.customer_id, c.audience, c.kind, c.at, c.reason, recorded]
-                     for c in changes],
-                )
-
-
-def _quoted(names: list[str]) -> str:
-    return ", ".join(f'"{name}"' for name in names)  # `at` is a keyword
+                engine.insert_rows("audience_changes", AUDIENCE_CHANGES.names, [
+                    [c.change_id, c.seq, c.customer_id, c.audience, c.kind, c.at, c.reason, recorded] for c in changes
+                ])

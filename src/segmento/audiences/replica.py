@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
+from segmento.store.engines import engine_of
 from segmento.store.registry import AUDIT, INGESTIONS
 from segmento.store.schema import TABLES
 
@@ -45,10 +46,9 @@ class Replica:
     def table_counts(con: BaseBackend) -> tuple[int, ...]:
         """Ingestion runs and GDPR operations so far: any new one means the copy may be stale.
 
-        Every other write to the source tables goes through these two logs; one raw query,
-        because it runs before every pushed event."""
-        counts = ", ".join(f'(SELECT count(*) FROM "{name}")' for name in WRITE_LOGS)
-        return tuple(con.raw_sql(f"SELECT {counts}").fetchone())
+        Every other write to the source tables goes through these two logs; counted by the
+        engine (from metadata where it can), because it runs before every pushed event."""
+        return engine_of(con).row_counts(WRITE_LOGS)
 
     def _load(self, con: BaseBackend, name: str, columns: list[str]) -> None:
         """Rows with the owner's position among the customers, sorted by it: bounds are a bincount."""
@@ -65,8 +65,7 @@ class Replica:
         rows = t.join(positions, owner == positions._KEY_ID).select(*[t[c] for c in columns], positions[_KEY])
         counts = np.zeros(len(self.customer_ids), dtype=np.int64)
         batches, encoded = [], None
-        reader = con.con.execute(con.compile(rows.order_by(_KEY))).to_arrow_reader(1_000_000)
-        for batch in reader:  # never all of it as plain text at once
+        for batch in engine_of(con).batches(rows.order_by(_KEY)):  # never all of it as plain text at once
             counts += np.bincount(batch.column(_KEY).to_numpy(), minlength=len(counts))
             batch = batch.drop_columns([_KEY])
             encoded = _few_values(batch) if encoded is None else encoded

@@ -24,6 +24,7 @@ from segmento.audiences.instants import instant
 from segmento.audiences.parser import parse_rule
 from segmento.audiences.realtime import Realtime
 from segmento.audiences.tables import MEMBERSHIP_VIEW, current_membership
+from segmento.store.backend import staged
 from segmento.store.tables import ensure_tables
 
 if TYPE_CHECKING:
@@ -166,12 +167,8 @@ class Audiences:
         at = instant(as_of)
         checked = self.checked()
         base = self.source(self.con, at, []).count().execute()
-        found = self.con.create_table("_audience_guidance", evaluate(self.con, checked, at, self.source),
-                                      temp=True, overwrite=True)
-        try:
+        with staged(self.con, evaluate(self.con, checked, at, self.source)) as found:
             return guidance(found, checked.names, int(base), at, thresholds)
-        finally:
-            self.con.drop_table("_audience_guidance", force=True)
 
 
 def _refs(rule: Node) -> set[str]:

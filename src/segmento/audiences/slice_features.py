@@ -15,19 +15,17 @@ unless one of their rows is stamped between midnight and the instant, in which c
 they are computed on the customer's rows too. Either way the values are the features'
 own, so batch and real time agree.
 
-The SQL runs on a private in-memory DuckDB where the knowledge-base table names are
-views of the customer's rows, so no other customer is ever read.
+The SQL runs on the store's private in-memory engine (store/engines/local.py) where the
+knowledge-base table names are views of the customer's rows, so no other customer is ever read.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,58 +33,16 @@ from ibis.backends import BaseBackend
 
 from segmento.audiences.evaluate import FeatureSource
 from segmento.audiences.replica import plain
+from segmento.store.engines import local
 from segmento.store.schema import TABLES
 
-_LITERAL = re.compile(r"MAKE_TIMESTAMP\(([^()]*)\)|MAKE_DATE\(([^()]*)\)")
 _PROBES = (time(3, 17, 29, 113_457), time(20, 41, 53, 886_542))
 ONE_TICK = timedelta(microseconds=1)
 STAMPS = {"orders": "ordered_at", "consents": "recorded_at", "events": "occurred_at"}  # order_lines: their order's
 
 
-@dataclass(frozen=True)
-class Template:
-    """SQL with ``$n`` parameters, each the instant plus an offset."""
-
-    sql: str
-    offsets: tuple[timedelta, ...]
-
-    def parameters(self, at: datetime) -> list[datetime]:
-        return [at + offset for offset in self.offsets]
-
-
-def _literal(match: re.Match[str]) -> datetime | date:
-    if match.group(1) is not None:
-        year, month, day, hour, minute, seconds = (float(p) for p in match.group(1).split(","))
-        whole = int(seconds)
-        micro = round((seconds - whole) * 1_000_000)
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), whole, micro)
-    year, month, day = (int(p) for p in match.group(2).split(","))
-    return date(year, month, day)
-
-
-def make_template(first: str, second: str, probes: tuple[datetime, datetime]) -> Template | None:
-    """The SQL of both probes with the literals that follow the instant as parameters, or None."""
-    a, b = list(_LITERAL.finditer(first)), list(_LITERAL.finditer(second))
-    if len(a) != len(b) or _LITERAL.sub("", first) != _LITERAL.sub("", second):
-        return None
-    pieces, offsets, last = [], [], 0
-    for x, y in zip(a, b, strict=True):
-        pieces.append(first[last : x.start()])
-        last = x.end()
-        vx, vy = _literal(x), _literal(y)
-        if vx == vy:
-            pieces.append(x.group(0))
-            continue
-        if not (isinstance(vx, datetime) and isinstance(vy, datetime)) or vx - probes[0] != vy - probes[1]:
-            return None
-        offsets.append(vx - probes[0])
-        pieces.append(f"CAST(${len(offsets)} AS TIMESTAMP)")
-    pieces.append(first[last:])
-    return Template("".join(pieces), tuple(offsets))
-
-
 def tables_read(sql: str) -> set[str]:
-    return {name for name in TABLES if re.search(rf'\b(?:FROM|JOIN)\s+"{name}"', sql)}
+    return local.tables_read(sql, TABLES)
 
 
 class SliceQuery:
@@ -96,52 +52,46 @@ class SliceQuery:
         self.con = con
         self.source = source
         self.names = list(names)
-        self.scratch = duckdb.connect(config={"threads": 1})
-        self.scratch.execute("PRAGMA disable_optimizer")  # one customer's rows: planning costs more than it saves
-        self.templates: dict[date, Template | None] = {}
+        self.local = local.LocalQuery()
+        self.templates: dict[date, local.Template | None] = {}
         self.compiled_per_event = 0
         self.tables: set[str] = set()
 
     def sql(self, at: datetime) -> str:
-        return self.con.compile(self.source(self.con, at, self.names))
+        return local.compile_local(self.source(self.con, at, self.names))
 
-    def template(self, day: date) -> Template | None:
+    def template(self, day: date) -> local.Template | None:
         if day not in self.templates:
             probes = tuple(datetime.combine(day, t) for t in _PROBES)
-            self.templates[day] = make_template(self.sql(probes[0]), self.sql(probes[1]), probes)
+            self.templates[day] = local.make_template(self.sql(probes[0]), self.sql(probes[1]), probes)
         return self.templates[day]
 
     def columns(self, at: datetime) -> dict[str, list[str]]:
         """Columns of each table the SQL reads: dropping any of them makes it fail.
 
         Only columns named in the SQL are tried (a column never named cannot be read)."""
-        named = self.sql(at)
-        self.tables = tables_read(named)
+        sql = self.sql(at)
+        self.tables = tables_read(sql)
         full = {name: TABLES[name].schema.to_pyarrow().empty_table() for name in TABLES}
         needed: dict[str, list[str]] = {}
         for name in self.tables:
             table = full[name]
             needed[name] = []
-            for column in (c for c in table.column_names if f'"{c}"' in named):
+            for column in (c for c in table.column_names if local.named(sql, c)):
                 try:
                     self.run(dict(full, **{name: table.drop_columns([column])}), at)
-                except duckdb.Error:
+                except local.LocalError:
                     needed[name].append(column)
         self.run(full, at)  # leave every view whole
         return needed
 
     def run(self, rows: Mapping[str, pa.Table], at: datetime) -> list[dict[str, Any]]:
-        for name, table in rows.items():
-            self.scratch.register(name, plain(table))
+        plain_rows = {name: plain(table) for name, table in rows.items()}
         template = self.template(at.date())
         if template is None:
             self.compiled_per_event += 1
-            cursor = self.scratch.execute(self.sql(at))
-        else:
-            cursor = self.scratch.execute(template.sql, template.parameters(at))
-        rows = cursor.fetchall()
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in rows]
+            return self.local.run(plain_rows, self.sql(at))
+        return self.local.run(plain_rows, template.sql, template.parameters(at))
 
 
 _SPLITS: dict[int, frozenset[str]] = {}  # hash of the features' SQL -> those that read events
@@ -150,9 +100,9 @@ _SPLITS: dict[int, frozenset[str]] = {}  # hash of the features' SQL -> those th
 def _reading_events(con: BaseBackend, source: FeatureSource, names: Sequence[str]) -> frozenset[str]:
     """The features whose SQL reads the events table (one compilation each, remembered per definition)."""
     probe = datetime.combine(date.today(), _PROBES[0])
-    key = hash(con.compile(source(con, probe, list(names))))
+    key = hash(local.compile_local(source(con, probe, list(names))))
     if key not in _SPLITS:
-        _SPLITS[key] = frozenset(n for n in names if "events" in tables_read(con.compile(source(con, probe, [n]))))
+        _SPLITS[key] = frozenset(n for n in names if "events" in tables_read(local.compile_local(source(con, probe, [n]))))
     return _SPLITS[key]
 
 

@@ -21,9 +21,7 @@ from segmento.dynamics.store import SNAPSHOTS, snapshots, taken_periods
 from segmento.features import compute_features
 from segmento.segmentations import assign, load_model
 from segmento.segmentations.registry import versions
-import sqlglot.expressions as sge
-
-from segmento.store.backend import delete_where, equals, transaction
+from segmento.store.engines import engine_of
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -71,31 +69,26 @@ def take_snapshot(
     models = [load_model(con, name) for name in names]
     wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features)})
     features = compute_features(con, period, project=project, names=wanted)
-    staging = f"_snapshot_features_{period:%Y%m%d}"
-    features = con.create_table(staging, features, temp=True, overwrite=True)  # computed once, read per model
     report = SnapshotReport(period)
-    try:
-        with transaction(con):
-            table = snapshots(con)
-            for model in models:
-                members = assign(con, model, features)
-                values = features.select("customer_id", value=features[VALUE_FEATURE].fill_null(0.0))
-                rows = members.join(values, "customer_id").mutate(period=ibis.literal(period, "date"))
-                _replace(con, model.name, period, rows.select(*table.columns))
-                report.customers[model.name] = int(
-                    table.filter((table.segmentation == model.name) & (table.period == period)).count().execute()
-                )
-    finally:
-        con.drop_table(staging, force=True)
+    engine = engine_of(con)
+    with engine.staged(features) as staged:  # computed once, read per model
+        table = snapshots(con)
+        values = staged.select("customer_id", value=staged[VALUE_FEATURE].fill_null(0.0))
+        parts = [
+            assign(con, model, staged).join(values, "customer_id")
+            .mutate(period=ibis.literal(period, "date")).select(*table.columns).cast(table.schema())
+            for model in models
+        ]
+        rows = ibis.union(*parts) if len(parts) > 1 else parts[0]
+        # every segmentation of the period in one write: all of it replaced, or none
+        engine.replace_partitions(SNAPSHOTS, [{"segmentation": m.name, "period": period} for m in models], rows)
+    taken = table.filter((table.period == period) & table.segmentation.isin(names))
+    sizes = taken.group_by("segmentation").agg(n=taken.count()).to_pyarrow().to_pylist()
+    counted = {row["segmentation"]: row["n"] for row in sizes}
+    report.customers = {name: int(counted.get(name, 0)) for name in names}
     if alerts:
         report.alerts = _alerts_into(con, project, period, names, on_new_alerts)
     return report
-
-
-def _replace(con: BaseBackend, name: str, period: date, rows: ibis.Table) -> None:
-    """Delete the period's rows of one segmentation and insert the new ones (caller holds the transaction)."""
-    delete_where(con, SNAPSHOTS, sge.and_(equals("segmentation", name), equals("period", period)))
-    con.insert(SNAPSHOTS, rows)
 
 
 def _alerts_into(

@@ -68,9 +68,7 @@ class Profiles:
                 self.compiled = FeatureSQL(ws, at)
             model = self.model
             if model is not None and model.as_of == at and customer_id in model.index:
-                changed = written_parts(ws, customer_id, self.compiled)
-                if changed is not None:
-                    return {**model.get(customer_id), **changed}
+                return {**model.get(customer_id), **written_parts(ws, customer_id, self.compiled)}
             return load(ws, at, customer_id, self.compiled).get(customer_id)
 
     def touched(self, customer_ids: list[str]) -> None:

@@ -16,10 +16,10 @@ from datetime import datetime
 
 import ibis
 import pyarrow as pa
-import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmento.store.backend import append, equals, transaction
+from segmento.store.backend import append
+from segmento.store.engines import engine_of
 from segmento.store.registry import API_KEYS
 from segmento.store.tables import table
 
@@ -110,10 +110,8 @@ def revoke_key(con: BaseBackend, key_id: str) -> ApiKey:
     if key_id not in found:
         raise ApiKeyError(f"no API key {key_id!r}; keys: {', '.join(found) or 'none'}")
     if found[key_id].revoked_at is None:
-        now = sge.cast(sge.Literal.string(datetime.now().replace(microsecond=0).isoformat(sep=" ")), "timestamp")
-        update = sge.update(sge.table_(KEYS, quoted=True), {"revoked_at": now}, where=equals("key_id", key_id))
-        with transaction(con):
-            con.raw_sql(update.sql(con.dialect))
+        revoked = pa.table({"key_id": [key_id], "revoked_at": [datetime.now().replace(microsecond=0)]})
+        engine_of(con).update(KEYS, revoked, "key_id")
     return {k.key_id: k for k in list_keys(con)}[key_id]
 
 

@@ -26,6 +26,7 @@ from ibis import _
 from segmento.dynamics.store import snapshots
 from segmento.service import audiences as audience_stage
 from segmento.store.consents import consents_in_force
+from segmento.store.engines import engine_of
 from segmento.workspace import Workspace
 
 ROW = "_row"
@@ -127,19 +128,17 @@ class FeatureSQL:
     """The features query of one instant, compiled once.
 
     Building and compiling the features expression takes most of a second; a live
-    lookup runs the compiled SQL with the customer as a parameter (DuckDB pushes the
-    filter down into every scan), so only the first live lookup pays for compiling.
+    lookup runs it prepared by the engine with the customer as a parameter, so only the
+    first live lookup pays for compiling.
     """
 
     def __init__(self, ws: Workspace, as_of: datetime) -> None:
         self.as_of = as_of
-        self.sql = ws.con.compile(ws.features(as_of)) if ws.con.name == "duckdb" else None
+        self.query = engine_of(ws.con).prepare_lookup(ws.features(as_of), "customer_id")
 
-    def one(self, ws: Workspace, customer_id: str) -> pa.Table | None:
-        """The customer's features row (None where the engine is not DuckDB: use the Ibis path)."""
-        if self.sql is None:
-            return None
-        return ws.con.con.execute(f"SELECT * FROM ({self.sql}) WHERE customer_id = ?", [customer_id]).to_arrow_table()
+    def one(self, ws: Workspace, customer_id: str) -> pa.Table:
+        """The customer's features row (no row: not a customer as of that instant)."""
+        return engine_of(ws.con).run_lookup(self.query, customer_id)
 
 
 def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compiled: FeatureSQL | None = None) -> ReadModel:
@@ -171,12 +170,10 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
     return model
 
 
-def written_parts(ws: Workspace, customer_id: str, compiled: FeatureSQL) -> dict[str, Any] | None:
+def written_parts(ws: Workspace, customer_id: str, compiled: FeatureSQL) -> dict[str, Any]:
     """What a write through the API can change in a 360 (features, audiences), read now for
-    one customer; None where the engine cannot run the compiled features query."""
+    one customer."""
     found = compiled.one(ws, customer_id)
-    if found is None:
-        return None
     features = Columns(found.drop_columns(["customer_id"])).row(0) if found.num_rows else None
     recorded = audience_stage.current(ws)
     audiences = None
@@ -197,8 +194,7 @@ def _features(
 ) -> pa.Table:
     if customer_id is not None and compiled is not None and compiled.as_of == as_of:
         found = compiled.one(ws, customer_id)
-        if found is not None:
-            return found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
+        return found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
     features = ws.features(as_of)
     if customer_id is not None:
         features = features.filter(features.customer_id == customer_id)

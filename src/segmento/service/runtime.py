@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-import ibis
 import pyarrow as pa
 
 from segmento.service import keys as api_keys
 from segmento.service.freshness import Profiles
 from segmento.store.asof import AsOf
 from segmento.store.backend import append
+from segmento.store.engines import engine_of
 from segmento.store.registry import AUDIT
 from segmento.workspace import Workspace
 
@@ -84,18 +84,9 @@ class KeyRing:
 
 
 def table_counts(ws: Workspace, names: tuple[str, ...]) -> tuple[int, ...]:
-    """Row counts (-1: no such table), read from DuckDB's metadata: this runs after every
+    """Row counts (-1: no such table), from the engine's metadata where it can: this runs after every
     write, so it must cost a millisecond or two, not an Ibis compile."""
-    if ws.con.name != "duckdb":
-        present = set(ws.con.list_tables())
-        return tuple(int(ws.table(n).count().execute()) if n in present else -1 for n in names)
-    raw = ws.con.con
-    listed = ", ".join(f"'{n}'" for n in names)
-    present = {row[0] for row in raw.execute(
-        f"SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        f"AND schema_name = current_schema() AND table_name IN ({listed})").fetchall()}
-    # one statement per table: DuckDB answers a bare COUNT(*) from metadata, but not inside a subquery
-    return tuple(raw.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] if n in present else -1 for n in names)
+    return engine_of(ws.con).row_counts(names)
 
 
 class Service:
@@ -144,7 +135,7 @@ class Service:
             return
         ws = getattr(self.local, "ws", None)
         if ws is None or self.local.epoch != self.epoch:  # none yet, or closed by a stop() since
-            backend = ibis.duckdb.from_connection(self.ws.con.con.cursor())
+            backend = engine_of(self.ws.con).reader()
             ws = self.local.ws = Workspace(backend, self.ws.project)
             self.local.epoch = self.epoch
             with self.readers_lock:
@@ -189,7 +180,7 @@ class Service:
         with self.readers_lock:
             self.epoch += 1
             for ws in self.readers:
-                ws.con.con.close()
+                ws.con.disconnect()
             self.readers.clear()
 
     def flush(self) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import ibis
-import sqlglot as sg
 import sqlglot.expressions as sge
 import pyarrow as pa
 from ibis.backends import BaseBackend
+
+from segmento.store.engines import engine_of, equals
+
+__all__ = ["append", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged", "transaction"]
 
 
 def open_backend(target: str | Path) -> BaseBackend:
@@ -30,76 +31,35 @@ def open_backend(target: str | Path) -> BaseBackend:
     return ibis.duckdb.connect(str(path))
 
 
-@contextmanager
-def transaction(con: BaseBackend) -> Iterator[None]:
-    """All-or-nothing writes where the engine has transactions (DuckDB); plain writes elsewhere."""
-    raw = getattr(con, "con", None)
-    if con.name != "duckdb" or raw is None:
-        yield
-        return
-    raw.begin()
-    try:
-        yield
-    except BaseException:
-        raw.rollback()
-        raise
-    raw.commit()
+def transaction(con: BaseBackend) -> AbstractContextManager[None]:
+    """All-or-nothing writes where the engine has transactions; see the engine's adapter elsewhere."""
+    return engine_of(con).transaction()
 
 
 def base_tables(con: BaseBackend) -> list[str]:
     """The knowledge base's own tables: no views, temporary tables or registered frames."""
-    if con.name == "duckdb":
-        rows = con.raw_sql(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-            "AND table_catalog = current_database() AND table_schema = current_schema() ORDER BY table_name"
-        ).fetchall()
-        return [name for (name,) in rows]
-    return [name for name in con.list_tables() if not name.startswith(("ibis_", "_"))]
+    return engine_of(con).base_tables()
 
 
-@contextmanager
-def staged(con: BaseBackend, data: pa.Table) -> Iterator[ibis.Table]:
-    """Arrow data as a table of the engine for the length of a block, then gone.
+def staged(con: BaseBackend, data: pa.Table | ibis.Table) -> AbstractContextManager[ibis.Table]:
+    """Arrow data (or an expression, computed once) as a table of the engine for the length of a block, then gone.
 
     Ibis memtables stay registered until the process exits, which would keep every
     ingested batch (and the personal data in it) in memory; this does not.
     """
-    name = f"_staged_{uuid.uuid4().hex}"
-    if con.name == "duckdb":
-        con.con.register(name, data)
-        try:
-            yield con.table(name)
-        finally:
-            con.con.unregister(name)
-        return
-    table = con.create_table(name, data, temp=True)
-    try:
-        yield table
-    finally:
-        con.drop_table(name, force=True)
+    return engine_of(con).staged(data)
 
 
-def append(con: BaseBackend, table: str, rows: pa.Table) -> None:
-    """Insert Arrow rows into a knowledge-base table, cast to its schema."""
-    target = con.table(table).schema().to_pyarrow()
-    with staged(con, rows.select(target.names).cast(target)) as source:
-        con.insert(table, source)
+def append(con: BaseBackend, table: str, rows: pa.Table | ibis.Table) -> None:
+    """Insert rows into a knowledge-base table, cast to its schema."""
+    engine_of(con).append(table, rows)
 
 
 def count_where(con: BaseBackend, table: str, where: sge.Condition) -> int:
     """Rows of ``table`` matching a sqlglot condition."""
-    sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql(con.dialect)
-    return int(con.raw_sql(sql).fetchone()[0])
+    return engine_of(con).count_where(table, where)
 
 
 def delete_where(con: BaseBackend, table: str, where: sge.Condition) -> int:
-    """DELETE written through sqlglot in the engine's dialect (Ibis has no delete); returns rows removed."""
-    count = count_where(con, table, where)
-    if count:
-        con.raw_sql(sge.delete(sge.table_(table, quoted=True), where=where).sql(con.dialect))
-    return count
-
-
-def equals(column: str, value: object) -> sge.Condition:
-    """``column = value`` as a sqlglot condition with a safely quoted literal."""
-    return sge.column(column, quoted=True).eq(sge.convert(value))
+    """Remove the rows matching a sqlglot condition (a rewrite where the engine has no DELETE); returns how many."""
+    return engine_of(con).delete_where(table, where)

@@ -270,10 +270,7 @@ def _load_batch(
     report: IngestionReport,
 ) -> None:
     """Classify one batch once (materialised), then load and quarantine in one transaction."""
-    name = f"_ingest_{report.ingestion_id}"
-    with staged(con, batch) as source:
-        classified = con.create_table(name, _classify(con, source, spec, mapping, formats), temp=True)
-    try:
+    with staged(con, batch) as source, staged(con, _classify(con, source, spec, mapping, formats)) as classified:
         by_status = classified.group_by("_status").agg(n=ibis._.count()).to_pyarrow().to_pylist()
         counts = {row["_status"]: row["n"] for row in by_status}
         rejected = classified.filter(classified._status == REJECTED).order_by(LINE).to_pyarrow()
@@ -289,10 +286,8 @@ def _load_batch(
         with transaction(con):
             if counts.get(LOADED):
                 loaded = classified.filter(classified._status == LOADED).order_by(LINE)
-                con.insert(spec.name, loaded.select(*spec.column_names))
+                append(con, spec.name, loaded.select(*spec.column_names))
             _quarantine(con, spec, report, rows)
-    finally:
-        con.drop_table(name, force=True)
     report.rows_in += batch.num_rows
     report.loaded += counts.get(LOADED, 0)
     report.duplicates += counts.get(DUPLICATE, 0)
@@ -331,7 +326,7 @@ def _quarantine(con: BaseBackend, spec: TableSpec, report: IngestionReport, rows
     held = con.table("quarantine")
     same_place = ["table_name", "source", "line", "raw"]
     with staged(con, frame) as new:
-        con.insert("quarantine", new.anti_join(held, same_place).select(*held.columns))
+        append(con, "quarantine", new.anti_join(held, same_place))
 
 
 def _log_run(con: BaseBackend, report: IngestionReport) -> None:

@@ -240,6 +240,7 @@ SEGMENT_SNAPSHOTS = TableSpec(
     role=DERIVED,
     stage="dynamics",
     time_column="period",
+    partition_by=("segmentation", "period"),
 )
 
 ALERTS = TableSpec(
@@ -262,6 +263,7 @@ ALERTS = TableSpec(
     role=DERIVED,
     stage="dynamics",
     time_column="period",
+    partition_by=("period",),
 )
 
 # ---- activation and service -----------------------------------------------------------

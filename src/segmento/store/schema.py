@@ -115,6 +115,7 @@ class TableSpec:
     role: Role = Role.KNOWLEDGE_BASE
     stage: str = "store"  # the stage that writes it
     customer_ref: CustomerRef = CustomerColumn()
+    partition_by: tuple[str, ...] = ()  # stored apart where the engine partitions (Spark): what a re-run replaces
 
     @property
     def schema(self) -> ibis.Schema:

@@ -25,6 +25,7 @@ from ibis.common.exceptions import TableNotFound
 
 from segmento.errors import UnsupportedError
 from segmento.store.backend import append, transaction
+from segmento.store.engines import engine_of
 from segmento.store.registry import REGISTRY, SCHEMA_VERSION, TableSpec, spec
 from segmento.store.views import VIEWS
 
@@ -59,8 +60,8 @@ def stored_version(con: BaseBackend, existing: set[str] | None = None) -> tuple[
 
 
 def create_table(con: BaseBackend, table: TableSpec) -> None:
-    """Create one declared table, empty (the one place tables are created)."""
-    con.create_table(table.name, schema=table.schema)
+    """Create one declared table, empty (the one place tables are created), as its engine stores it."""
+    engine_of(con).create_table(table.name, table.schema, table.partition_by)
 
 
 def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS) -> int:

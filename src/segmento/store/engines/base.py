@@ -1,0 +1,193 @@
+"""What every engine offers, and the SQL-standard way of doing it.
+
+An engine adapter wraps an Ibis connection and owns the few operations in which engines
+differ: transactions, staging data for the length of a block, deleting rows, replacing
+a partition (a period), upserting and updating rows by key. Everything else is Ibis.
+The generic implementations here are plain SQL (DELETE, UPDATE ... FROM, INSERT) built
+with sqlglot in the engine's dialect; an engine without them overrides them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+
+import ibis
+import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
+from ibis.backends import BaseBackend
+
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do natively; the adapter says how it copes with the rest."""
+
+    transactions: bool  # several writes commit or roll back together
+    temporary_tables: bool  # CREATE TEMPORARY TABLE (else: views / cached frames / staging tables)
+    delete: bool  # DELETE FROM (else: rewrite of the affected data)
+    partition_overwrite: bool  # replace one partition of a table in one atomic write
+    merge: bool  # UPDATE ... FROM / MERGE (else: rewrite)
+
+    def missing(self) -> list[str]:
+        return [f.name.replace("_", " ") for f in fields(self) if not getattr(self, f.name)]
+
+
+Rows = pa.Table | ibis.Table
+
+
+def scratch_name(purpose: str) -> str:
+    """A fresh name for a staging table or view (never a knowledge-base name: it starts with _)."""
+    return f"_{purpose}_{uuid.uuid4().hex[:12]}"
+
+
+def equals(column: str, value: object) -> sge.Condition:
+    """``column = value`` as a sqlglot condition with a safely quoted literal."""
+    return sge.column(column, quoted=True).eq(sge.convert(value))
+
+
+def matching(values: Mapping[str, object]) -> sge.Condition:
+    """Every ``column = value`` of a partition spec, and-ed."""
+    return sge.and_(*(equals(c, v) for c, v in values.items()))
+
+
+class Engine:
+    """The SQL-standard adapter (PostgreSQL and other engines with DELETE and UPDATE ... FROM).
+
+    Writes are plain statements; ``transaction()`` is a no-op unless the subclass has real ones,
+    in which case the engine's docstring says how a failed run is kept from leaving half a result.
+    """
+
+    name = "sql"
+    capabilities = Capabilities(transactions=False, temporary_tables=True, delete=True,
+                                partition_overwrite=False, merge=True)
+
+    def __init__(self, con: BaseBackend) -> None:
+        self.con = con
+
+    # ---- tables ---------------------------------------------------------------------
+
+    def base_tables(self) -> list[str]:
+        """The knowledge base's own tables: no views, staging tables or registered frames."""
+        return [n for n in self.con.list_tables() if not n.startswith(("ibis_", "_"))]
+
+    def create_table(self, name: str, schema: ibis.Schema, partition_by: Sequence[str] = ()) -> ibis.Table:
+        """An empty table (``partition_by`` only matters to engines that store partitions apart)."""
+        return self.con.create_table(name, schema=schema)
+
+    def ensure_table(self, name: str, schema: ibis.Schema, partition_by: Sequence[str] = ()) -> ibis.Table:
+        """The table, created empty when missing (never altered)."""
+        if name not in self.con.list_tables():
+            return self.create_table(name, schema, partition_by)
+        return self.con.table(name)
+
+    def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
+        """Rows of each table (-1 where it does not exist)."""
+        present = set(self.con.list_tables())
+        return tuple(int(self.con.table(n).count().execute()) if n in present else -1 for n in names)
+
+    # ---- transactions and staging ---------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def staged(self, data: Rows) -> Iterator[ibis.Table]:
+        """Arrow data or an expression as a table of the engine for the length of a block, then gone.
+
+        An expression is computed once (read many times in the block): a temporary table here.
+        """
+        name = scratch_name("staged")
+        table = self.con.create_table(name, data if isinstance(data, ibis.Table) else ibis.memtable(data), temp=True)
+        try:
+            yield table
+        finally:
+            self.con.drop_table(name, force=True)
+
+    # ---- writes ---------------------------------------------------------------------
+
+    def append(self, table: str, rows: Rows) -> None:
+        """Insert rows (Arrow or an expression), cast to the table's schema and in its column order."""
+        target = self.con.table(table)
+        if isinstance(rows, pa.Table):
+            arrow = target.schema().to_pyarrow()
+            with self.staged(rows.select(arrow.names).cast(arrow)) as source:
+                self._insert(table, source.select(*target.columns))
+            return
+        self._insert(table, rows.select(*target.columns).cast(target.schema()))
+
+    def _insert(self, table: str, rows: ibis.Table) -> None:
+        self.con.insert(table, rows)
+
+    def count_where(self, table: str, where: sge.Condition) -> int:
+        sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql(self.con.dialect)
+        return int(self.con.sql(sql).execute().iat[0, 0])
+
+    def delete_where(self, table: str, where: sge.Condition) -> int:
+        """Remove the rows matching a sqlglot condition; returns how many."""
+        count = self.count_where(table, where)
+        if count:
+            self.con.raw_sql(sge.delete(sge.table_(table, quoted=True), where=where).sql(self.con.dialect))
+        return count
+
+    def replace_partitions(self, table: str, partitions: Sequence[Mapping[str, object]], rows: ibis.Table) -> None:
+        """Replace every row of the given partitions (``{column: value}`` each) by ``rows``, all at once.
+
+        ``rows`` must hold only those partitions. Here: deletes and one insert in a transaction.
+        """
+        with self.transaction():
+            for spec in partitions:
+                self.delete_where(table, matching(spec))
+            self.append(table, rows)
+
+    def upsert(self, table: str, rows: Rows, key: Sequence[str]) -> None:
+        """Rows replace the stored rows with the same key; new keys are added."""
+        with self.staged(rows) as source, self.transaction():
+            name = source.get_name()
+            same_key = sge.and_(*(sge.column(k, table=name, quoted=True).eq(sge.column(k, table=table, quoted=True))
+                                  for k in key))
+            self.delete_where(table, sge.Exists(this=sg.select("1").from_(sge.table_(name, quoted=True)).where(same_key)))
+            self.append(table, source)
+
+    def update(self, table: str, rows: pa.Table, key: str) -> None:
+        """Set the columns of ``rows`` on the stored rows with the same ``key`` (one UPDATE ... FROM)."""
+        with self.staged(rows) as source:
+            name = source.get_name()
+            sets = [sge.EQ(this=sge.column(c, quoted=True), expression=sge.column(c, table="u", quoted=True))
+                    for c in rows.column_names if c != key]
+            update = sge.Update(
+                this=sge.table_(table, quoted=True),
+                expressions=sets,
+                from_=sge.From(this=sge.table_(name, quoted=True, alias="u")),
+                where=sge.Where(this=sge.column(key, table=table, quoted=True).eq(sge.column(key, table="u", quoted=True))),
+            )
+            self.con.raw_sql(update.sql(self.con.dialect))
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        """A few rows given as values (the real-time path's write)."""
+        self.append(table, pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows]))
+
+    # ---- reads ----------------------------------------------------------------------
+
+    def batches(self, expr: ibis.Table, rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """The expression's result as Arrow batches (never all of it in memory at once where possible)."""
+        yield from expr.to_pyarrow_batches(chunk_size=rows)
+
+    def prepare_lookup(self, expr: ibis.Table, column: str) -> object:
+        """The expression's rows with ``column`` equal to a value, prepared once for :meth:`run_lookup`.
+
+        The result may be run by another connection of the same engine (a reader thread's)."""
+        return expr, column
+
+    def run_lookup(self, prepared: object, value: object) -> pa.Table:
+        expr, column = prepared
+        return expr.filter(expr[column] == value).to_pyarrow()
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
