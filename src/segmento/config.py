@@ -22,9 +22,9 @@ from segmento.features.settings import FeaturesSection
 from segmento.predictive.settings import PredictiveSettings
 from segmento.segmentations.settings import Segmentation
 from segmento.settings import ConfigError, Strict
-from segmento.store.settings import Gdpr, SourceMapping
+from segmento.store.settings import EngineSection, Gdpr, SourceMapping
 
-__all__ = ["ConfigError", "Project", "load_project", "parse_project"]
+__all__ = ["ConfigError", "EngineSection", "Project", "load_project", "parse_project"]
 
 
 class Project(Strict):
@@ -32,6 +32,7 @@ class Project(Strict):
 
     name: str = "segmento"
     database: str = Field("segmento.duckdb", description="DuckDB file path or Ibis connection URL")
+    engine: EngineSection = Field(default_factory=EngineSection)  # store
     # one field per section, each modelled in the settings.py of the stage that reads it
     sources: list[SourceMapping] = Field(default_factory=list)  # store
     features: FeaturesSection = Field(default_factory=FeaturesSection)

@@ -20,7 +20,7 @@ from segmento.activation.destinations import erase_from_drops
 from segmento.activation.exports import ExportReport, export_audience
 from segmento.activation.routing import enqueue_alerts, enqueue_audience_changes
 from segmento.audiences import Audiences, Change, Guidance, RefreshReport
-from segmento.config import Project, load_project
+from segmento.config import EngineSection, Project, load_project
 from segmento.dynamics.alerts import list_alerts
 from segmento.dynamics.markov import MarkovModel, fit_markov, segment_value
 from segmento.dynamics.periods import period_end
@@ -33,8 +33,10 @@ from segmento.features import compute_features
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr
 from segmento.store.backend import open_backend
+from segmento.store.engines import engine_of
 from segmento.store.tables import ensure_tables
 from segmento.store.consents import consents_in_force
+from segmento.store.engines.spark import connect_spark
 from segmento.store.ingest import IngestionReport, Source, ingest
 
 
@@ -45,6 +47,7 @@ class Workspace:
         self.con = con
         self.project = project or Project()
         self.actor = actor  # who reads and changes data, for the audit log
+        engine_of(con).check()
         ensure_tables(con)
 
     def table(self, name: str) -> ibis.Table:
@@ -262,7 +265,7 @@ class Workspace:
         return export_audience(self.con, self.project, audience, destination, members, profile)
 
     def close(self) -> None:
-        self.con.disconnect()
+        engine_of(self.con).close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -271,13 +274,23 @@ class Workspace:
         self.close()
 
 
-def connect(target: str | Path | None = None, config: str | Path | Project | None = None) -> Workspace:
+def connect(
+    target: str | Path | None = None, config: str | Path | Project | None = None, session: Any = None
+) -> Workspace:
     """Open (or create) a knowledge base.
 
-    ``target`` is a DuckDB file path or an Ibis URL; when omitted, the project's
-    ``database`` is used. ``config`` is a segmento.yaml path or a Project.
+    ``target`` is a DuckDB file path, an Ibis URL (``pyspark://warehouse``) or a Spark
+    Connect endpoint (``sc://host:15002``); when omitted, the project's ``engine`` section
+    says where the batch runs (Spark, or DuckDB in the project's ``database`` file).
+    ``session`` is a SparkSession to run on (a cluster's, a notebook's). ``config`` is a
+    segmento.yaml path or a Project.
     """
     project = load_project(config) if isinstance(config, (str, Path)) else config
-    if target is None:
-        target = project.database if project else "segmento.duckdb"
-    return Workspace(open_backend(target), project)
+    engine = project.engine if project else EngineSection()
+    if session is not None or str(target or "").startswith("sc://") or (target is None and engine.analytics == "spark"):
+        remote = str(target) if target is not None else engine.remote
+        options = {"remote": remote} if remote else {"master": engine.master, "warehouse": engine.warehouse}
+        con = connect_spark(session, database=engine.spark_database, conf=engine.conf, **options)
+    else:
+        con = open_backend(target if target is not None else project.database if project else "segmento.duckdb")
+    return Workspace(con, project)

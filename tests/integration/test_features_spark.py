@@ -6,7 +6,6 @@ Run alone with ``pytest -m spark``. One small session for the whole test run.
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -44,31 +43,6 @@ features:
 """)
 
 
-@pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A small local Spark session (pyspark.sql.SparkSession) for the whole run."""
-    sql = pytest.importorskip("pyspark.sql")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java")
-    SparkSession = sql.SparkSession  # noqa: N806 - the class, under its usual name
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("segmento-tests")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 @pytest.fixture(scope="module")
 def shop() -> dict[str, pa.Table]:
     tables = generate(300, 24, seed=7).tables()
@@ -87,6 +61,8 @@ def engines(shop: dict[str, pa.Table], spark: Any, tmp_path_factory: pytest.Temp
         spark.createDataFrame(table).createOrReplaceTempView(name)
     yield {"duckdb": duck.con, "pyspark": ibis.pyspark.connect(spark)}
     duck.close()
+    for name in shop:  # temporary views would hide other tests' tables of the same name
+        spark.catalog.dropTempView(name)
 
 
 def _rows(table: ibis.Table) -> dict[str, dict]:

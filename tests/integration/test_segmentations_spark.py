@@ -1,6 +1,6 @@
 """The same frozen models assign a base on Spark: the pushed-down expressions are engine-neutral.
 
-Run with ``pytest -m spark``; a small local session (one core, two shuffle partitions, no UI).
+Run with ``pytest -m spark``; the shared small local session (tests/integration/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,21 +15,6 @@ from segmento.segmentations.synthetic import FEATURES, planted_features, rfm_fea
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 AS_OF = "2024-06-30"
-
-
-@pytest.fixture(scope="session")
-def spark():
-    pyspark = pytest.importorskip("pyspark.sql")
-    session = (
-        pyspark.SparkSession.builder.master("local[1]")
-        .appName("segmento-tests")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 def on_spark(spark, name: str, frame: pd.DataFrame) -> tuple[ibis.BaseBackend, ibis.Table]:

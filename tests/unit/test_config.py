@@ -19,8 +19,8 @@ def test_valid_project_keeps_lines_for_later_errors(tmp_path: Path):
     ("text", "message"),
     [
         ("name: shop\ndatabse: x.duckdb\n",
-         "segmento.yaml, line 2: databse: unknown key 'databse'; valid keys: name, database, sources, features, "
-         "audiences, dynamics, predictive, gdpr, segmentations, destinations, routes, exports"),
+         "segmento.yaml, line 2: databse: unknown key 'databse'; valid keys: name, database, engine, sources, "
+         "features, audiences, dynamics, predictive, gdpr, segmentations, destinations, routes, exports"),
         ("sources:\n  - table: orders\n    pth: a.csv\n",
          "segmento.yaml, line 2: sources.0.path: Field required\n"
          "segmento.yaml, line 3: sources.0.pth: unknown key 'pth'; valid keys: table, path, columns, date_format, "
@@ -38,3 +38,28 @@ def test_errors_name_file_line_and_valid_keys(text: str, message: str):
 def test_missing_file():
     with pytest.raises(ConfigError, match="nope.yaml: project file not found"):
         load_project("nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("engine:\n  analytics: bigquery\n", "segmento.yaml, line 2: engine.analytics: Input should be 'duckdb' or 'spark'"),
+        ("engine:\n  warehouse: /data/wh\n",
+         "segmento.yaml, line 1: engine: Value error, warehouse: only used with `analytics: spark`"),
+        ("engine:\n  analytics: spark\n  master: local[2]\n  remote: sc://h:15002\n",
+         "segmento.yaml, line 1: engine: Value error, give either `master` (a Spark the process starts) or "
+         "`remote` (Spark Connect), not both"),
+    ],
+)
+def test_engine_section_errors(text: str, message: str):
+    with pytest.raises(ConfigError) as error:
+        parse_project(text, Path("segmento.yaml"))
+    assert str(error.value) == message
+
+
+def test_engine_section_for_spark():
+    project = parse_project("engine:\n  analytics: spark\n  remote: sc://cluster:15002\n  spark_database: shop\n"
+                            "  conf: {spark.executor.memory: 8g}\n")
+    assert (project.engine.analytics, project.engine.remote, project.engine.spark_database) == (
+        "spark", "sc://cluster:15002", "shop")
+    assert project.engine.conf == {"spark.executor.memory": "8g"}

@@ -31,7 +31,7 @@ from segmento.audiences.replica import Replica
 from segmento.audiences.slice_features import CustomerFeatures
 from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership
 from segmento.audiences.to_python import Compiled, Context, to_python
-from segmento.store.engines import engine_of
+from segmento.store.engines import engine_of, require
 from segmento.store.schema import EVENTS
 from segmento.store.tables import ensure_tables
 
@@ -86,8 +86,8 @@ class Realtime:
     """The per-event path for a fixed set of audiences (rebuilt when definitions change)."""
 
     def __init__(self, con: BaseBackend, audiences: AudienceSet, source: FeatureSource) -> None:
-        if con.name != "duckdb":
-            raise NotImplementedError("real-time audiences run on the embedded DuckDB knowledge base")
+        require(con, "transactions", "update audience memberships per event (an event and its changes are written "
+                "together)", "push events to a DuckDB knowledge base")
         self.con = con
         self.names = audiences.names
         self.feature_names = audiences.fields(self.names)

@@ -23,7 +23,7 @@ from segmento.service import keys as api_keys
 from segmento.service.freshness import Profiles
 from segmento.store.asof import AsOf
 from segmento.store.backend import append
-from segmento.store.engines import engine_of
+from segmento.store.engines import engine_of, require
 from segmento.store.registry import AUDIT
 from segmento.workspace import Workspace
 
@@ -94,6 +94,8 @@ class Service:
 
     def __init__(self, ws: Workspace, as_of: date | datetime | None = None, refresh_seconds: float = 2.0,
                  read_model: bool = True) -> None:
+        require(ws.con, "transactions", "serve the API (an event and the audience changes it causes are written together)",
+                "serve a DuckDB file (segmento serve --db shop.duckdb)")
         self.ws = ws
         self.pinned = instant(as_of) if as_of is not None else None
         self.refresh_seconds = refresh_seconds

@@ -37,11 +37,8 @@ def engine_of(con: BaseBackend, **options: Any) -> Engine:
     return engine
 
 
-def require(con: BaseBackend, capability: str, doing: str) -> None:
+def require(con: BaseBackend, capability: str, doing: str, instead: str) -> None:
     """Raise UnsupportedError when the engine lacks ``capability`` (a Capabilities field) for ``doing``."""
     engine = engine_of(con)
     if not getattr(engine.capabilities, capability):
-        raise UnsupportedError(
-            f"the {engine.name} engine has no {capability.replace('_', ' ')}, so it cannot {doing}; "
-            f"run this on the operational store (DuckDB)"
-        )
+        raise UnsupportedError(f"the {engine.name} engine has no {capability.replace('_', ' ')}, so it cannot {doing}; {instead}")

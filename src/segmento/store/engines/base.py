@@ -20,6 +20,8 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
+from segmento.errors import UnsupportedError
+
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,14 @@ class Engine:
 
     def __init__(self, con: BaseBackend) -> None:
         self.con = con
+
+    def check(self) -> None:
+        """Refuse an engine on which a batch write could be left half-done (said at connect time)."""
+        if not (self.capabilities.transactions or self.capabilities.partition_overwrite):
+            raise UnsupportedError(
+                f"the {self.con.name} engine is supported for reading only: without transactions or partition "
+                "overwrite, a stopped ingestion or snapshot would leave half its rows; run the batch on DuckDB or Spark"
+            )
 
     # ---- tables ---------------------------------------------------------------------
 

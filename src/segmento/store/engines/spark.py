@@ -139,7 +139,7 @@ class SparkEngine(Engine):
         """Rewrite of the table: the stored rows of other keys, then ``rows``."""
         with self.staged(rows) as source:
             stored = self.con.table(table)
-            merged = stored.anti_join(source, list(key)).union(source.select(*stored.columns))
+            merged = stored.anti_join(source, list(key)).union(source.select(*stored.columns).cast(stored.schema()))
             self._rewrite_expr(table, merged)
 
     def update(self, table: str, rows: pa.Table, key: str) -> None:
@@ -192,3 +192,41 @@ class SparkEngine(Engine):
     def close(self) -> None:
         if self.owns_session:
             self.con.disconnect()
+
+
+def spark_session(master: str | None = None, remote: str | None = None, warehouse: str | None = None,
+                  conf: Mapping[str, str] | None = None) -> Any:
+    """A SparkSession: local (``master``, e.g. local[2]) or a cluster's Spark Connect endpoint
+    (``remote``, e.g. sc://host:15002), with Parquet tables under ``warehouse``."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("segmento")
+    if remote:
+        builder = builder.remote(remote)
+    else:
+        builder = builder.master(master or "local[*]").config("spark.ui.showConsoleProgress", "false")
+        if warehouse:
+            builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, str(value))
+    session = builder.getOrCreate()
+    if not remote:
+        session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def connect_spark(session: Any = None, database: str | None = None, owns_session: bool = False, **options: Any) -> Any:
+    """An Ibis connection over ``session`` (or a new one from ``options``), its engine adapter attached,
+    in ``database`` (created if missing) so several knowledge bases can share one warehouse."""
+    import ibis as ibis_
+
+    from segmento.store.engines import engine_of
+
+    if session is None:
+        session, owns_session = spark_session(**options), True
+    if database:
+        session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        session.catalog.setCurrentDatabase(database)
+    con = ibis_.pyspark.connect(session)
+    engine_of(con, owns_session=owns_session)
+    return con
