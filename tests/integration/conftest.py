@@ -17,7 +17,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip("Spark needs Java")
     from segmento.store.engines.spark import spark_session
 
-    session = spark_session(
+    session, _ = spark_session(
         master="local[2]",
         warehouse=str(tmp_path_factory.mktemp("spark-warehouse")),
         conf={

@@ -195,11 +195,14 @@ class SparkEngine(Engine):
 
 
 def spark_session(master: str | None = None, remote: str | None = None, warehouse: str | None = None,
-                  conf: Mapping[str, str] | None = None) -> Any:
-    """A SparkSession: local (``master``, e.g. local[2]) or a cluster's Spark Connect endpoint
-    (``remote``, e.g. sc://host:15002), with Parquet tables under ``warehouse``."""
+                  conf: Mapping[str, object] | None = None) -> tuple[Any, bool]:
+    """A SparkSession, and whether it was started here (else the process's active one is reused):
+    local (``master``, e.g. local[2]) or a cluster's Spark Connect endpoint (``remote``,
+    e.g. sc://host:15002), with Parquet tables under ``warehouse``."""
     from pyspark.sql import SparkSession
 
+    if not remote and (active := SparkSession.getActiveSession()) is not None:
+        return active, False
     builder = SparkSession.builder.appName("segmento")
     if remote:
         builder = builder.remote(remote)
@@ -208,25 +211,26 @@ def spark_session(master: str | None = None, remote: str | None = None, warehous
         if warehouse:
             builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
     for key, value in (conf or {}).items():
-        builder = builder.config(key, str(value))
+        builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))
     session = builder.getOrCreate()
     if not remote:
         session.sparkContext.setLogLevel("ERROR")
-    return session
+    return session, True
 
 
-def connect_spark(session: Any = None, database: str | None = None, owns_session: bool = False, **options: Any) -> Any:
-    """An Ibis connection over ``session`` (or a new one from ``options``), its engine adapter attached,
-    in ``database`` (created if missing) so several knowledge bases can share one warehouse."""
+def connect_spark(session: Any = None, database: str | None = None, **options: Any) -> Any:
+    """An Ibis connection over ``session`` (or one from ``options``, stopped with the workspace when
+    started here), its engine adapter attached, in ``database`` (created if missing)."""
     import ibis as ibis_
 
     from segmento.store.engines import engine_of
 
+    owns = False
     if session is None:
-        session, owns_session = spark_session(**options), True
+        session, owns = spark_session(**options)
     if database:
         session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         session.catalog.setCurrentDatabase(database)
     con = ibis_.pyspark.connect(session)
-    engine_of(con, owns_session=owns_session)
+    engine_of(con, owns_session=owns)
     return con
