@@ -34,11 +34,11 @@ IGNORED = {  # columns that hold a wall-clock time or a random run id, by design
     "audience_refreshes": {"refresh_id", "started_at", "seconds"},
     "ingestions": {"ingestion_id", "started_at"},
     "quarantine": {"ingestion_id"},
-    "outbox": {"message_id", "source_id", "payload", "created_at", "next_attempt_at", "settled_at"},
+    "activation_outbox": {"message_id", "source_id", "payload", "created_at", "next_attempt_at", "settled_at"},
     "erased_customers": {"erased_at"},
 }
 COMPARED = ("customers", "orders", "order_lines", "events", "consents", "quarantine", "ingestions",
-            "segment_snapshots", "alerts", "audience_changes", "audience_refreshes", "outbox", "erased_customers")
+            "segment_snapshots", "alerts", "audience_changes", "audience_refreshes", "activation_outbox", "erased_customers")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_the_flow_covered_what_it_compares(duckdb_run: dict) -> None:
     genders = {row[4] for row in duckdb_run["customers"]}
     assert None in genders and "NaN" not in genders
     assert len(duckdb_run["periods"]) == 12
-    assert duckdb_run["alerts"] and duckdb_run["audience_changes"] and duckdb_run["outbox"]
+    assert duckdb_run["alerts"] and duckdb_run["audience_changes"] and duckdb_run["activation_outbox"]
     customer, removed = duckdb_run["forgotten"]
     assert removed["customers"] == 1 and removed["alerts"] >= 1
     assert all(customer not in row for row in duckdb_run["segment_snapshots"])
