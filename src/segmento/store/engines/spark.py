@@ -223,8 +223,6 @@ def connect_spark(session: Any = None, database: str | None = None, **options: A
     started here), its engine adapter attached, in ``database`` (created if missing)."""
     import ibis as ibis_
 
-    from segmento.store.engines import engine_of
-
     owns = False
     if session is None:
         session, owns = spark_session(**options)
@@ -232,5 +230,5 @@ def connect_spark(session: Any = None, database: str | None = None, **options: A
         session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         session.catalog.setCurrentDatabase(database)
     con = ibis_.pyspark.connect(session)
-    engine_of(con, owns_session=owns)
+    con._segmento_engine = SparkEngine(con, owns_session=owns)  # what engine_of(con) gives from now on
     return con
