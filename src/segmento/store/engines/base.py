@@ -74,8 +74,8 @@ class Engine:
         """Refuse an engine on which a batch write could be left half-done (said at connect time)."""
         if not (self.capabilities.transactions or self.capabilities.partition_overwrite):
             raise UnsupportedError(
-                f"the {self.con.name} engine is supported for reading only: without transactions or partition "
-                "overwrite, a stopped ingestion or snapshot would leave half its rows; run the batch on DuckDB or Spark"
+                f"the {self.con.name} engine cannot hold a Segmento base yet: without transactions or partition "
+                "overwrite, a stopped ingestion or snapshot would leave half its rows; use a DuckDB file or Spark"
             )
 
     # ---- tables ---------------------------------------------------------------------
@@ -87,12 +87,6 @@ class Engine:
     def create_table(self, name: str, schema: ibis.Schema, partition_by: Sequence[str] = ()) -> ibis.Table:
         """An empty table (``partition_by`` only matters to engines that store partitions apart)."""
         return self.con.create_table(name, schema=schema)
-
-    def ensure_table(self, name: str, schema: ibis.Schema, partition_by: Sequence[str] = ()) -> ibis.Table:
-        """The table, created empty when missing (never altered)."""
-        if name not in self.con.list_tables():
-            return self.create_table(name, schema, partition_by)
-        return self.con.table(name)
 
     def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
         """Rows of each table (-1 where it does not exist)."""
