@@ -159,7 +159,8 @@ def test_every_table_says_how_its_rows_refer_to_a_customer() -> None:
 
 
 def test_no_module_but_the_store_creates_a_lasting_table() -> None:
-    """Temporary tables are a stage's business; lasting ones are declared in the registry."""
+    """Temporary tables are a stage's business; lasting ones are declared in the registry and
+    created by store/tables.py, through the engine's adapter (store/engines/)."""
     creators = []
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -168,4 +169,5 @@ def test_no_module_but_the_store_creates_a_lasting_table() -> None:
                 temp = any(k.arg == "temp" and isinstance(k.value, ast.Constant) and k.value.value for k in node.keywords)
                 if not temp:
                     creators.append(str(path.relative_to(SRC)))
-    assert sorted(set(creators)) == ["store/tables.py"]
+    assert "store/tables.py" in creators
+    assert [c for c in sorted(set(creators)) if c != "store/tables.py" and not c.startswith("store/engines/")] == []
