@@ -38,6 +38,8 @@ from segmento.store.tables import ensure_tables
 from segmento.store.consents import consents_in_force
 from segmento.store.engines.spark import connect_spark
 from segmento.store.ingest import IngestionReport, Source, ingest
+from segmento.store.quarantine import Resolved
+from segmento.store.resolve import resolve_quarantine
 
 
 class Workspace:
@@ -57,10 +59,16 @@ class Workspace:
     def ingest(self, table: str, source: Source, **options: Any) -> IngestionReport:
         """Load a CSV/Parquet file or a pandas/Polars/Arrow frame into ``table``.
 
-        Options: ``columns`` (our name -> the file's name), ``date_format``,
-        ``timestamp_format``, ``delimiter``, ``encoding``, ``progress``.
+        ``source`` may also be a directory or a glob of files, plain or compressed.
+        Options: those of ``segmento.store.options.IngestOptions`` (``columns`` maps our
+        name -> the file's name, ``null_tokens``, ``constants``, ``values``, ``id_from``,
+        ``currency``...), and ``progress``.
         """
         return ingest(self.con, table, source, **options)
+
+    def resolve_quarantine(self, table: str | None = None) -> list[Resolved]:
+        """Re-check rows held for a row of another table; load and clear those that now pass."""
+        return resolve_quarantine(self.con, table, actor=self.actor)
 
     def features(self, as_of: date | datetime, names: list[str] | None = None) -> ibis.Table:
         """Features as of ``as_of``, one row per customer (a date means the end of that day)."""

@@ -258,11 +258,11 @@ def test_every_run_is_logged(ws):
     assert [(r["table_name"], r["rows_in"], r["loaded"]) for r in runs] == [("customers", 3, 3)]
 
 
-def test_batches_dedupe_against_each_other(tmp_path):
+def test_rows_of_one_run_dedupe_against_each_other(tmp_path):
     with segmento.connect(tmp_path / "b.duckdb") as ws:
         ws.ingest("customers", CUSTOMERS)
         frame = pd.DataFrame({"customer_id": ["C1"] * 5, "channel": ["email"] * 5, "purpose": ["marketing"] * 5,
                               "granted": [True, False, True, True, True],
                               "recorded_at": ["2024-01-01", "2024-02-01", "2024-01-01", "2024-03-01", "2024-03-01"]})
-        report = ws.ingest("consents", frame, batch_rows=2)
+        report = ws.ingest("consents", frame)
         assert (report.rows_in, report.loaded, report.duplicates, report.rejected) == (5, 3, 2, 0)

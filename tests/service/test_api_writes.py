@@ -123,6 +123,20 @@ def test_an_order_the_base_refuses_is_a_422_and_kept_in_quarantine(api, reader) 
     assert api.post("/api/orders", json={**order, "lines": lines}).status_code == 422
 
 
+def test_order_writes_are_idempotent_by_key(api, base, reader) -> None:
+    refused = {"order_id": "svc-o3", "customer_id": "NOBODY", "ordered_at": f"{END}T10:00:00", "amount": 10,
+               "channel": "store", "lines": []}
+    answers = [api.post("/api/orders", json=refused) for _ in range(3)]
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert len({a.json()["detail"] for a in answers}) == 1
+    good = {**refused, "order_id": "svc-o4", "customer_id": base.customers[12]}
+    batch = {"orders": [refused, good]}
+    statuses = [[r["status"] for r in api.post("/api/orders/batch", json=batch).json()["results"]] for _ in range(3)]
+    assert statuses == [["rejected", "accepted"], ["rejected", "duplicate"], ["rejected", "duplicate"]]
+    orders = reader.table("orders")
+    assert orders.filter(orders.order_id.isin(["svc-o3", "svc-o4"])).order_id.to_pyarrow().to_pylist() == ["svc-o4"]
+
+
 def test_writes_are_audited_under_the_writing_key(api, base, reader) -> None:
     api.post("/api/events", json=event("svc-audit", base.customers[2]), headers={"X-API-Key": base.keys["write"]})
     api.service.flush()

@@ -16,33 +16,78 @@ LOAD_ORDER = ("customers", "orders", "order_lines", "events", "consents")
 app = typer.Typer()
 
 
+def _pairs(items: list[str] | None, option: str, example: str, form: str = "NAME=VALUE") -> dict[str, str]:
+    """``name=value`` items of a repeatable option as a dict."""
+    pairs = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"{option} {item!r}: expected {form}, e.g. {option} {example}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _value_maps(items: list[str] | None) -> dict[str, dict[str, str]]:
+    """``--values gender=H:M,F:F`` -> {"gender": {"H": "M", "F": "F"}}."""
+    maps: dict[str, dict[str, str]] = {}
+    for column, spec in _pairs(items, "--values", "gender=H:M,F:F").items():
+        for pair in spec.split(","):
+            theirs, sep, ours = pair.partition(":")
+            if not sep:
+                fail(f"--values {column}={spec}: expected THEIRS:OURS pairs separated by commas, e.g. H:M,F:F")
+            maps.setdefault(column, {})[theirs] = ours
+    return maps
+
+
+def _id_from(text: str | None) -> str | list[str] | None:
+    if text is None or text == "line":
+        return text
+    kind, _, columns = text.partition(":")
+    if kind != "hash" or not columns:
+        fail(f"--id-from {text!r}: give 'line' or 'hash:COLUMN,COLUMN' (columns of the file)")
+    return [c.strip() for c in columns.split(",")]
+
+
 @app.command()
 def ingest(
     table: Annotated[str, typer.Argument(help="Target table: " + ", ".join(TABLES))],
-    path: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    path: Annotated[str, typer.Argument(help="File (CSV/TSV/text, .gz/.zst/.bz2, Parquet), directory or glob.")],
     map_: Annotated[
         Optional[list[str]], typer.Option("--map", "-m", help="Column mapping ours=theirs (repeatable).")
     ] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Constant column, e.g. channel=web (repeatable).")] = None,
+    values: Annotated[Optional[list[str]], typer.Option("--values", help="Value map, e.g. gender=H:M,F:F (repeatable).")] = None,
+    null_token: Annotated[Optional[list[str]], typer.Option("--null-token", help="Text read as NULL besides an empty field, e.g. NA (repeatable).")] = None,
     date_format: Annotated[Optional[str], typer.Option(help="strptime format of date columns, e.g. %d/%m/%Y.")] = None,
-    timestamp_format: Annotated[Optional[str], typer.Option(help="strptime format of timestamp columns.")] = None,
-    delimiter: Annotated[Optional[str], typer.Option(help="CSV delimiter (detected when omitted).")] = None,
-    encoding: Annotated[str, typer.Option(help="CSV encoding, e.g. latin-1.")] = "utf-8",
+    timestamp_format: Annotated[Optional[str], typer.Option(help="strptime format of timestamp columns, e.g. %Y%m%d.")] = None,
+    delimiter: Annotated[Optional[str], typer.Option(help="One character, 'tab' or 'whitespace' (detected when omitted).")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding, e.g. latin-1.")] = "utf-8",
+    no_header: Annotated[bool, typer.Option("--no-header", help="The file has no header row (give --names).")] = False,
+    names: Annotated[Optional[str], typer.Option(help="The file's column names, comma-separated.")] = None,
+    decimal: Annotated[str, typer.Option(help="Decimal separator of numbers: . or ,")] = ".",
+    thousands: Annotated[Optional[str], typer.Option(help="Thousands separator of numbers, e.g. . or ' '.")] = None,
+    id_from: Annotated[Optional[str], typer.Option(help="Make the missing key: 'line' or 'hash:COL,COL' (file columns).")] = None,
+    currency: Annotated[Optional[str], typer.Option(help="Project currency amounts are stored in, e.g. EUR.")] = None,
+    rates: Annotated[Optional[Path], typer.Option(help="Rates file (currency,date,rate) to convert other currencies.")] = None,
+    min_date: Annotated[Optional[str], typer.Option(help="Earliest accepted date (default 1900-01-01).")] = None,
+    max_date: Annotated[Optional[str], typer.Option(help="Latest accepted date (default 2100-12-31).")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Load one file into a knowledge-base table; bad rows go to quarantine with their reason."""
-    columns = {}
-    for item in map_ or []:
-        ours, sep, theirs = item.partition("=")
-        if not sep:
-            fail(f"--map {item!r}: expected ours=theirs, e.g. --map customer_id=CustNo")
-        columns[ours.strip()] = theirs.strip()
+    """Load files into a knowledge-base table, all or nothing; bad rows go to quarantine with their reason."""
+    from segmento.store.options import Syntax
+
+    options = {
+        "columns": _pairs(map_, "--map", "customer_id=CustNo", "ours=theirs"), "constants": _pairs(set_, "--set", "channel=web"),
+        "values": _value_maps(values), "null_tokens": null_token or [], "date_format": date_format,
+        "timestamp_format": timestamp_format, "delimiter": delimiter, "encoding": encoding, "header": not no_header,
+        "names": [n.strip() for n in names.split(",")] if names else None, "decimal": decimal,
+        "thousands": thousands, "id_from": _id_from(id_from), "currency": currency, "rates": rates,
+        "min_date": min_date, "max_date": max_date,
+    }
     with open_workspace(db, config) as ws:
-        report = ws.ingest(
-            table, path, columns=columns, date_format=date_format, timestamp_format=timestamp_format,
-            delimiter=delimiter, encoding=encoding, progress=True,
-        )
-        console.print(str(report), highlight=False)
+        report = ws.ingest(table, path, progress=True, syntax=Syntax("cli"), **options)
+        console.print(report.summary(Syntax("cli")), highlight=False)
 
 
 @app.command()
@@ -54,6 +99,8 @@ def load(
     config: ConfigOption = None,
 ) -> None:
     """Load a directory of files, or every source declared in segmento.yaml, in dependency order."""
+    from segmento.store.options import Syntax
+
     with open_workspace(db, config) as ws:
         if directory is not None:
             jobs = [
@@ -64,23 +111,32 @@ def load(
             ]
         else:
             sources = sorted(ws.project.sources, key=lambda s: LOAD_ORDER.index(s.table) if s.table in LOAD_ORDER else 99)
-            jobs = [(s.table, Path(s.path), s.model_dump(exclude={"table", "path"})) for s in sources]
+            jobs = [(s.table, s.path, s.options()) for s in sources]
         if not jobs:
             fail(f"{directory}: no {', '.join(LOAD_ORDER)} .parquet or .csv files" if directory else "no sources in the project file")
+        syntax = Syntax("cli" if directory is not None else "yaml")
         for table, path, options in jobs:
-            report = ws.ingest(table, path, progress=True, **options)
-            console.print(str(report), highlight=False)
+            report = ws.ingest(table, path, progress=True, syntax=syntax, **options)
+            console.print(report.summary(syntax), highlight=False)
 
 
 @app.command()
 def quarantine(
     table: Annotated[Optional[str], typer.Option(help="Only rows rejected for this table.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    resolve: Annotated[bool, typer.Option("--resolve", help="Re-check rows held for a customer/order not loaded then; load those that now pass.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Show rejected rows with their file, line, field and reason."""
+    """Show rejected rows with their file, line, field and reason (or --resolve the ones that can load now)."""
     with open_workspace(db, config) as ws:
+        if resolve:
+            results = ws.resolve_quarantine(table)
+            for result in results:
+                console.print(str(result), highlight=False)
+            if not results:
+                console.print("no held row waits for a customer or an order", highlight=False)
+            return
         rows = ws.table("quarantine")
         if table:
             rows = rows.filter(rows.table_name == table)
@@ -99,6 +155,14 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
         for name in (*TABLES, "quarantine"):
             counts.add_row(name, f"{ws.table(name).count().execute():,}")
         console.print(counts)
+        held = ws.table("quarantine")
+        top = held.group_by(["table_name", "rule"]).agg(n=held.count())
+        top = top.order_by(top.n.desc()).limit(10)
+        reasons = Table("table", "reason", "rows", title="held in quarantine, by reason")
+        for row in top.to_pyarrow().to_pylist():
+            reasons.add_row(row["table_name"], row["rule"] or "", f"{row['n']:,}")
+        if reasons.row_count:
+            console.print(reasons)
         runs = ws.table("ingestions").order_by(ws.table("ingestions").started_at.desc()).limit(10)
         log = Table("table", "source", "in", "loaded", "duplicates", "rejected", title="last ingestions")
         for run in runs.to_pyarrow().to_pylist():

@@ -74,24 +74,27 @@ def _orders(ws: Workspace, orders: list[OrderIn]) -> list[dict[str, Any]]:
 
 def _ingested(ws: Workspace, table: str, rows: list[dict[str, Any]], key: str,
               lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows through the ingestion stage: accepted, duplicate (already held) or rejected (in quarantine)."""
-    ids = [row[key] for row in rows]
-    held = ws.table(table)
-    before = set(held.filter(held[key].isin(ids)).select(key).to_pyarrow().column(0).to_pylist())
-    report = ws.ingest(table, _frame(table, rows))
-    reasons = _quarantined(ws, report.ingestion_id)
+    """Rows through the ingestion stage: accepted, duplicate (already held) or rejected, by key.
+
+    Each row's status comes from the run's own checks, not from what the quarantine
+    gained: the same rejected row is rejected again with the same reason, and the same
+    accepted row is a duplicate the second time, stored once.
+    """
+    report = ws.ingest(table, _frame(table, rows), outcomes=True)
     line_reasons: dict[str, list[str]] = {}
     if lines:
-        line_report = ws.ingest("order_lines", _frame("order_lines", lines))
-        for number, reason in _quarantined(ws, line_report.ingestion_id).items():
-            line = lines[number - 1]
-            line_reasons.setdefault(line["order_id"], []).append(f"line {line['line_no']}: {reason}")
+        line_report = ws.ingest("order_lines", _frame("order_lines", lines), outcomes=True)
+        for number, (status, reason) in sorted(line_report.outcomes.items()):
+            if status == "rejected":
+                line = lines[number - 1]
+                line_reasons.setdefault(line["order_id"], []).append(f"line {line['line_no']}: {reason}")
     results = []
     for number, row in enumerate(rows, start=1):
-        if number in reasons:
-            status, error = "rejected", reasons[number]
+        status, reason = report.outcomes[number]
+        if status == "rejected":
+            error = reason
         else:
-            status = "duplicate" if row[key] in before else "accepted"
+            status = "accepted" if status == "loaded" else status
             error = "; ".join(line_reasons.get(row[key], [])) or None
         results.append(_result(row[key], row["customer_id"], status, False, None, error))
     return results
@@ -100,17 +103,6 @@ def _ingested(ws: Workspace, table: str, rows: list[dict[str, Any]], key: str,
 def _frame(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     schema = TABLES[table].schema.to_pyarrow()
     return pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
-
-
-def _quarantined(ws: Workspace, ingestion_id: str) -> dict[int, str]:
-    """Row number -> the reasons it was rejected, for one ingestion run."""
-    quarantine = ws.table("quarantine")
-    found = quarantine.filter(quarantine.ingestion_id == ingestion_id).select("line", "field", "reason")
-    reasons: dict[int, str] = {}
-    for row in found.to_pyarrow().to_pylist():
-        text = f"{row['field']}: {row['reason']}" if row["field"] else row["reason"]
-        reasons[row["line"]] = f"{reasons[row['line']]}; {text}" if row["line"] in reasons else text
-    return reasons
 
 
 def record(service: Service, key: ApiKey, kind: str, items: list[Any]) -> dict[str, Any]:

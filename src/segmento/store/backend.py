@@ -63,3 +63,15 @@ def count_where(con: BaseBackend, table: str, where: sge.Condition) -> int:
 def delete_where(con: BaseBackend, table: str, where: sge.Condition) -> int:
     """Remove the rows matching a sqlglot condition (a rewrite where the engine has no DELETE); returns how many."""
     return engine_of(con).delete_where(table, where)
+
+
+def delete_matching(con: BaseBackend, table: str, keys: pa.Table) -> None:
+    """Remove the rows of ``table`` whose values in ``keys``' columns equal those of one row of ``keys``."""
+    if not keys.num_rows:
+        return
+    with staged(con, keys) as matched:
+        name = matched.get_name()
+        same = sge.and_(*(
+            sge.column(c, table=name, quoted=True).eq(sge.column(c, table=table, quoted=True)) for c in keys.column_names
+        ))
+        delete_where(con, table, sge.Exists(this=sge.select("1").from_(sge.table_(name, quoted=True)).where(same)))

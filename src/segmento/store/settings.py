@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from segmento.settings import Strict
+from segmento.store.options import IngestOptions
 
 
-class SourceMapping(Strict):
-    """How to read one user file into a knowledge-base table."""
+class SourceMapping(IngestOptions):
+    """How to read one user file (or directory, or glob) into a knowledge-base table."""
 
     table: str
     path: str
-    columns: dict[str, str] = Field(default_factory=dict, description="our column -> the file's column")
-    date_format: str | None = None
-    timestamp_format: str | None = None
-    delimiter: str | None = None
-    encoding: str = "utf-8"
+
+    def options(self) -> dict[str, Any]:
+        """The ingestion options, as ``ingest`` takes them."""
+        return self.model_dump(exclude={"table", "path"}, exclude_unset=True)
 
 
 class Gdpr(Strict):

@@ -20,6 +20,7 @@ from datetime import datetime
 
 import ibis
 import pyarrow as pa
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
@@ -43,8 +44,27 @@ def _unchanged(con: BaseBackend) -> None:
     """Nothing to alter: missing tables are created after the steps."""
 
 
+def _add_columns(table: str, columns: dict[str, str]) -> Callable[[BaseBackend], None]:
+    """A step adding nullable columns to a table, where it exists and lacks them."""
+
+    def apply(con: BaseBackend) -> None:
+        if table not in con.list_tables():
+            return
+        held = set(con.table(table).columns)
+        for name, kind in columns.items():
+            if name not in held:
+                column = sge.ColumnDef(this=sge.to_identifier(name, quoted=True),
+                                       kind=con.compiler.type_mapper.from_ibis(ibis.dtype(kind)))
+                con.raw_sql(sge.Alter(this=sge.table_(table, quoted=True), kind="TABLE", actions=[column])
+                            .sql(con.dialect))
+
+    return apply
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the layout of databases made before versions were recorded", _unchanged),
+    Migration(2, "quarantine: rule and parsed columns", _add_columns("quarantine", {"rule": "string",
+                                                                                   "parsed": "string"})),
 )
 
 
