@@ -23,8 +23,9 @@ def test_valid_project_keeps_lines_for_later_errors(tmp_path: Path):
          "features, audiences, dynamics, predictive, gdpr, segmentations, destinations, routes, exports"),
         ("sources:\n  - table: orders\n    pth: a.csv\n",
          "segmento.yaml, line 2: sources.0.path: Field required\n"
-         "segmento.yaml, line 3: sources.0.pth: unknown key 'pth'; valid keys: table, path, columns, date_format, "
-         "timestamp_format, delimiter, encoding"),
+         "segmento.yaml, line 3: sources.0.pth: unknown key 'pth'; valid keys: table, path, columns, header, names, "
+         "delimiter, encoding, null_tokens, date_format, timestamp_format, decimal, thousands, set, values, id_from, "
+         "currency, rates, min_date, max_date"),
         ("name: [unclosed\n", "segmento.yaml, line 2: not valid YAML: expected ',' or ']', but got '<stream end>'"),
         ("- a\n- b\n", "segmento.yaml, line 1: the project file must be a mapping of sections"),
     ],

@@ -10,11 +10,13 @@ from segmento.settings import Strict
 from segmento.store.options import IngestOptions
 
 
-class SourceMapping(IngestOptions):
-    """How to read one user file (or directory, or glob) into a knowledge-base table."""
-
+class _Where(Strict):
     table: str
     path: str
+
+
+class SourceMapping(IngestOptions, _Where):
+    """How to read one user file (or directory, or glob) into a knowledge-base table."""
 
     def options(self) -> dict[str, Any]:
         """The ingestion options, as ``ingest`` takes them."""
