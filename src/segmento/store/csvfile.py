@@ -76,7 +76,6 @@ def parse(name: str, text: str, delimiter: str, names: list[str] | None) -> Pars
         parsed = None
     if parsed is None:
         return _python(name, text, delimiter, header, has_header=names is None)
-    parsed.columns = header
     return parsed
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmento.errors import SegmentoError
 
@@ -62,11 +62,8 @@ def options_from(syntax: "Syntax", **given: Any) -> IngestOptions:
     given = {k: v for k, v in given.items() if v is not None}
     try:
         return IngestOptions(**given)
-    except Exception as exc:  # pydantic's ValidationError: turned into one line
-        errors = getattr(exc, "errors", None)
-        if not callable(errors):
-            raise
-        first = errors()[0]
+    except ValidationError as exc:  # one line, naming the option as the caller wrote it
+        first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "options"
         raise SegmentoError(f"{syntax.option(name)}: {first['msg']}") from None
 
