@@ -1,9 +1,13 @@
 """The dashboard in a real headless Chromium against a real `segmento serve` (uvicorn on
-a free port): every page loads, its Plotly charts render, the console stays clean."""
+a free port): every page loads, its Plotly charts render, the console stays clean; and what
+an analyst sees: segment names not ids, formatted figures, alerts latest first with a link to
+the customer, Sankey links coloured by direction, nothing wider than a laptop or a phone
+screen, every page reachable by keyboard."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,8 +31,11 @@ PAGES = {  # path -> charts it must draw
     "/dashboard/portraits": 2,
     "/dashboard/audiences?portrait=big_spenders": 4,
     "/dashboard/alerts?kind=negative": 1,
-    "/dashboard/customers?id=C0000042": 1,
+    "/dashboard/customers?id=C0000042": 3,
 }
+SIZES = {"laptop": (1366, 768), "phone": (390, 844)}
+RFM_IDS = ("cant_lose", "at_risk", "about_to_sleep", "need_attention", "potential_loyalists")
+FIGURE = re.compile(r"[€$£]?\d{1,3}(,\d{3})*(\.\d+)?%?")
 
 
 def free_port() -> int:
@@ -125,7 +132,7 @@ def test_the_forms_drive_the_pages(page, server: str) -> None:
     page.click("button[type=submit]")
     page.wait_for_selector("#profile")
     assert "Customer C0000007" in page.inner_text("#profile h2")
-    assert page.locator("#segments td").count() >= 2 and charts_drawn(page) == 1
+    assert page.locator("#segments td").count() >= 2 and charts_drawn(page) == 3
 
     page.goto(f"{server}/dashboard/transitions")
     page.select_option("select[name=segmentation]", "rfm")
@@ -142,3 +149,89 @@ def test_without_a_key_the_dashboard_explains_how_to_get_in(browser, server: str
     response = tab.goto(f"{server}/dashboard/")
     assert response.status == 401 and "A key is needed" in tab.inner_text("h1")
     context.close()
+
+
+def test_segments_are_named_not_shown_by_id(page, server: str) -> None:
+    page.goto(f"{server}/dashboard/transitions?segmentation=rfm")
+    charts_drawn(page)
+    ticks = " ".join(page.locator(".xtick text, .ytick text").all_text_contents())
+    assert "Champions" in ticks and "new" in ticks and "lost" in ticks
+    assert not any(segment_id in ticks for segment_id in RFM_IDS)
+    body = page.inner_text("main")
+    assert not any(segment_id in body for segment_id in RFM_IDS)
+    page.goto(f"{server}/dashboard/")
+    assert page.locator("#mix-rfm span[title=champions]").inner_text() == "Champions"  # the id as a tooltip
+
+
+def test_headline_figures_are_formatted_for_people(page, server: str) -> None:
+    page.goto(f"{server}/dashboard/")
+    values = page.locator(".tile-value").all_inner_texts()
+    assert len(values) >= 4 and all(FIGURE.fullmatch(v) for v in values), values
+    assert any(v.startswith("€") for v in values)
+    assert "data as of" in page.inner_text("header") and "2024-12-31" in page.inner_text("header")
+    cells = page.locator("#headline td.num").all_inner_texts()
+    assert cells and all(re.fullmatch(r"[+−±]?[€$£]?[\d,.]+( pt|%)?", c) for c in cells), cells
+
+
+def test_alerts_are_latest_first_filterable_and_link_to_the_customer(page, server: str) -> None:
+    page.goto(f"{server}/dashboard/alerts")
+    periods = [row.split("\t")[0] for row in page.locator("#alerts tbody tr").all_inner_texts()]
+    assert len(periods) > 1 and periods == sorted(periods, reverse=True)
+    page.select_option("select[name=rule]", "climb")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile("rule=climb"))
+    rules = page.locator("#alerts tbody td:nth-child(3)").all_inner_texts()
+    assert rules and set(rules) == {"climb"}
+    matched = page.locator(".tile-label", has_text="alerts matched").locator("xpath=..").locator(".tile-value")
+    assert int(matched.inner_text().replace(",", "")) >= len(rules)
+    link = page.locator("#alerts tbody a").first
+    customer = link.inner_text()
+    link.click()
+    page.wait_for_selector("#profile")
+    assert f"Customer {customer}" in page.inner_text("#profile h2")
+    assert "climb" in page.inner_text("#alerts")  # that customer's own alerts
+
+
+def test_sankey_links_are_coloured_by_direction(page, server: str) -> None:
+    from segmento.report import palette
+
+    page.goto(f"{server}/dashboard/trajectories?segmentation=rfm&last=6")
+    charts_drawn(page)
+    fills = page.eval_on_selector_all(".sankey-link", "links => links.map(l => getComputedStyle(l).fill)")
+
+    def rgb(colour: str) -> str:  # '#e8590c' as the browser computes it: 'rgb(232, 89, 12)'
+        return "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+    assert {rgb(palette.MOVES[move]) for move in ("up", "down", "stay", "new")} <= set(fills)
+    legend = page.inner_text(".legend")
+    assert "moved down" in legend and "moved up" in legend and "new customers" in legend
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_page_is_wider_than_the_screen(browser, server: str, base: Base, size: str) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.goto(f"{server}/dashboard/?key={base.keys['read']}")
+    for path in PAGES:
+        tab.goto(server + path)
+        charts_drawn(tab)
+        wide = tab.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{path} is {wide}px wide at {width}px"
+    context.close()
+
+
+def test_every_page_is_reachable_by_keyboard(page, server: str) -> None:
+    page.goto(f"{server}/dashboard/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    visited = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        visited.append(page.evaluate("document.activeElement.textContent"))
+    assert {"Transitions", "Alerts", "Customer lookup"} <= set(visited)
+    page.focus("nav a:has-text('Alerts')")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile("/dashboard/alerts"))
+    page.focus("select[name=kind]")
+    page.keyboard.press("Enter")  # a form control submits with the keyboard too

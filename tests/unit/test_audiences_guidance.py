@@ -59,3 +59,10 @@ def test_overlap_matrix_counts_shared_members(held: dict[str, set[str]]) -> None
     for a, b in [*combinations(names, 2), *((n, n) for n in names)]:
         shared = sum(1 for audiences in held.values() if a in audiences and b in audiences)
         assert found.overlaps.loc[a, b] == found.overlaps.loc[b, a] == shared
+
+
+def test_an_audience_of_over_a_third_of_the_base_is_flagged_broad() -> None:
+    pairs = [(f"C{i}", "vips") for i in range(370)] + [(f"C{i}", "niche") for i in range(100)]
+    found = guidance(members(pairs), ["vips", "niche"], 1000, AT)
+    assert [(w.audience, w.kind) for w in found.warnings] == [("vips", "broad")]
+    assert "37.0% of the base" in found.warnings[0].message

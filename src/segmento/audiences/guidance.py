@@ -24,7 +24,7 @@ class Thresholds:
 
     tiny_count: int = 30
     tiny_share: float = 0.005
-    broad_share: float = 0.5
+    broad_share: float = 0.3  # an audience of a third of the base is rarely one target
     duplicate_jaccard: float = 0.9
 
 

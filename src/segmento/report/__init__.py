@@ -10,24 +10,26 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from segmento.report import sections, views
+from segmento import formatting as fmt
+from segmento.report import sections, sections_activity, views
 from segmento.report.predictive import predictive
 from segmento.report.charts import PLOTLY_JS
+from segmento.report.headline import data_as_of, headline_section
 from segmento.report.render import render
 from segmento.workspace import Workspace
 
 
 def report_sections(ws: Workspace) -> list[sections.Section]:
-    """Every section, segmentation by segmentation, then audiences and alerts."""
-    found: list[sections.Section] = []
+    """The headline, then every section segmentation by segmentation, then audiences and alerts."""
+    found: list[sections.Section] = [headline_section(ws)]
     for name in views.fitted_segmentations(ws):
         found.append(sections.mix(ws, name))
         found.append(sections.transitions(ws, name))
         found.append(sections.trajectories(ws, name))
         found.append(sections.portraits(ws, name))
     found.append(predictive(ws))
-    found.append(sections.audiences(ws))
-    found.append(sections.alerts(ws))
+    found.append(sections_activity.audiences(ws))
+    found.append(sections_activity.alerts(ws))
     return found
 
 
@@ -36,9 +38,9 @@ def build_report(ws: Workspace, out_path: str | Path) -> Path:
     out = Path(out_path)
     found = report_sections(ws)
     summary = {
-        "project": ws.project.name,
-        "customers": f"{ws.table('customers').count().execute():,}",
-        "orders": f"{ws.table('orders').count().execute():,}",
+        "data as of": fmt.day(data_as_of(ws)),
+        "customers": fmt.count(ws.table("customers").count().execute()),
+        "orders": fmt.count(ws.table("orders").count().execute()),
         "segmentations": ", ".join(views.fitted_segmentations(ws)) or "none fitted",
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
     }

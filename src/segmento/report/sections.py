@@ -1,17 +1,31 @@
 """The sections people read, each built once for the dashboard pages and the report:
-a title, Plotly figures, small tables and notes."""
+a title, headline figures, Plotly figures, small tables, a colour legend, notes and warnings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
 
-from segmento.dynamics.store import EXIT, NEW
-from segmento.report import charts, views
+from segmento import formatting as fmt
+from segmento.report import charts, palette, views
+from segmento.segmentations import Portrait
 from segmento.workspace import Workspace
+
+WINDOW_MONTHS = 12  # the longest feature window the segmentations read (spend_12m, orders_12m)
+
+
+@dataclass
+class Cell:
+    """A table cell for people: its text, the id behind it (a tooltip), a link, a class (num: right-aligned)."""
+
+    text: str
+    tip: str = ""
+    href: str = ""
+    cls: str = ""
+    colour: str = ""
 
 
 @dataclass
@@ -19,6 +33,16 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     caption: str = ""
+    numeric: tuple[int, ...] = ()  # columns to right-align
+
+
+@dataclass
+class Tile:
+    """A headline figure: '12,345' over 'customers', with a detail line."""
+
+    label: str
+    value: str
+    detail: str = ""
 
 
 @dataclass
@@ -28,24 +52,53 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     anchor: str = ""
+    tiles: list[Tile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, meaning)
+
+
+def named(info: dict[str, views.SegmentInfo], segment: str) -> Cell:
+    """A segment's label with its id as the tooltip ('new'/'lost' for the matrix margins)."""
+    if segment in info:
+        return Cell(info[segment].label, tip=segment, colour=info[segment].colour)
+    return Cell(views.NEW_NAME if segment == "(new)" else views.LOST_NAME if segment == "(exit)" else segment)
+
+
+def incomplete_until(ws: Workspace) -> date | None:
+    """The first period end whose 12-month windows hold a full year of history."""
+    start = views.data_start(ws)
+    if start is None:
+        return None
+    month = start.month + WINDOW_MONTHS
+    return date(start.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
 
 def mix(ws: Workspace, segmentation: str) -> Section:
-    frame = views.segment_mix(ws, segmentation)
+    info = views.segments(ws, segmentation)
+    frame = views.segment_mix(ws, segmentation, info)
     section = Section(f"{segmentation}: segment mix", anchor=f"mix-{segmentation}")
     if frame.empty:
         section.notes.append("No snapshot yet: run `segmento backfill` or `segmento snapshot`.")
         return section
-    section.figures.append(charts.segment_mix(frame, segmentation))
-    last = frame.iloc[-1]
-    section.tables.append(Table(["segment", "customers", "% of base"],
-                                [[label, int(n), f"{n / max(last.sum(), 1):.1%}"] for label, n in last.items()],
-                                f"at {frame.index[-1]}"))
+    full_from = incomplete_until(ws)
+    section.figures.append(charts.segment_mix(frame, info, segmentation, full_from))
+    if full_from is not None and frame.index[0] < full_from.isoformat():
+        section.warnings.append(f"Periods before {full_from} read less than {WINDOW_MONTHS} months of history "
+                                "(the data starts later): their shares understate the best segments.")
+    last, previous = frame.iloc[-1], frame.iloc[-2] if len(frame) > 1 else frame.iloc[-1] * 0
+    total, before = max(int(last.sum()), 1), max(int(previous.sum()), 1)
+    rows = [[named(info, s), Cell(fmt.count(n)), Cell(fmt.percent(n / total)),
+             Cell(fmt.points(n / total - previous[s] / before))] for s, n in last.items()]
+    section.tables.append(Table(["segment", "customers", "% of base", "change vs previous period"], rows,
+                                f"at {frame.index[-1]}", numeric=(1, 2, 3)))
+    empty = [info[s].label for s, n in last.items() if n == 0] + [i.label for s, i in info.items() if s not in last]
+    if empty:
+        section.warnings.append(f"Empty at {frame.index[-1]}: {', '.join(empty)}.")
     return section
 
 
 def transitions(ws: Workspace, segmentation: str, start: date | None = None, end: date | None = None) -> Section:
-    """The matrix between two periods (the last two by default)."""
+    """The matrix between two periods (the last two by default), with up/down/stay totals."""
     periods = ws.periods(segmentation)
     section = Section(f"{segmentation}: transition matrix", anchor=f"transitions-{segmentation}")
     if start is None or end is None:
@@ -54,25 +107,39 @@ def transitions(ws: Workspace, segmentation: str, start: date | None = None, end
             return section
         start, end = periods[-2], periods[-1]
     matrix = ws.transitions(segmentation, start, end)
-    section.figures.append(charts.transition_heatmap(matrix))
-    moved = int(matrix.counts.drop(index=NEW, errors="ignore").drop(columns=EXIT, errors="ignore").to_numpy().sum())
-    section.notes.append(
-        f"{matrix.stayed:,} of {moved:,} customers present at both dates stayed in their segment "
-        f"({matrix.stayed / max(moved, 1):.0%}); {int(matrix.counts.loc[NEW].sum()):,} entered, "
-        f"{int(matrix.counts[EXIT].sum()):,} left."
-    )
+    info, currency = views.segments(ws, segmentation), views.currency(ws)
+    section.figures.append(charts.transition_heatmap(matrix, info, currency))
+    totals = views.move_totals(matrix.counts, matrix.revenue, info)
+    present = int(totals.loc[[palette.UP, palette.DOWN, palette.STAY], "customers"].sum())
+    rows = [[Cell(palette.MOVE_NAMES[key], colour=palette.MOVES[key]), Cell(fmt.count(row.customers)),
+             Cell(fmt.percent(row.customers / present) if key in (palette.UP, palette.DOWN, palette.STAY) and present
+                  else ""),
+             Cell(fmt.money(row.revenue, currency))] for key, row in totals.iterrows()]
+    section.tables.append(Table(["move", "customers", "% of those present at both dates", f"revenue {start} → {end}"],
+                                rows, f"{start} → {end}", numeric=(1, 2, 3)))
+    section.legend = palette.legend(palette.UP, palette.DOWN, palette.STAY)
+    section.notes.append("Each cell: % of the row, customers, their revenue over the period. Rows: where customers "
+                         "were; columns: where they are.")
     return section
 
 
-def trajectories(ws: Workspace, segmentation: str, last: int = 6, top: int = 10) -> Section:
+def trajectories(ws: Workspace, segmentation: str, last: int = 6, top: int = 12) -> Section:
     section = Section(f"{segmentation}: trajectories", anchor=f"trajectories-{segmentation}")
     if len(ws.periods(segmentation)) < 2:
         section.notes.append("Trajectories need two snapshots.")
         return section
     paths = ws.trajectories(segmentation, last=last)
-    section.figures.append(charts.trajectory_sankey(paths.sankey(), segmentation))
-    frequent = paths.top_paths(top)
-    section.tables.append(Table(["path", "customers"], frequent.values.tolist(), f"most frequent paths over {last} periods"))
+    info = views.segments(ws, segmentation)
+    section.figures.append(charts.trajectory_sankey(views.flows(paths, info), segmentation))
+    section.legend = palette.legend(palette.UP, palette.DOWN, palette.STAY, palette.NEW, palette.LOST) + [
+        (s.colour, s.label) for s in info.values()]
+    changed, steady = views.changed_paths(paths, top)
+    total = max(len(paths.paths), 1)
+    section.tables.append(Table(
+        ["path (repeats merged)", "customers", "% of customers"],
+        [[Cell(p), Cell(fmt.count(n)), Cell(fmt.percent(n / total))] for p, n in changed.itertuples(index=False)],
+        f"the most frequent paths that changed over {last} periods; {fmt.count(steady)} customers "
+        f"({fmt.percent(steady / total)}) kept one segment throughout", numeric=(1, 2)))
     return section
 
 
@@ -81,49 +148,45 @@ def portraits(ws: Workspace, segmentation: str, as_of: date | None = None) -> Se
     periods = ws.periods(segmentation)
     when = as_of or (periods[-1] if periods else date.today())
     found = ws.portraits(segmentation, when)
-    return _portraits_section(found, f"{segmentation}: segment portraits at {when}", f"portraits-{segmentation}")
+    return portrait_section(ws, found, f"{segmentation}: segment portraits at {when}", f"portraits-{segmentation}")
 
 
-def audience_portraits(ws: Workspace, audience: str, as_of: datetime) -> Section:
-    found = views.audience_portraits(ws, audience, as_of)
-    return _portraits_section(found, f"audience {audience}: portrait at {as_of:%Y-%m-%d}", f"portrait-{audience}")
+def human_label(description: str) -> str:
+    """A catalog description as a short label: 'Age in whole years at D (null if ...)' -> 'Age in whole years'."""
+    label = description.split(" (")[0].split(", e.g.")[0].split(": ")[0]
+    return label.removesuffix(" at D").removesuffix(", ever").strip()
 
 
-def _portraits_section(found: list, title: str, anchor: str) -> Section:
+def feature_names(ws: Workspace) -> dict[str, str]:
+    """Feature name -> a short human label (its catalog description up to the first bracket)."""
+    from segmento.features.catalog import catalog
+
+    return {f.name: human_label(f.description) for f in catalog(ws.project)}
+
+
+def portrait_section(ws: Workspace, found: list[Portrait], title: str, anchor: str) -> Section:
     section = Section(title, anchor=anchor)
     section.figures.append(charts.portrait_shares(found, "customers and revenue per segment"))
-    section.figures.append(charts.portrait_indexes(found, "what sets them apart (index, base = 100)"))
+    section.figures.append(charts.portrait_indexes(found, feature_names(ws), "what sets them apart (index, base = 100)"))
+    extra = [key for key in ("next_best_action", "homogeneity", "separation") if any(hasattr(p, key) for p in found)]
+    rows = []
+    for p in found:
+        row = [Cell(p.label, tip=p.segment_id), Cell(fmt.count(p.size)), Cell(fmt.percent(p.share)),
+               Cell(fmt.percent(p.revenue_share)), Cell(p.preferred_channel or fmt.MISSING)]
+        row += [Cell(_shown(getattr(p, key, None))) for key in extra]
+        rows.append([*row, Cell(p.description)])
     section.tables.append(Table(
-        ["segment", "customers", "% of base", "channel", "portrait"],
-        [[p.label, p.size, f"{p.share:.1%}", p.preferred_channel or "", p.description] for p in found],
-    ))
+        ["segment", "customers", "% of base", "% of revenue", "channel", *[k.replace("_", " ") for k in extra],
+         "portrait"], rows, numeric=(1, 2, 3)))
+    section.notes.append("Index: the segment's mean over the base's mean × 100 (100 = like the base; n/a = no value).")
+    if any(p.size == 0 for p in found):
+        section.warnings.append("Empty segments: " + ", ".join(p.label for p in found if p.size == 0) + ".")
     return section
 
 
-def audiences(ws: Workspace) -> Section:
-    section = Section("Audiences: sizes and overlaps", anchor="audiences")
-    guidance = views.recorded_guidance(ws)
-    if not guidance.sizes:
-        section.notes.append("No audience defined: declare some under `audiences:` in segmento.yaml.")
-        return section
-    section.figures.append(charts.audience_sizes(guidance.sizes, guidance.base))
-    section.figures.append(charts.audience_overlaps(guidance.overlaps))
-    section.notes.extend(str(w) for w in guidance.warnings)
-    return section
-
-
-def alerts(ws: Workspace, limit: int = 25, **filters: Any) -> Section:
-    section = Section("Trajectory alerts", anchor="alerts")
-    counts = views.alert_counts(ws)
-    if counts.empty:
-        section.notes.append("No alert raised: declare trajectory rules under `dynamics.rules`.")
-        return section
-    section.figures.append(charts.alert_counts(counts))
-    rows = ws.alerts(limit=limit, **filters).to_pyarrow().to_pylist()
-    section.tables.append(Table(
-        ["period", "customer", "rule", "move", "kind", "journey", "value at stake"],
-        [[str(r["period"]), r["customer_id"], r["rule"], f"{r['from_segment']} → {r['to_segment']}", r["kind"],
-          r["journey"] or "", f"{r['priority']:,.0f}"] for r in rows],
-        f"highest value at stake first ({len(rows)} shown)",
-    ))
-    return section
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return fmt.number(value, 2)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return fmt.MISSING if value is None else str(value)

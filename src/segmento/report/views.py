@@ -3,7 +3,9 @@ the REST API show. Each is one aggregate in the engine; only a few rows come bac
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import ibis
 import pandas as pd
@@ -11,12 +13,27 @@ from ibis import _
 
 from segmento.audiences.guidance import Guidance, guidance
 from segmento.dynamics.alerts import alerts_table
-from segmento.dynamics.store import snapshots
+from segmento.dynamics.store import EXIT, NEW, snapshots
+from segmento.dynamics.trajectories import ABSENT, Trajectories
+from segmento.formatting import DEFAULT_CURRENCY
+from segmento.report import palette
 from segmento.segmentations import FrozenModel, Portrait, Segment
 from segmento.segmentations import portraits as segment_portraits
 from segmento.segmentations.base import Segmenter
 from segmento.segmentations.registry import models_table
 from segmento.workspace import Workspace
+
+NEW_NAME, LOST_NAME = "new", "lost"
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """A segment as people read it: its label, its id (shown as a tooltip), its rank, its colour."""
+
+    id: str
+    label: str
+    rank: int
+    colour: str
 
 
 def fitted_segmentations(ws: Workspace) -> list[str]:
@@ -24,6 +41,25 @@ def fitted_segmentations(ws: Workspace) -> list[str]:
     models = models_table(ws.con).select("name").distinct().to_pyarrow().column(0).to_pylist()
     taken = snapshots(ws.con).select("segmentation").distinct().to_pyarrow().column(0).to_pylist()
     return sorted(set(models) | set(taken))
+
+
+def segments(ws: Workspace, segmentation: str) -> dict[str, SegmentInfo]:
+    """Every segment of the segmentation best first, by id: the model's (empty ones included),
+    then any other seen in snapshots (an older version's)."""
+    found: dict[str, tuple[str, int]] = {}
+    try:
+        for s in ws.segmentation_model(segmentation).segments:
+            found[s.id] = (s.label, s.rank)
+    except (KeyError, LookupError, ValueError):
+        pass  # snapshots without a stored model: their labels are enough
+    table = snapshots(ws.con)
+    rows = table.filter(table.segmentation == segmentation)
+    seen = rows.group_by("segment_id").agg(label=_.segment_label.argmax(_.period), rank=_.segment_rank.min())
+    for row in seen.to_pyarrow().to_pylist():
+        found.setdefault(row["segment_id"], (row["label"], int(row["rank"])))
+    order = sorted(found, key=lambda s: (found[s][1], s))
+    colours = palette.segment_colours(len(order))
+    return {s: SegmentInfo(s, found[s][0], found[s][1], colours[i]) for i, s in enumerate(order)}
 
 
 def segment_sizes(ws: Workspace, segmentation: str) -> pd.DataFrame:
@@ -38,16 +74,30 @@ def segment_sizes(ws: Workspace, segmentation: str) -> pd.DataFrame:
     return frame.astype({"customers": "int64"})
 
 
-def segment_mix(ws: Workspace, segmentation: str) -> pd.DataFrame:
-    """Period x segment label customer counts, segments best first (the mix over time)."""
+def segment_mix(ws: Workspace, segmentation: str, info: dict[str, SegmentInfo] | None = None) -> pd.DataFrame:
+    """Period x segment id customer counts, segments best first (the mix over time)."""
     sizes = segment_sizes(ws, segmentation)
     if sizes.empty:
         return pd.DataFrame()
-    order = sizes.sort_values(["rank", "segment_id"]).drop_duplicates("segment_id")
-    labels = dict(zip(order.segment_id, order.label))
+    order = list(info if info is not None else segments(ws, segmentation))
     mix = sizes.pivot_table(index="period", columns="segment_id", values="customers", aggfunc="sum", fill_value=0)
     mix.index = [str(p) for p in mix.index]
-    return mix.reindex(columns=list(labels)).rename(columns=labels).astype("int64")
+    return mix.reindex(columns=[s for s in order if s in mix.columns]).astype("int64")
+
+
+def currency(ws: Workspace) -> str:
+    """The base's currency: the most frequent one on orders (EUR when none is recorded)."""
+    orders = ws.table("orders")
+    if "currency" not in orders.columns:
+        return DEFAULT_CURRENCY
+    top = orders.group_by("currency").agg(n=_.count()).order_by(ibis.desc("n")).limit(1).to_pyarrow().to_pylist()
+    return (top[0]["currency"] if top and top[0]["currency"] else DEFAULT_CURRENCY).upper()
+
+
+def data_start(ws: Workspace) -> date | None:
+    """The first order's day: features over a window longer than the history before a date are incomplete."""
+    first = ws.table("orders").ordered_at.min().to_pyarrow().as_py()
+    return first.date() if first is not None else None
 
 
 def alert_counts(ws: Workspace) -> pd.DataFrame:
@@ -61,6 +111,92 @@ def page(table: ibis.Table, offset: int, limit: int) -> tuple[int, list[dict]]:
     """(total rows, the rows of one page)."""
     total = int(table.count().execute())
     return total, table.limit(limit, offset=offset).to_pyarrow().to_pylist()
+
+
+def move_totals(counts: pd.DataFrame, revenue: pd.DataFrame, info: dict[str, SegmentInfo]) -> pd.DataFrame:
+    """Customers and revenue of a transition matrix per direction: up, down, stay, new, lost."""
+    totals = {key: [0, 0.0] for key in (palette.UP, palette.DOWN, palette.STAY, palette.NEW, palette.LOST)}
+    for a in counts.index:
+        for b in counts.columns:
+            if a == NEW and b == EXIT:
+                continue
+            key = palette.direction(_rank(a, info, NEW), _rank(b, info, EXIT))
+            totals[key][0] += int(counts.at[a, b])
+            totals[key][1] += float(revenue.at[a, b])
+    return pd.DataFrame.from_dict(totals, orient="index", columns=["customers", "revenue"])
+
+
+def _rank(segment: str, info: dict[str, SegmentInfo], absent: str) -> float | None:
+    if segment == absent:
+        return None
+    return float(info[segment].rank) if segment in info else float("inf")
+
+
+@dataclass
+class Flows:
+    """A Sankey's content: nodes (column, name, colour, rank), links (source, target, customers, direction)."""
+
+    periods: list[str]
+    nodes: list[tuple[int, str, str]]
+    links: list[tuple[int, int, int, str]]
+
+
+def flows(paths: Trajectories, info: dict[str, SegmentInfo]) -> Flows:
+    """Links between consecutive periods, segments best first in each column; customers not
+    yet in the base enter from 'new', those gone leave to 'lost' (not a '-' segment)."""
+    by_label = {s.label: s for s in info.values()}
+    columns = [p.isoformat() for p in paths.periods]
+    order = [s.label for s in info.values()]
+    nodes: dict[tuple[int, str], int] = {}
+    links: Counter[tuple[int, int, str]] = Counter()
+    for i, (before, after) in enumerate(zip(columns, columns[1:])):
+        for (a, b), n in paths.paths.groupby([before, after]).size().items():
+            if a == ABSENT and b == ABSENT:
+                continue
+            source = NEW_NAME if a == ABSENT else a
+            target = LOST_NAME if b == ABSENT else b
+            ranks = [by_label[x].rank if x in by_label else None for x in (a, b)]
+            for key in ((i, source), (i + 1, target)):
+                nodes.setdefault(key, len(nodes))
+            links[(nodes[(i, source)], nodes[(i + 1, target)], palette.direction(*ranks))] += int(n)
+    rank = {name: k for k, name in enumerate([NEW_NAME, *order, LOST_NAME])}
+    ordered = sorted(nodes, key=lambda key: (key[0], rank.get(key[1], len(rank))))
+    renumber = {nodes[key]: k for k, key in enumerate(ordered)}
+    colour = {s.label: s.colour for s in info.values()} | {NEW_NAME: palette.MOVES[palette.NEW],
+                                                            LOST_NAME: palette.MOVES[palette.LOST]}
+    return Flows(
+        columns,
+        [(col, name, colour.get(name, palette.NEUTRAL)) for col, name in ordered],
+        [(renumber[s], renumber[t], n, d) for (s, t, d), n in sorted(links.items(), key=lambda kv: renumber[kv[0][0]])],
+    )
+
+
+def changed_paths(paths: Trajectories, top: int = 15) -> tuple[pd.DataFrame, int]:
+    """The most frequent paths that changed segment at least once ('new'/'lost' named), and
+    how many customers kept one segment throughout."""
+    columns = [p.isoformat() for p in paths.periods]
+    wide = paths.paths[columns]
+    present = wide.where(wide != ABSENT)
+    distinct = present.nunique(axis=1)
+    entered = (wide.iloc[:, 0] == ABSENT) & present.notna().any(axis=1)
+    moved = (distinct > 1) | entered
+    steady = int((~moved & present.notna().any(axis=1)).sum())
+
+    def named(row: pd.Series) -> str:
+        seen, out = False, []
+        for value in row:
+            if value == ABSENT:
+                out.append(LOST_NAME if seen else NEW_NAME)
+            else:
+                seen = True
+                out.append(value)
+        squeezed = [v for k, v in enumerate(out) if k == 0 or v != out[k - 1]]
+        return " → ".join(squeezed)
+
+    if not moved.any():
+        return pd.DataFrame(columns=["path", "customers"]), steady
+    counted = wide[moved].apply(named, axis=1).value_counts().head(top)
+    return counted.rename_axis("path").reset_index(name="customers"), steady
 
 
 def recorded_guidance(ws: Workspace) -> Guidance:

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from segmento.dynamics.periods import period_end
-from segmento.report import charts, sections, views
+from segmento.report import charts, customer as customer_view, sections, sections_activity, views
+from segmento.report.headline import data_as_of, headline_section
 from segmento.report.render import STATIC, render
 from segmento.service import audiences as audience_stage
 from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
@@ -37,6 +38,7 @@ NAV = (
     ("/dashboard/customers", "Customer lookup"),
 )
 STATIC_FILES = {"plotly.min.js": charts.PLOTLY_JS, "style.css": STATIC / "style.css"}
+CUSTOMER_LINK = "/dashboard/customers?id={}"
 
 
 class LoginNeeded(Exception):
@@ -91,7 +93,8 @@ class Control:
 def page(active: str, page_sections: list[sections.Section], controls: list[Control] | None = None,
          notes: list[str] | None = None, **extra: Any) -> HTMLResponse:
     html = render(extra.pop("template", "page.html"), title=active, nav=NAV, active=active,
-                  sections=page_sections, controls=controls or [], notes=notes or [], **extra)
+                  sections=page_sections, controls=controls or [], notes=notes or [], as_of=extra.pop("as_of", None),
+                  **extra)
     return HTMLResponse(html)
 
 
@@ -149,15 +152,19 @@ async def root(key: Viewer) -> RedirectResponse:
 
 @router.get("/")
 def overview(request: Request, key: Viewer) -> HTMLResponse:
-    """Segment mix over time for every segmentation, and the alerts per period."""
+    """The headline, the segment mix over time of every segmentation, and the latest alerts."""
     service = service_of(request)
+    at = service.clock().date()
     with service.reader() as ws:
         names = views.fitted_segmentations(ws)
-        found = [service.cached(("mix", name), lambda n=name: sections.mix(ws, n), ("segment_snapshots",))
-                 for name in names]
-        found.append(sections.alerts(ws, limit=10))
+        shown = data_as_of(ws) or at
+        found = [service.cached(("headline", shown), lambda: headline_section(ws, shown),
+                                ("segment_snapshots", "alerts", "orders", "customers", "events", "consents"))]
+        found += [service.cached(("mix", name), lambda n=name: sections.mix(ws, n), ("segment_snapshots", "orders"))
+                  for name in names]
+        found.append(sections_activity.alerts(ws, limit=10, customer_link=CUSTOMER_LINK))
     notes = [] if names else ["No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`."]
-    return page("Overview", found, notes=notes)
+    return page("Overview", found, notes=notes, as_of=shown)
 
 
 def _period_options(ws: Workspace, name: str | None) -> list[str]:
@@ -233,19 +240,21 @@ def audiences(
     request: Request, key: Viewer,
     portrait: Annotated[str | None, Query(max_length=63, description="an audience to portray")] = None,
 ) -> HTMLResponse:
-    """Audience sizes, overlaps and granularity warnings; optionally one audience's portrait."""
+    """Audiences: rules, sizes and their trend, entries and exits, overlaps, granularity warnings;
+    optionally one audience's portrait."""
     service = service_of(request)
     notes: list[str] = []
     with service.reader() as ws:
-        found = [service.cached(("audiences-section",), lambda: sections.audiences(ws),
+        found = [service.cached(("audiences-section",), lambda: sections_activity.audiences(ws),
                                 ("audience_changes", "audiences", "customers"))]
         names = [a.name for a in audience_stage.stage(ws).list()] if audience_stage.available(ws) else []
         if portrait and portrait not in names:
             notes.append(f"No audience {portrait!r}.")
         elif portrait:
             at = service.clock()
-            found.append(service.cached(("audience-portrait-section", portrait, at),
-                                        lambda: sections.audience_portraits(ws, portrait, at)))
+            found.append(service.cached(("audience-portrait-section", portrait, at), lambda: sections.portrait_section(
+                ws, views.audience_portraits(ws, portrait, at), f"audience {portrait}: portrait at {at:%Y-%m-%d}",
+                f"portrait-{portrait}")))
     controls = [Control("portrait", "portrait of", portrait or "", ["", *names])] if names else []
     return page("Audiences", found, controls, notes)
 
@@ -255,18 +264,25 @@ def alerts(
     request: Request, key: Viewer,
     kind: Literal["", "negative", "positive", "high_stakes"] = "",
     period: Loose = None,
+    rule: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
     min_priority: Loose = None,
 ) -> HTMLResponse:
-    """Trajectory alerts, highest value at stake first, filtered by kind, period and value."""
+    """Trajectory alerts, latest period first, filtered by period, kind, rule and value, with totals."""
     service = service_of(request)
     notes: list[str] = []
     day, least = _date(period, "period", notes), _number(min_priority, "least value at stake", notes)
     with service.reader() as ws:
         when = period_end(day, ws.project.dynamics.grid) if day else None
-        found = [sections.alerts(ws, limit=100, kind=kind or None, period=when, min_priority=least)]
-        periods = sorted({str(p) for p in views.alert_counts(ws).period})
-    controls = [Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),
-                Control("period", "period", str(when or ""), ["", *periods]),
+        rules = [r.name for r in ws.project.dynamics.rules]
+        if rule and rule not in rules:
+            notes.append(f"No rule {rule!r}; showing every rule.")
+            rule = None
+        found = [sections_activity.alerts(ws, limit=100, customer_link=CUSTOMER_LINK, kind=kind or None, period=when,
+                                          rule=rule or None, min_priority=least)]
+        periods = sorted({str(p) for p in views.alert_counts(ws).period}, reverse=True)
+    controls = [Control("period", "period", str(when or ""), ["", *periods]),
+                Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),
+                Control("rule", "rule", rule or "", ["", *rules]),
                 Control("min_priority", "least value at stake", "" if least is None else least, kind="number")]
     return page("Alerts", found, controls, notes)
 
@@ -276,15 +292,28 @@ def customer(
     request: Request, key: Viewer,
     id: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,  # noqa: A002 - the form field
 ) -> HTMLResponse:
-    """Look a customer up: profile, segments and their history, audiences, consents, features."""
+    """Look a customer up: identity, consents, segments and their history, audiences since when,
+    alerts, orders and events, features by axis."""
     service = service_of(request)
-    profile, source, notes, found = None, None, [], []
+    profile, source, notes, found, extra = None, None, [], [], {}
     if id:
         profile, source = service.profiles.get(id)
         service.audit.add(key.key_id, "customer_360_read", target(id), {"found": profile is not None, "via": "dashboard"})
         if profile is None:
             notes.append(f"No customer {id!r}.")
-        elif profile["segment_history"]:
-            found.append(sections.Section("Segment history", [charts.customer_path(profile["segment_history"])]))
+        else:
+            with service.reader() as ws:
+                currency = views.currency(ws)
+                infos = {name: views.segments(ws, name) for name in profile["segments"]}
+                extra = {
+                    "segments": {name: sections.named(infos[name], s["segment_id"]) if s else None
+                                 for name, s in profile["segments"].items()},
+                    "groups": customer_view.feature_groups(ws, profile["features"], currency),
+                    "since": customer_view.since_when(ws, id) if profile["audiences"] else {},
+                    "alerts": customer_view.customer_alerts(ws, id, currency),
+                }
+                found.append(customer_view.history_sections(ws, profile["segment_history"]))
+                found.append(customer_view.timeline(ws, id, currency, profile["as_of"]))
     controls = [Control("id", "customer id", id or "")]
-    return page("Customer lookup", found, controls, notes, template="customer.html", profile=profile, source=source)
+    return page("Customer lookup", found, controls, notes, template="customer.html", profile=profile, source=source,
+                **extra)

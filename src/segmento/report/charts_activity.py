@@ -1,0 +1,119 @@
+"""Plotly figures of audiences, alerts and one customer, shared by the dashboard and the report
+(same conventions as ``charts``: names for people, ids in the hover, palette colours)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from segmento.report import palette
+from segmento.report.charts import _layout, money_format
+from segmento.report.views import SegmentInfo
+
+KIND_ORDER = ("negative", "high_stakes", "positive")
+
+
+def audience_sizes(sizes: dict[str, int], base: int) -> go.Figure:
+    names = list(sizes)
+    fig = go.Figure(go.Bar(
+        x=names, y=[sizes[n] for n in names], marker_color="#4dabf7",
+        text=[f"{sizes[n]:,} · {sizes[n] / base:.1%}" if base else f"{sizes[n]:,}" for n in names],
+        textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{y:,} customers<extra></extra>",
+    ))
+    return _layout(fig, f"Audience sizes (base {base:,} customers)", yaxis_title="customers", height=360)
+
+
+def audience_trend(history: pd.DataFrame) -> go.Figure:
+    """Members of each audience at the end of every period."""
+    fig = go.Figure()
+    for audience, rows in history.groupby("audience", sort=False):
+        fig.add_trace(go.Scatter(x=rows.period.tolist(), y=rows.size.tolist(), name=str(audience), mode="lines+markers",
+                                 hovertemplate=f"{audience}<br>" + "%{x}: %{y:,} members<extra></extra>"))
+    return _layout(fig, "Audience sizes over time", yaxis=dict(title="members", rangemode="tozero"), height=340,
+                   legend=dict(orientation="h", y=-0.2))
+
+
+def audience_moves(history: pd.DataFrame) -> go.Figure:
+    """Entries (up, cool) and exits (down, warm) per period, summed over the audiences, by audience in the hover."""
+    fig = go.Figure()
+    for column, sign, move in (("entries", 1, palette.UP), ("exits", -1, palette.DOWN)):
+        totals = history.groupby("period", sort=True)[column].sum()
+        detail = history.groupby("period", sort=True).apply(
+            lambda rows, c=column: "<br>".join(f"{a}: {n:,}" for a, n in zip(rows.audience, rows[c]) if n))
+        fig.add_trace(go.Bar(x=totals.index.tolist(), y=(sign * totals).tolist(), name=column,
+                             marker_color=palette.MOVES[move], customdata=detail.reindex(totals.index).tolist(),
+                             hovertemplate=f"%{{x}}: {column} %{{y:,}}<br>" + "%{customdata}<extra></extra>"))
+    return _layout(fig, "Entries and exits per period (all audiences)", barmode="relative", yaxis_title="customers",
+                   height=320, legend=dict(orientation="h", y=1.12))
+
+
+def audience_overlaps(overlaps: pd.DataFrame) -> go.Figure:
+    """Shared members of every two audiences as a share of the row audience: colour and text in %."""
+    diagonal = pd.Series([overlaps.iat[i, i] for i in range(len(overlaps))], index=overlaps.index)
+    share = overlaps.div(diagonal.replace(0, 1), axis=0) * 100
+    fig = go.Figure(go.Heatmap(
+        z=share.round(1).to_numpy().tolist(), x=list(overlaps.columns), y=list(overlaps.index),
+        customdata=overlaps.to_numpy().tolist(), texttemplate="%{z:.0f}%", colorscale="Blues", zmin=0, zmax=100,
+        xgap=1, ygap=1, colorbar=dict(title="% of row", ticksuffix="%"),
+        hovertemplate="%{z:.1f}% of %{y} is also in %{x} (%{customdata:,} customers)<extra></extra>",
+    ))
+    return _layout(fig, "Audience overlaps (% of the row audience)", yaxis_autorange="reversed",
+                   height=200 + 44 * len(overlaps))
+
+
+def alert_counts(counts: pd.DataFrame, currency: str) -> go.Figure:
+    before, after = money_format(currency)
+    fig = go.Figure()
+    kinds = sorted(counts.kind.unique(), key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 9, k))
+    for kind in kinds:
+        rows = counts[counts.kind == kind]
+        fig.add_trace(go.Bar(name=str(kind), x=[str(p) for p in rows.period], y=rows.alerts.tolist(),
+                             marker_color=palette.KINDS.get(kind, palette.NEUTRAL),
+                             customdata=rows.value.round(0).tolist(),
+                             hovertemplate=f"{kind} · %{{x}}: %{{y:,}} alerts, {before}%{{customdata:,.0f}}{after} "
+                                           "at stake<extra></extra>"))
+    return _layout(fig, "Trajectory alerts per period", barmode="stack", yaxis_title="alerts", height=340,
+                   xaxis=dict(type="category", title="period"),
+                   legend=dict(orientation="h", y=1.12))
+
+
+def customer_history(name: str, path: list[dict[str, Any]], info: dict[str, SegmentInfo]) -> go.Figure:
+    """One customer's segment in one segmentation, period by period, on that segmentation's own
+    scale (its segment labels, best at the top)."""
+    labels = [s.label for s in info.values()] or list(dict.fromkeys(step["label"] for step in path))
+    colours = {s.label: s.colour for s in info.values()}
+    fig = go.Figure(go.Scatter(
+        x=[str(step["period"]) for step in path], y=[step["label"] for step in path], mode="lines+markers",
+        line=dict(shape="hv", color="#adb5bd"), marker=dict(size=9, color=[colours.get(s["label"], "#495057")
+                                                                               for s in path]),
+        customdata=[step["segment_id"] for step in path],
+        hovertemplate="%{x}: %{y} <i>(%{customdata})</i><extra></extra>",
+    ))
+    return _layout(fig, name, yaxis=dict(categoryorder="array", categoryarray=labels[::-1], range=[-0.5, len(labels) - 0.5]),
+                   height=120 + 26 * len(labels), margin=dict(l=60, r=20, t=40, b=30), showlegend=False)
+
+
+def customer_timeline(orders: list[dict[str, Any]], events: list[dict[str, Any]], currency: str) -> go.Figure:
+    """Orders (size = amount) and events on one time axis, one row per kind."""
+    before, after = money_format(currency)
+    fig = go.Figure()
+    if orders:
+        amounts = [float(o["amount"] or 0) for o in orders]
+        biggest = max(amounts + [1.0])
+        fig.add_trace(go.Scatter(
+            x=[o["ordered_at"].isoformat() for o in orders], y=["order"] * len(orders), mode="markers", name="orders",
+            marker=dict(size=[8 + 22 * (a / biggest) ** 0.5 for a in amounts], color="#0b4f8a", opacity=0.7),
+            customdata=[[o["order_id"], round(a, 2), o["channel"]] for o, a in zip(orders, amounts)],
+            hovertemplate=f"%{{x}}<br>order %{{customdata[0]}}: {before}%{{customdata[1]:,.2f}}{after} "
+                          "(%{customdata[2]})<extra></extra>"))
+    if events:
+        fig.add_trace(go.Scatter(
+            x=[e["occurred_at"].isoformat() for e in events], y=[e["type"] for e in events], mode="markers",
+            name="events", marker=dict(size=7, color="#f08c00", opacity=0.6),
+            customdata=[[e["channel"], e["category"] or ""] for e in events],
+            hovertemplate="%{x}<br>%{y} on %{customdata[0]} %{customdata[1]}<extra></extra>"))
+    kinds = len({e["type"] for e in events}) + (1 if orders else 0)
+    return _layout(fig, "Orders and events", height=140 + 30 * max(kinds, 1), showlegend=False,
+                   margin=dict(l=60, r=20, t=40, b=40))

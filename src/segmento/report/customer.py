@@ -1,0 +1,108 @@
+"""One customer for people: what the 360 page shows beside the service's read model.
+
+Features grouped by their catalog axis with human labels and values formatted by unit,
+one history chart per segmentation, audiences with since-when, the customer's alerts,
+a timeline of orders and events. Point queries: a few ms each on the demo base.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import ibis
+
+from segmento import formatting as fmt
+from segmento.dynamics.alerts import alerts_table
+from segmento.report import charts_activity, palette, views
+from segmento.report.sections import Cell, Section, Table, human_label, named
+from segmento.workspace import Workspace
+
+AXES = ("profile", "purchase", "product", "channel", "promo", "contactability", "interests", "social")
+TIMELINE_ROWS = 500
+
+
+def feature_groups(ws: Workspace, features: dict[str, Any] | None, currency: str) -> list[tuple[str, list[Cell]]]:
+    """[(axis, [Cell(label, tip=name, cls=formatted value)])] in catalog order; features not in the
+    catalog (e.g. predictive traits) under their own axis or 'other'."""
+    from segmento.features.catalog import catalog
+
+    if not features:
+        return []
+    known = {f.name: f for f in catalog(ws.project)}
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for name, value in features.items():
+        spec = known.get(name)
+        axis = spec.axis if spec else "other"
+        label = human_label(spec.description) if spec else name.replace("_", " ")
+        unit = spec.unit if spec else ("share" if name.startswith(("p_", "share_")) else "")
+        if name.startswith("share_cat_") and not spec:
+            axis, label, unit = "product", f"Share of spend on {name[10:].replace('_', ' ')}", "share"
+        groups.setdefault(axis, []).append((label, fmt.value(value, unit, currency), f"{name}: {spec.description}" if spec else name))
+    order = [a for a in AXES if a in groups] + sorted(a for a in groups if a not in AXES)
+    return [(axis, [Cell(label, tip=name, cls=text) for label, text, name in groups[axis]]) for axis in order]
+
+
+def history_sections(ws: Workspace, history: dict[str, list[dict[str, Any]]]) -> Section:
+    """One small chart per segmentation, each on its own scale of segment labels."""
+    section = Section("Segments over time", anchor="history")
+    for name, path in history.items():
+        if path:
+            section.figures.append(charts_activity.customer_history(name, path, views.segments(ws, name)))
+    if not section.figures:
+        section.notes.append("Not in any snapshot yet.")
+    return section
+
+
+def since_when(ws: Workspace, customer_id: str) -> dict[str, datetime]:
+    """Audience -> when the customer's current membership began."""
+    history = ws.audiences.history(customer_id=customer_id)
+    open_ = history.filter(history.exited_at.isnull())
+    return {row["audience"]: row["entered_at"] for row in open_.select("audience", "entered_at").to_pyarrow().to_pylist()}
+
+
+def customer_alerts(ws: Workspace, customer_id: str, currency: str) -> Table:
+    table = alerts_table(ws.con)
+    rows = table.filter(table.customer_id == customer_id).order_by([ibis.desc("period"), "rule"])
+    found = rows.to_pyarrow().to_pylist()
+    infos = {name: views.segments(ws, name) for name in {r["segmentation"] for r in found}}
+    reason = "reason" in table.columns
+    out = []
+    for r in found:
+        info = infos[r["segmentation"]]
+        out.append([Cell(fmt.day(r["period"])), Cell(r["rule"]), Cell(r["kind"], colour=palette.KINDS.get(r["kind"], "")),
+                    Cell(f"{named(info, r['from_segment']).text} → {named(info, r['to_segment']).text}",
+                         tip=f"{r['segmentation']}: {r['from_segment']} → {r['to_segment']}"),
+                    *([Cell(r.get("reason") or "")] if reason else []),
+                    Cell(r["journey"] or ""), Cell(fmt.money(r["priority"], currency))])
+    columns = ["period", "rule", "kind", "move", *(["reason"] if reason else []), "journey", "value at stake"]
+    return Table(columns, out, "latest first" if out else "no alert for this customer", numeric=(len(columns) - 1,))
+
+
+def timeline(ws: Workspace, customer_id: str, currency: str, until: datetime | None = None) -> Section:
+    """Orders and events of the customer up to ``until``: a chart, and the latest ones in a table."""
+    section = Section("Orders and events", anchor="timeline")
+    orders = ws.table("orders")
+    orders = orders.filter(orders.customer_id == customer_id)
+    events = ws.table("events")
+    events = events.filter(events.customer_id == customer_id)
+    if until is not None:
+        orders = orders.filter(orders.ordered_at <= until)
+        events = events.filter(events.occurred_at <= until)
+    got_orders = orders.select("order_id", "ordered_at", "amount", "channel").order_by(ibis.desc("ordered_at")) \
+        .limit(TIMELINE_ROWS).to_pyarrow().to_pylist()
+    got_events = events.select("occurred_at", "type", "channel", "category").order_by(ibis.desc("occurred_at")) \
+        .limit(TIMELINE_ROWS).to_pyarrow().to_pylist()
+    if not got_orders and not got_events:
+        section.notes.append("No order or event recorded.")
+        return section
+    section.figures.append(charts_activity.customer_timeline(got_orders, got_events, currency))
+    latest = sorted([(o["ordered_at"], "order", f"{o['order_id']} on {o['channel']}", fmt.money(o["amount"], currency, 2))
+                     for o in got_orders] +
+                    [(e["occurred_at"], e["type"], f"{e['channel']}{' · ' + e['category'] if e['category'] else ''}", "")
+                     for e in got_events], key=lambda row: row[0], reverse=True)[:15]
+    section.tables.append(Table(["when", "what", "detail", "amount"],
+                                [[Cell(fmt.day(w)), Cell(k.replace("_", " ")), Cell(d), Cell(a)] for w, k, d, a in latest],
+                                f"latest 15 of {fmt.count(len(got_orders))} orders and {fmt.count(len(got_events))} "
+                                "events", numeric=(3,)))
+    return section
