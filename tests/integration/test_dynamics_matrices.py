@@ -177,5 +177,13 @@ def test_cli_prints_matrices_paths_markov_and_alerts(planted):
     assert '"rows"' in run("transitions", "value", "--from", "2024-01", "--to", "2024-02", "--json")
     assert "top paths over 4 periods" in run("trajectories", "value", "--last", "4")
     assert "segment mix forecast" in run("markov", "value", "--steps", "3")
+    from segmento.config import TrajectoryRule
+    from segmento.dynamics.alerts import raise_alerts
+
+    rule = TrajectoryRule.model_validate({"name": "any-move", "segmentation": "value", "direction": "down"})
+    raise_alerts(ws.con, [rule], PERIODS[0], PERIODS[1])
+    total = int(ws.con.con.execute("select count(*) from alerts").fetchone()[0])  # counted apart from the CLI
+    assert total > 1 and f"1 of {total:,} alerts" in run("alerts", "--limit", "1")  # the real total, not the limit
+    assert f"{total:,} alerts" in run("alerts", "--limit", str(total + 5)).splitlines()[0]
     bad = runner.invoke(app, ["transitions", "value", "--from", "2022-01", "--to", "2024-02", "--db", db])
     assert bad.exit_code == 2 and "no snapshot of 'value' at 2022-01-31" in bad.output

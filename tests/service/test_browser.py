@@ -155,7 +155,7 @@ def test_segments_are_named_not_shown_by_id(page, server: str) -> None:
     page.goto(f"{server}/dashboard/transitions?segmentation=rfm")
     charts_drawn(page)
     ticks = " ".join(page.locator(".xtick text, .ytick text").all_text_contents())
-    assert "Champions" in ticks and "new" in ticks and "lost" in ticks
+    assert "Champions" in ticks and "new customers" in ticks and "lost" in ticks
     assert not any(segment_id in ticks for segment_id in RFM_IDS)
     body = page.inner_text("main")
     assert not any(segment_id in body for segment_id in RFM_IDS)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from segmento.cli import app
 from segmento.report import palette
+from segmento.report.views import LOST_NAME, NEW_NAME
 
 RFM_IDS = ("cant_lose", "at_risk", "about_to_sleep", "need_attention", "potential_loyalists")
 
@@ -87,11 +88,11 @@ def test_segments_are_named_and_moves_coloured_by_direction(report) -> None:
     heatmap = titled(drawn, "rfm: transitions")["data"][0]
     shown = [*heatmap["x"], *heatmap["y"]]
     assert not any(segment_id in " ".join(shown) for segment_id in RFM_IDS)
-    assert heatmap["y"][0] == "new" and heatmap["x"][-1] == "lost"
+    assert heatmap["y"][0] == NEW_NAME and heatmap["x"][-1].replace("<br>", " ") == LOST_NAME
     assert any("€" in cell for row in heatmap["text"] for cell in row)  # revenue per cell
     sankey = titled(drawn, "rfm: trajectories")["data"][0]
     names = [name for _period, name in sankey["node"]["customdata"]]
-    assert "-" not in names and "new" in names
+    assert "-" not in names and NEW_NAME in names
     checked = 0
     for source, target, colour in zip(sankey["link"]["source"], sankey["link"]["target"], sankey["link"]["color"]):
         a, b = names[source], names[target]
@@ -99,7 +100,7 @@ def test_segments_are_named_and_moves_coloured_by_direction(report) -> None:
             expected = "up" if ranks[b] < ranks[a] else "down" if ranks[b] > ranks[a] else "stay"
             assert colour.startswith(palette.rgba(palette.MOVES[expected], 0)[:-2]), (a, b, colour)
             checked += 1
-        elif a == "new":
+        elif a == NEW_NAME:
             assert colour.startswith(palette.rgba(palette.MOVES["new"], 0)[:-2])
     assert checked > 5
     by_column: dict[str, list[int]] = {}

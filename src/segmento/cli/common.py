@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,8 +49,23 @@ def fail(message: str) -> None:
 
 
 def print_frame(frame, title: str, digits: int = 0) -> None:
-    """A small DataFrame as a rich table (index as the first column)."""
+    """A small DataFrame as a rich table (index as the first column), figures formatted for people."""
+    from segmento import formatting as fmt
+
     out = Table(frame.index.name or "", *map(str, frame.columns), title=title)
+    for column in frame.columns[frame.dtypes.map(lambda t: t.kind in "iuf").to_numpy()]:
+        out.columns[list(frame.columns).index(column) + 1].justify = "right"
     for label, row in frame.iterrows():
-        out.add_row(str(label), *(f"{v:,.{digits}f}" if isinstance(v, (int, float)) else str(v) for v in row))
+        out.add_row(str(label), *(fmt.number(v, digits) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                  else str(v) for v in row))
     console.print(out)
+
+
+def segment_names(ws: Any, segmentation: str) -> dict[str, str]:
+    """Segment id -> label of the fitted model ('new'/'lost' for the transition margins)."""
+    names = {"(new)": "new customers", "(exit)": "lost (left the base)"}
+    try:
+        names |= {s.id: s.label for s in ws.segmentation_model(segmentation).segments}
+    except (KeyError, LookupError, ValueError):
+        pass  # no stored model: ids it is
+    return names

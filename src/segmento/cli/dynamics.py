@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segmento.cli.common import ConfigOption, DbOption, console, open_workspace, print_frame
+from segmento.cli.common import ConfigOption, DbOption, console, open_workspace, print_frame, segment_names
 
 app = typer.Typer()
 
@@ -54,7 +54,8 @@ def transitions(
         if as_json:
             console.print_json(data=matrix.to_dict())
             return
-        frame = matrix.row_percent if percent else matrix.counts
+        names = segment_names(ws, segmentation)
+        frame = (matrix.row_percent if percent else matrix.counts).rename(index=names, columns=names)
         print_frame(frame, f"{segmentation}: {matrix.from_period} -> {matrix.to_period}", 1 if percent else 0)
 
 
@@ -90,13 +91,15 @@ def markov(
         model = ws.markov(segmentation)
         import pandas as pd
 
-        print_frame(pd.DataFrame(model.P * 100, index=model.states, columns=model.states),
+        names = segment_names(ws, segmentation)
+        labels = [names.get(s, s) for s in model.states]
+        print_frame(pd.DataFrame(model.P * 100, index=labels, columns=labels),
                     f"{segmentation}: average transition % over {len(model.periods) - 1} period pairs", 1)
-        print_frame(model.forecast(steps) * 100, "segment mix forecast (%)", 1)
+        print_frame((model.forecast(steps) * 100).rename(columns=names), "segment mix forecast (%)", 1)
         summary = pd.DataFrame({
             "stationary %": model.stationary() * 100,
             f"expected value ({horizon} periods)": model.expected_value(horizon, ws.project.dynamics.discount_rate),
-        })
+        }).rename(index=names)
         print_frame(summary, "long run", 1)
         if ws.predictive_ready(model.periods[-1]):
             value = ws.segment_value(segmentation, model.periods[-1]).set_index("segment_label")
@@ -113,14 +116,22 @@ def alerts(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Trajectory alerts, highest value at stake first."""
+    """Trajectory alerts, highest value at stake first; the title counts every alert matched."""
+    from segmento import formatting as fmt
     from segmento.dynamics.periods import period_end
 
     with open_workspace(db, config) as ws:
         when = period_end(period, ws.project.dynamics.grid) if period else None
-        rows = ws.alerts(period=when, kind=kind, rule=rule, limit=limit).to_pyarrow().to_pylist()
-        out = Table("period", "customer", "rule", "move", "kind", "journey", "priority", title=f"{len(rows)} alerts")
+        matched = ws.alerts(period=when, kind=kind, rule=rule)
+        total = int(matched.count().execute())
+        rows = matched.limit(limit).to_pyarrow().to_pylist()
+        names = {s: segment_names(ws, s) for s in {r["segmentation"] for r in rows}}
+        shown = f"{fmt.count(total)} alerts" if len(rows) == total else f"{fmt.count(len(rows))} of {fmt.count(total)} alerts"
+        out = Table("period", "customer", "rule", "move", "kind", "journey", "value at stake", title=shown)
+        out.columns[-1].justify = "right"
         for r in rows:
-            out.add_row(str(r["period"]), r["customer_id"], r["rule"], f"{r['from_segment']} -> {r['to_segment']}",
-                        r["kind"], r["journey"] or "", f"{r['priority']:,.0f}")
+            label = names[r["segmentation"]]
+            move = f"{label.get(r['from_segment'], r['from_segment'])} -> {label.get(r['to_segment'], r['to_segment'])}"
+            out.add_row(fmt.day(r["period"]), r["customer_id"], r["rule"], move, r["kind"], r["journey"] or "",
+                        fmt.count(r["priority"]))
         console.print(out)

@@ -91,10 +91,13 @@ def portraits(
     """A portrait of each segment: size, revenue, what distinguishes it, channel, reach, a description."""
     with open_workspace(db, config) as ws:
         items = ws.portraits(segmentation, as_of)
+        from segmento import formatting as fmt
+
         for p in items:
-            revenue = f", {p.revenue_share:.0%} of revenue" if p.revenue_share is not None else ""
-            console.print(f"[bold]{p.rank}. {p.label}[/bold] ({p.generated_label}): {p.size:,} customers, "
-                          f"{p.share:.0%} of the base{revenue}")
+            revenue = f", {fmt.percent(p.revenue_share)} of revenue" if p.revenue_share is not None else ""
+            generated = "" if p.generated_label.lower() == p.label.lower() else f" ({p.generated_label})"
+            console.print(f"[bold]{p.rank}. {p.label}[/bold]{generated}: {fmt.count(p.size)} customers, "
+                          f"{fmt.percent(p.share)} of the base{revenue}")
             console.print(f"   {p.description}", highlight=False)
             if "clv_12m" in p.predicted:
                 console.print(f"   expected 12-month value {p.predicted['clv_12m']:,.2f} per customer, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 UP, DOWN, STAY, NEW, LOST = "up", "down", "stay", "new", "lost"
 MOVES = {UP: "#1c7ed6", DOWN: "#e8590c", STAY: "#adb5bd", NEW: "#2b8a3e", LOST: "#a61e4d"}
-MOVE_NAMES = {UP: "moved up", DOWN: "moved down", STAY: "stayed", NEW: "new customers", LOST: "lost customers"}
+MOVE_NAMES = {UP: "moved up", DOWN: "moved down", STAY: "stayed", NEW: "new customers", LOST: "lost (left the base)"}
 KINDS = {"negative": MOVES[DOWN], "positive": MOVES[UP], "high_stakes": "#7048e8"}
 NEUTRAL = "#868e96"
 # best -> worst: cool blues through grey to warm oranges and reds

@@ -23,7 +23,7 @@ from segmento.segmentations.base import Segmenter
 from segmento.segmentations.registry import models_table
 from segmento.workspace import Workspace
 
-NEW_NAME, LOST_NAME = "new", "lost"
+NEW_NAME, LOST_NAME = "new customers", "lost (left the base)"  # not "New"/"Lost": RFM has segments so named
 
 
 @dataclass(frozen=True)
