@@ -9,12 +9,16 @@ import json
 import re
 from pathlib import Path
 
+from datetime import datetime
+
 import duckdb
 import pytest
 from service_support import END, PROJECT
 from typer.testing import CliRunner
 
+import segmento
 from segmento.cli import app
+from segmento.config import parse_project
 from segmento.report import palette
 from segmento.report.views import LOST_NAME, NEW_NAME
 
@@ -36,6 +40,8 @@ def report(base, tmp_path_factory) -> tuple[str, Path]:
     config = directory / "segmento.yaml"
     config.write_text(PROJECT)
     db = base.copy(directory)
+    with segmento.connect(db, parse_project(PROJECT)) as ws:
+        ws.refresh_audiences(datetime(2025, 1, 31, 23, 59))  # a second month of audience history
     out = directory / "out" / "report.html"
     result = CliRunner().invoke(app, ["report", "--out", str(out), "--db", str(db), "--config", str(config)],
                                 env={"COLUMNS": "200"})
@@ -132,3 +138,26 @@ def test_alerts_are_latest_first_with_totals(report) -> None:
     assert f'<div class="tile-value">{total:,}</div><div class="tile-label">alerts matched' in part
     periods = re.findall(r"<tr><td>(\d{4}-\d{2}-\d{2})</td>", part)
     assert periods and periods == sorted(periods, reverse=True)
+
+
+def test_audiences_show_rules_trend_entries_and_exits(report) -> None:
+    html, db = report
+    with duckdb.connect(str(db), read_only=True) as con:
+        moves = con.execute(
+            "SELECT audience, strftime(date_trunc('month', \"at\"), '%Y-%m') AS month, "
+            "count(*) FILTER (WHERE kind = 'enter') AS entries, count(*) FILTER (WHERE kind = 'exit') AS exits "
+            "FROM audience_changes GROUP BY ALL ORDER BY audience, month").fetchall()
+    members: dict[str, int] = {}
+    expected: dict[str, list[tuple[str, int]]] = {}
+    for audience, month, entries, exits in moves:
+        members[audience] = members.get(audience, 0) + entries - exits
+        expected.setdefault(audience, []).append((month, members[audience]))
+    trend = titled(figures(html), "Audience sizes over time")["data"]
+    assert {t["name"]: list(zip(t["x"], t["y"])) for t in trend} == expected
+    part = html[html.index('id="audiences"'):html.index('id="alerts"')]
+    assert "spend_12m &gt; 300" in part  # the rule as written
+    january = {a: (e, x) for a, m, e, x in moves if m == "2025-01"}
+    for audience, (entries, exits) in january.items():
+        assert f"+{entries:,} / −{exits:,} (2025-01)" in part, audience
+    moves_chart = titled(figures(html), "Entries and exits per period")["data"]
+    assert [t["name"] for t in moves_chart] == ["entries", "exits"]

@@ -29,7 +29,7 @@ def audience_trend(history: pd.DataFrame) -> go.Figure:
     """Members of each audience at the end of every period."""
     fig = go.Figure()
     for audience, rows in history.groupby("audience", sort=False):
-        fig.add_trace(go.Scatter(x=rows.period.tolist(), y=rows.size.tolist(), name=str(audience), mode="lines+markers",
+        fig.add_trace(go.Scatter(x=rows.period.tolist(), y=rows.members.tolist(), name=str(audience), mode="lines+markers",
                                  hovertemplate=f"{audience}<br>" + "%{x}: %{y:,} members<extra></extra>"))
     return _layout(fig, "Audience sizes over time", yaxis=dict(title="members", rangemode="tozero"), height=340,
                    legend=dict(orientation="h", y=-0.2))

@@ -38,17 +38,19 @@ def feature_groups(ws: Workspace, features: dict[str, Any] | None, currency: str
         unit = spec.unit if spec else ("share" if name.startswith(("p_", "share_")) else "")
         if name.startswith("share_cat_") and not spec:
             axis, label, unit = "product", f"Share of spend on {name[10:].replace('_', ' ')}", "share"
-        groups.setdefault(axis, []).append((label, fmt.value(value, unit, currency), f"{name}: {spec.description}" if spec else name))
+        tip = f"{name}: {spec.description}" if spec else name
+        groups.setdefault(axis, []).append((label, fmt.value(value, unit, currency), tip))
     order = [a for a in AXES if a in groups] + sorted(a for a in groups if a not in AXES)
     return [(axis, [Cell(label, tip=name, cls=text) for label, text, name in groups[axis]]) for axis in order]
 
 
-def history_sections(ws: Workspace, history: dict[str, list[dict[str, Any]]]) -> Section:
+def history_sections(history: dict[str, list[dict[str, Any]]],
+                     infos: dict[str, dict[str, views.SegmentInfo]]) -> Section:
     """One small chart per segmentation, each on its own scale of segment labels."""
     section = Section("Segments over time", anchor="history")
     for name, path in history.items():
         if path:
-            section.figures.append(charts_activity.customer_history(name, path, views.segments(ws, name)))
+            section.figures.append(charts_activity.customer_history(name, path, infos.get(name, {})))
     if not section.figures:
         section.notes.append("Not in any snapshot yet.")
     return section
@@ -61,15 +63,15 @@ def since_when(ws: Workspace, customer_id: str) -> dict[str, datetime]:
     return {row["audience"]: row["entered_at"] for row in open_.select("audience", "entered_at").to_pyarrow().to_pylist()}
 
 
-def customer_alerts(ws: Workspace, customer_id: str, currency: str) -> Table:
+def customer_alerts(ws: Workspace, customer_id: str, currency: str,
+                    infos: dict[str, dict[str, views.SegmentInfo]]) -> Table:
     table = alerts_table(ws.con)
     rows = table.filter(table.customer_id == customer_id).order_by([ibis.desc("period"), "rule"])
     found = rows.to_pyarrow().to_pylist()
-    infos = {name: views.segments(ws, name) for name in {r["segmentation"] for r in found}}
     reason = "reason" in table.columns
     out = []
     for r in found:
-        info = infos[r["segmentation"]]
+        info = infos.get(r["segmentation"], {})
         out.append([Cell(fmt.day(r["period"])), Cell(r["rule"]), Cell(r["kind"], colour=palette.KINDS.get(r["kind"], "")),
                     Cell(f"{named(info, r['from_segment']).text} → {named(info, r['to_segment']).text}",
                          tip=f"{r['segmentation']}: {r['from_segment']} → {r['to_segment']}"),

@@ -24,12 +24,12 @@ def audience_history(ws: Workspace) -> pd.DataFrame:
     counted = changes.group_by(["audience", month.name("month")]).agg(
         entries=(_.kind == "enter").sum(), exits=(_.kind == "exit").sum()).to_pandas()
     if counted.empty:
-        return pd.DataFrame(columns=["audience", "period", "entries", "exits", "size"])
+        return pd.DataFrame(columns=["audience", "period", "entries", "exits", "members"])
     counted = counted.sort_values(["audience", "month"])
-    counted["size"] = (counted.entries - counted.exits).groupby(counted.audience).cumsum()
+    counted["members"] = (counted.entries - counted.exits).groupby(counted.audience).cumsum()
     counted["period"] = [m.strftime("%Y-%m") for m in pd.to_datetime(counted.month)]
-    return counted[["audience", "period", "entries", "exits", "size"]].astype(
-        {"entries": "int64", "exits": "int64", "size": "int64"})
+    return counted[["audience", "period", "entries", "exits", "members"]].astype(
+        {"entries": "int64", "exits": "int64", "members": "int64"})
 
 
 def audiences(ws: Workspace) -> Section:

@@ -39,6 +39,7 @@ NAV = (
 )
 STATIC_FILES = {"plotly.min.js": charts.PLOTLY_JS, "style.css": STATIC / "style.css"}
 CUSTOMER_LINK = "/dashboard/customers?id={}"
+SEGMENT_TABLES = ("segment_snapshots", "segmentation_models")
 
 
 class LoginNeeded(Exception):
@@ -162,7 +163,8 @@ def overview(request: Request, key: Viewer) -> HTMLResponse:
                                 ("segment_snapshots", "alerts", "orders", "customers", "events", "consents"))]
         found += [service.cached(("mix", name), lambda n=name: sections.mix(ws, n), ("segment_snapshots", "orders"))
                   for name in names]
-        found.append(sections_activity.alerts(ws, limit=10, customer_link=CUSTOMER_LINK))
+        found.append(service.cached(("alerts-section", 10), lambda: sections_activity.alerts(
+            ws, limit=10, customer_link=CUSTOMER_LINK), SEGMENT_TABLES + ("alerts", "orders")))
     notes = [] if names else ["No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`."]
     return page("Overview", found, notes=notes, as_of=shown)
 
@@ -277,8 +279,9 @@ def alerts(
         if rule and rule not in rules:
             notes.append(f"No rule {rule!r}; showing every rule.")
             rule = None
-        found = [sections_activity.alerts(ws, limit=100, customer_link=CUSTOMER_LINK, kind=kind or None, period=when,
-                                          rule=rule or None, min_priority=least)]
+        filters = dict(kind=kind or None, period=when, rule=rule or None, min_priority=least)
+        found = [service.cached(("alerts-section", 100, *filters.values()), lambda: sections_activity.alerts(
+            ws, limit=100, customer_link=CUSTOMER_LINK, **filters), SEGMENT_TABLES + ("alerts", "orders"))]
         periods = sorted({str(p) for p in views.alert_counts(ws).period}, reverse=True)
     controls = [Control("period", "period", str(when or ""), ["", *periods]),
                 Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),
@@ -303,16 +306,17 @@ def customer(
             notes.append(f"No customer {id!r}.")
         else:
             with service.reader() as ws:
-                currency = views.currency(ws)
-                infos = {name: views.segments(ws, name) for name in profile["segments"]}
+                currency = service.cached(("currency",), lambda: views.currency(ws), ("orders",))
+                infos = {name: service.cached(("segments", name), lambda n=name: views.segments(ws, n), SEGMENT_TABLES)
+                         for name in profile["segments"]}
                 extra = {
                     "segments": {name: sections.named(infos[name], s["segment_id"]) if s else None
                                  for name, s in profile["segments"].items()},
                     "groups": customer_view.feature_groups(ws, profile["features"], currency),
                     "since": customer_view.since_when(ws, id) if profile["audiences"] else {},
-                    "alerts": customer_view.customer_alerts(ws, id, currency),
+                    "alerts": customer_view.customer_alerts(ws, id, currency, infos),
                 }
-                found.append(customer_view.history_sections(ws, profile["segment_history"]))
+                found.append(customer_view.history_sections(profile["segment_history"], infos))
                 found.append(customer_view.timeline(ws, id, currency, profile["as_of"]))
     controls = [Control("id", "customer id", id or "")]
     return page("Customer lookup", found, controls, notes, template="customer.html", profile=profile, source=source,
