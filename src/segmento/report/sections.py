@@ -55,6 +55,7 @@ class Section:
     tiles: list[Tile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, meaning)
+    tables_first: bool = False  # e.g. the audiences' rules before their charts
 
 
 def named(info: dict[str, views.SegmentInfo], segment: str) -> Cell:

@@ -33,7 +33,7 @@ def audience_history(ws: Workspace) -> pd.DataFrame:
 
 
 def audiences(ws: Workspace) -> Section:
-    section = Section("Audiences", anchor="audiences")
+    section = Section("Audiences", anchor="audiences", tables_first=True)
     definitions = {a.name: a for a in ws.audiences.list()}
     guidance = views.recorded_guidance(ws)
     if not guidance.sizes:
@@ -43,7 +43,8 @@ def audiences(ws: Workspace) -> Section:
     section.warnings.extend(str(w) for w in guidance.warnings)
     base = max(guidance.base, 1)
     section.tiles = [Tile("customers in the base", fmt.count(guidance.base)),
-                     Tile("audiences", fmt.count(len(guidance.sizes)), f"{len(guidance.warnings)} warnings")]
+                     Tile("audiences", fmt.count(len(guidance.sizes)),
+                          f"{len(guidance.warnings)} warning{'' if len(guidance.warnings) == 1 else 's'}")]
     last = history.groupby("audience").tail(1).set_index("audience") if not history.empty else pd.DataFrame()
     rows = []
     for name, size in guidance.sizes.items():
@@ -59,7 +60,9 @@ def audiences(ws: Workspace) -> Section:
     section.figures.append(charts_activity.audience_sizes(guidance.sizes, guidance.base))
     if history.period.nunique() > 1:
         section.figures.append(charts_activity.audience_trend(history))
-        section.figures.append(charts_activity.audience_moves(history))
+        first = history.period.min()  # the first refresh enters everyone: it would dwarf the months after
+        section.figures.append(charts_activity.audience_moves(history[history.period != first]))
+        section.notes.append(f"Entries and exits from the month after the first refresh ({first}).")
         section.legend = [(palette.MOVES[palette.UP], "entries"), (palette.MOVES[palette.DOWN], "exits")]
     else:
         section.notes.append("One refresh recorded so far: sizes over time and entries/exits per period appear "

@@ -40,6 +40,7 @@ def create_app(
     """The app over ``ws``. ``as_of`` pins the service's 'now' (replayed or demo data);
     ``read_model=False`` answers every 360 from the knowledge base (slower, for comparison)."""
     service = Service(ws, as_of=as_of, refresh_seconds=refresh_seconds, read_model=read_model)
+    service.warmers.append(dashboard.warm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -40,6 +40,40 @@ NAV = (
 STATIC_FILES = {"plotly.min.js": charts.PLOTLY_JS, "style.css": STATIC / "style.css"}
 CUSTOMER_LINK = "/dashboard/customers?id={}"
 SEGMENT_TABLES = ("segment_snapshots", "segmentation_models")
+NO_FILTER = (("kind", None), ("period", None), ("rule", None), ("min_priority", None))
+SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (builder(ws, *args), tables it reads)
+    "headline": (headline_section, SEGMENT_TABLES + ("alerts", "orders", "customers", "events", "consents")),
+    "mix": (sections.mix, SEGMENT_TABLES + ("orders",)),
+    "transitions": (sections.transitions, SEGMENT_TABLES + ("orders",)),
+    "trajectories": (sections.trajectories, SEGMENT_TABLES),
+    "portraits": (sections.portraits, None),  # features: every table
+    "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
+    "alerts": (lambda ws, limit, filters: sections_activity.alerts(ws, limit, CUSTOMER_LINK, **dict(filters)),
+               SEGMENT_TABLES + ("alerts", "orders")),
+}
+
+
+def section(service: Any, ws: Workspace, part: str, *args: Any) -> sections.Section:
+    """A page part computed once per state of the tables it reads (and kept for the next visitor)."""
+    build, depends = SECTIONS[part]
+    key = (part, *args)
+    return service.cached(key, lambda: build(ws, *args), *([depends] if depends else []))
+
+
+def warm(service: Any) -> None:
+    """Every page as first opened, computed ahead of the first visitor (after each read model build)."""
+    with service.reader() as ws:
+        names = views.fitted_segmentations(ws)
+        section(service, ws, "headline", data_as_of(ws) or service.clock().date())
+        for name in names:
+            section(service, ws, "mix", name)
+            section(service, ws, "transitions", name, None, None)
+            section(service, ws, "trajectories", name, 6)
+        section(service, ws, "alerts", 10, NO_FILTER)
+        section(service, ws, "alerts", 100, NO_FILTER)
+        section(service, ws, "audiences")
+        if names:
+            section(service, ws, "portraits", names[0], None)
 
 
 class LoginNeeded(Exception):
@@ -159,12 +193,8 @@ def overview(request: Request, key: Viewer) -> HTMLResponse:
     with service.reader() as ws:
         names = views.fitted_segmentations(ws)
         shown = data_as_of(ws) or at
-        found = [service.cached(("headline", shown), lambda: headline_section(ws, shown),
-                                ("segment_snapshots", "alerts", "orders", "customers", "events", "consents"))]
-        found += [service.cached(("mix", name), lambda n=name: sections.mix(ws, n), ("segment_snapshots", "orders"))
-                  for name in names]
-        found.append(service.cached(("alerts-section", 10), lambda: sections_activity.alerts(
-            ws, limit=10, customer_link=CUSTOMER_LINK), SEGMENT_TABLES + ("alerts", "orders")))
+        found = [section(service, ws, "headline", shown), *(section(service, ws, "mix", name) for name in names),
+                 section(service, ws, "alerts", 10, NO_FILTER)]
     notes = [] if names else ["No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`."]
     return page("Overview", found, notes=notes, as_of=shown)
 
@@ -195,8 +225,7 @@ def transitions(
             if start and end and start >= end:
                 notes.append("`from` must be before `to`; showing the last two periods.")
                 start = end = None
-            found.append(service.cached(("transitions-section", name, start, end),
-                                        lambda: sections.transitions(ws, name, start, end), ("segment_snapshots",)))
+            found.append(section(service, ws, "transitions", name, start, end))
     controls = [
         Control("segmentation", "segmentation", name, names),
         Control("from", "from", str(start or (periods[-2] if len(periods) > 1 else "")), periods),
@@ -214,8 +243,7 @@ def trajectories(
     service = service_of(request)
     with service.reader() as ws:
         name, names, notes = _choose(ws, segmentation)
-        found = [service.cached(("trajectories-section", name, last), lambda: sections.trajectories(ws, name, last),
-                                ("segment_snapshots",))] if name else []
+        found = [section(service, ws, "trajectories", name, last)] if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("last", "periods", last, list(range(2, 25)))]
     return page("Trajectories", found, controls, notes)
@@ -230,8 +258,7 @@ def portraits(
     with service.reader() as ws:
         name, names, notes = _choose(ws, segmentation)
         when = _date(as_of, "as of", notes)
-        found = [service.cached(("portraits-section", name, when), lambda: sections.portraits(ws, name, when))] \
-            if name else []
+        found = [section(service, ws, "portraits", name, when)] if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("as_of", "as of (default: latest snapshot)", str(when or ""), kind="date")]
     return page("Portraits", found, controls, notes)
@@ -247,8 +274,7 @@ def audiences(
     service = service_of(request)
     notes: list[str] = []
     with service.reader() as ws:
-        found = [service.cached(("audiences-section",), lambda: sections_activity.audiences(ws),
-                                ("audience_changes", "audiences", "customers"))]
+        found = [section(service, ws, "audiences")]
         names = [a.name for a in audience_stage.stage(ws).list()] if audience_stage.available(ws) else []
         if portrait and portrait not in names:
             notes.append(f"No audience {portrait!r}.")
@@ -279,9 +305,8 @@ def alerts(
         if rule and rule not in rules:
             notes.append(f"No rule {rule!r}; showing every rule.")
             rule = None
-        filters = dict(kind=kind or None, period=when, rule=rule or None, min_priority=least)
-        found = [service.cached(("alerts-section", 100, *filters.values()), lambda: sections_activity.alerts(
-            ws, limit=100, customer_link=CUSTOMER_LINK, **filters), SEGMENT_TABLES + ("alerts", "orders"))]
+        filters = (("kind", kind or None), ("period", when), ("rule", rule or None), ("min_priority", least))
+        found = [section(service, ws, "alerts", 100, filters)]
         periods = sorted({str(p) for p in views.alert_counts(ws).period}, reverse=True)
     controls = [Control("period", "period", str(when or ""), ["", *periods]),
                 Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),

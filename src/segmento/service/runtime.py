@@ -111,6 +111,8 @@ class Service:
         self.results: dict[tuple, tuple[tuple, Any]] = {}
         self.results_lock = threading.Lock()
         self.stop_event = threading.Event()
+        self.warmers: list[Callable[[Service], object]] = []  # run after each read model build (dashboard pages)
+        self.warmed_for: tuple | None = None
         self.worker: threading.Thread | None = None
         api_keys.keys_table(ws.con)
 
@@ -195,6 +197,10 @@ class Service:
                 self.flush()
                 if self.use_read_model:
                     self.profiles.refresh()
+                if self.warmers and self.warmed_for != self.profiles.token:
+                    self.warmed_for = self.profiles.token
+                    for warm in self.warmers:
+                        warm(self)
             except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
                 print(f"segmento service: background refresh failed: {exc!r}", flush=True)
             if self.stop_event.wait(self.refresh_seconds):
