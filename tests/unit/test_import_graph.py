@@ -2,8 +2,9 @@
 
 store -> features -> predictive -> audiences / segmentations -> dynamics -> activation -> report -> service.
 The package root, workspace.py (the front door), the CLI and config.py (the loader that
-assembles every stage's settings) may import any stage; errors.py and settings.py are the
-foundation every stage may import; report and service present the workspace.
+assembles every stage's settings) may import any stage; errors.py, settings.py and
+formatting.py (figures for people) are the foundation every stage may import; report and
+service present the workspace.
 Every import counts, including those inside functions and under TYPE_CHECKING.
 """
 
@@ -17,7 +18,7 @@ import segmento
 SRC = Path(segmento.__file__).parent
 STAGES = {"store": 0, "features": 1, "demo": 1, "predictive": 1.5, "audiences": 2, "segmentations": 2,
           "dynamics": 3, "activation": 4, "report": 5, "service": 6}
-FOUNDATION = {"segmento.errors", "segmento.settings", "segmento.config"}
+FOUNDATION = {"segmento.errors", "segmento.settings", "segmento.formatting", "segmento.config"}
 FRONT = {"segmento", "segmento.workspace", "segmento.config", "segmento.cli"}
 
 
