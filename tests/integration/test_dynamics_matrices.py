@@ -177,8 +177,8 @@ def test_cli_prints_matrices_paths_markov_and_alerts(planted):
     assert '"rows"' in run("transitions", "value", "--from", "2024-01", "--to", "2024-02", "--json")
     assert "top paths over 4 periods" in run("trajectories", "value", "--last", "4")
     assert "segment mix forecast" in run("markov", "value", "--steps", "3")
-    from segmento.config import TrajectoryRule
     from segmento.dynamics.alerts import raise_alerts
+    from segmento.dynamics.settings import TrajectoryRule
 
     rule = TrajectoryRule.model_validate({"name": "any-move", "segmentation": "value", "direction": "down"})
     raise_alerts(ws.con, [rule], PERIODS[0], PERIODS[1])
