@@ -65,7 +65,9 @@ class Project(Strict):
         return None
 
     def where(self, *loc: Any) -> str:
-        """'segmento.yaml, line 12' for error messages (or just the file name)."""
+        """'segmento.yaml, line 12' for error messages (or just the file name, or that there is none)."""
+        if self.path is None and not self.lines:
+            return "no project file (write segmento.yaml in this directory or pass --config)"
         name = str(self.path) if self.path else "project config"
         line = self.line_of(*loc)
         return f"{name}, line {line}" if line else name

@@ -25,7 +25,7 @@ from segmento.dynamics.alerts import list_alerts
 from segmento.dynamics.markov import MarkovModel, fit_markov, segment_value
 from segmento.dynamics.periods import period_end
 from segmento.dynamics.snapshots import SnapshotReport, backfill, take_snapshot
-from segmento.dynamics.store import taken_periods
+from segmento.dynamics.store import require_segmentation, require_snapshots, taken_periods
 from segmento.dynamics.trajectories import Trajectories, trajectories
 from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
 from segmento import segmentations
@@ -213,20 +213,28 @@ class Workspace:
     def transitions(self, segmentation: str, from_period: date | str, to_period: date | str) -> TransitionMatrix:
         """Transition matrix between two snapshot periods ('YYYY-MM' means that month's end)."""
         grid = self.project.dynamics.grid
+        self._known(segmentation)
         return transition_matrix(self.con, segmentation, period_end(from_period, grid), period_end(to_period, grid))
 
     def trajectories(self, segmentation: str, last: int = 6, customer_id: str | None = None) -> Trajectories:
         """Paths over the last ``last`` snapshot periods."""
-        return trajectories(self.con, segmentation, taken_periods(self.con, segmentation)[-last:], customer_id)
+        self._known(segmentation)
+        return trajectories(self.con, segmentation, require_snapshots(self.con, segmentation)[-last:], customer_id)
 
     def markov(self, segmentation: str, window: int | None = None) -> MarkovModel:
         """The Markov view over the last ``window`` period pairs (project default when omitted)."""
+        self._known(segmentation)
         return fit_markov(self.con, segmentation, window or self.project.dynamics.markov_window)
 
     def segment_value(self, segmentation: str, period: date | str | None = None) -> Any:
         """Mean p_alive and clv_12m, and total clv_12m, per segment at a snapshot period (default: the latest)."""
-        when = period_end(period, self.project.dynamics.grid) if period is not None else self.periods(segmentation)[-1]
+        self._known(segmentation)
+        grid = self.project.dynamics.grid
+        when = period_end(period, grid) if period is not None else require_snapshots(self.con, segmentation)[-1]
         return segment_value(self.con, segmentation, when, self.project)
+
+    def _known(self, segmentation: str) -> None:
+        require_segmentation(self.con, segmentation, [s.name for s in self.project.segmentations])
 
     def alerts(self, **filters: Any) -> ibis.Table:
         """Stored trajectory alerts, highest priority first (filters: period, kind, rule, min_priority, limit)."""

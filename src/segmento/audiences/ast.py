@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Union
 
+from segmento.errors import SegmentoError
+
 Span = tuple[int, int]  # [start, end) character offsets in the rule text
 Scalar = Union[str, int, float, bool]
 
@@ -32,7 +34,7 @@ AUDIENCE_FUNCTION = "in_audience"
 WINDOW_ARGUMENT = "within"
 
 
-class RuleError(ValueError):
+class RuleError(SegmentoError):
     """A rule that cannot be used: the message, and where in the rule text it goes wrong."""
 
     def __init__(self, message: str, rule: str, span: Span | None = None) -> None:

@@ -22,6 +22,7 @@ from segmento.audiences.check import check_rule
 from segmento.audiences.parser import parse_rule, suggest
 from segmento.audiences.tables import AUDIENCES
 from segmento.audiences.settings import AUDIENCE_NAME_PATTERN
+from segmento.errors import SegmentoError
 from segmento.store.tables import table
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ NAME = re.compile(AUDIENCE_NAME_PATTERN)
 LIBRARY = "library"
 
 
-class AudienceError(ValueError):
+class AudienceError(SegmentoError):
     """An audience that cannot be used; the message starts with where it is declared."""
 
 

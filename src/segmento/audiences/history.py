@@ -81,7 +81,7 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
     started = time.perf_counter()
     last = last_instant(con)
     if last is not None and as_of < last:
-        raise ValueError(
+        raise SegmentoError(
             f"cannot refresh as of {as_of:%Y-%m-%d %H:%M:%S}: history is already written up to "
             f"{last:%Y-%m-%d %H:%M:%S} and only moves forward (evaluate past dates with members(name, as_of))"
         )

@@ -39,7 +39,7 @@ _EVENT_COLUMNS = ("event_id", "occurred_at", *EVENT_FIELDS)
 FUTURE = timedelta(days=1)  # clock skew tolerated on an event's time
 
 
-class EventError(ValueError):
+class EventError(SegmentoError):
     """An event that cannot be recorded; says which field and what would be valid."""
 
 

@@ -112,7 +112,7 @@ class Audiences:
         """Re-evaluate every audience as of ``as_of`` (default now) and record enters and exits."""
         at = instant(as_of)
         if self._realtime is not None and self._realtime.clock is not None and at < self._realtime.clock:
-            raise ValueError(f"cannot refresh as of {at:%Y-%m-%d %H:%M:%S}: events were evaluated up to "
+            raise SegmentoError(f"cannot refresh as of {at:%Y-%m-%d %H:%M:%S}: events were evaluated up to "
                              f"{self._realtime.clock:%Y-%m-%d %H:%M:%S} and history only moves forward")
         report = history.refresh(self.con, self.checked(), at, self.source)
         if self._realtime is not None:

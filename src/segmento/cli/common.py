@@ -1,4 +1,9 @@
-"""What every stage's verbs share: the console, the --db/--config options, opening the workspace."""
+"""What every stage's verbs share: the console, the --db/--config options, opening the
+workspace, and the one error handler.
+
+A `SegmentoError` is the user's to fix: it is printed on one red line and the command
+exits with code 2. Anything else is a bug and surfaces as one (a traceback, exit 1).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,24 @@ from typing import Any
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
-from segmento.workspace import Workspace, connect
+from segmento.errors import SegmentoError
+
+if TYPE_CHECKING:
+    from segmento.workspace import Workspace
 
 console = Console()
+_errors = Console(stderr=True, soft_wrap=True)  # soft wrap: an error stays on one line however narrow the terminal
 
 DbOption = Annotated[
     Optional[str],
@@ -24,28 +37,43 @@ DbOption = Annotated[
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", envvar="SEGMENTO_CONFIG", help="Project file (segmento.yaml).")
 ]
+PROJECT_FILE = Path("segmento.yaml")
+
+
+class UserErrors(TyperGroup):
+    """The command group of `segmento`: prints a SegmentoError raised by any verb as one line, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SegmentoError as exc:
+            _errors.print(Text.assemble(("error:", "red"), " ", str(exc)))
+            raise typer.Exit(code=2) from None
 
 
 @contextmanager
 def open_workspace(db: str | None, config: Path | None) -> Iterator[Workspace]:
-    """The workspace named on the command line, or the project's, or ./segmento.yaml's.
+    """The workspace named on the command line, or the project's, or ./segmento.yaml's."""
+    from segmento.workspace import connect
 
-    Every error of ours is a ValueError whose message names what is wrong (file, line,
-    field...): it is printed as is, with exit code 2, instead of a traceback.
-    """
-    if config is None and Path("segmento.yaml").exists():
-        config = Path("segmento.yaml")
+    if config is None and PROJECT_FILE.exists():
+        config = PROJECT_FILE
+    with connect(db, config) as workspace:
+        workspace.actor = "cli"
+        yield workspace
+
+
+def fail(message: str) -> NoReturn:
+    """Refuse bad command-line input (the handler prints it)."""
+    raise SegmentoError(message)
+
+
+def day(text: str, option: str) -> date:
+    """A YYYY-MM-DD option's date, or a message naming the option."""
     try:
-        with connect(db, config) as workspace:
-            workspace.actor = "cli"
-            yield workspace
-    except ValueError as exc:
-        fail(str(exc))
-
-
-def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code=2)
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date (YYYY-MM-DD)")
 
 
 def print_frame(frame, title: str, digits: int = 0) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from segmento.cli.common import console
+from segmento.cli.common import console, day, fail
 
 app = typer.Typer()
 
@@ -26,7 +25,11 @@ def demo_data(
 
     from segmento.demo import write_demo
 
+    last = day(end, "--end")
+    for option, value in (("--customers", customers), ("--months", months)):
+        if value < 1:
+            fail(f"{option} must be at least 1, not {value}")
     with console.status(f"generating {customers:,} customers over {months} months"):
-        paths = write_demo(out, customers=customers, months=months, seed=seed, end=date.fromisoformat(end))
+        paths = write_demo(out, customers=customers, months=months, seed=seed, end=last)
     for name, path in paths.items():
         console.print(f"{name:12} {pq.ParquetFile(path).metadata.num_rows:>12,} rows  {path}")

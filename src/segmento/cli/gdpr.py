@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import ibis
 import typer
 from rich.table import Table
 
@@ -82,6 +81,6 @@ def gdpr_audit(
     with open_workspace(db, config) as ws:
         log = ws.table("audit_log")
         out = Table("at", "actor", "action", "details", title="audit log")
-        for row in log.order_by(ibis.desc("at")).limit(limit).to_pyarrow().to_pylist():
+        for row in log.order_by(log.at.desc()).limit(limit).to_pyarrow().to_pylist():
             out.add_row(str(row["at"]), row["actor"], row["action"], row["details"])
         console.print(out)

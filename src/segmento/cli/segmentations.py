@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import ibis
 import typer
 
-from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace, print_frame
+from segmento.cli.common import ConfigOption, DbOption, console, open_workspace, print_frame
 
 app = typer.Typer()
 
@@ -55,11 +54,9 @@ def models(
     from segmento.segmentations import load_model, versions
 
     with open_workspace(db, config) as ws:
-        stored = versions(ws.con, segmentation)
-        if not stored:
-            fail(f"segmentation {segmentation!r} has no fitted version; run `segmento fit {segmentation} --as-of ...`")
-        console.print(f"versions: {', '.join(map(str, stored))}")
-        console.print(str(load_model(ws.con, segmentation)), highlight=False)
+        latest = load_model(ws.con, segmentation)
+        console.print(f"versions: {', '.join(map(str, versions(ws.con, segmentation)))}")
+        console.print(str(latest), highlight=False)
 
 
 @app.command()
@@ -77,7 +74,7 @@ def segments(
             (members.to_parquet if out.suffix == ".parquet" else members.to_csv)(out)
             console.print(f"wrote {out}")
             return
-        sizes = members.group_by(["segment_rank", "segment_id", "segment_label"]).agg(customers=ibis._.count())
+        sizes = members.group_by(["segment_rank", "segment_id", "segment_label"]).agg(customers=members.customer_id.count())
         print_frame(sizes.order_by("segment_rank").to_pandas().set_index("segment_rank"), f"{segmentation} as of {as_of}")
 
 

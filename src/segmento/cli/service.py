@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace
+from segmento.cli.common import ConfigOption, DbOption, console, day, open_workspace
 
 app = typer.Typer()
 
@@ -31,19 +30,12 @@ def serve(
 
     from segmento.service.app import create_app
 
-    pinned = _day(as_of) if as_of else None
+    pinned = day(as_of, "--as-of") if as_of else None
     with open_workspace(db, config) as ws:
         console.print(f"Segmento on http://{host}:{port}  API docs: /docs  dashboard: /dashboard/?key=<a read key>  "
                       "(create keys with `segmento keys create`)", highlight=False)
         uvicorn.run(create_app(ws, as_of=pinned, read_model=read_model), host=host, port=port,
                     access_log=access_log, log_level="warning")
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{text!r} is not a date (YYYY-MM-DD)")
 
 
 @app.command()
@@ -75,10 +67,7 @@ def keys_create(
     from segmento.service import keys as api_keys
 
     with open_workspace(db, config) as ws:
-        try:
-            secret, record = api_keys.create_key(ws.con, name, scope)
-        except api_keys.ApiKeyError as exc:
-            fail(str(exc))
+        secret, record = api_keys.create_key(ws.con, name, scope)
     console.print(f"key {record.key_id} ({', '.join(sorted(record.scopes))}) for {name}; keep it now, it is not shown again:")
     print(secret)
 
@@ -106,8 +95,5 @@ def keys_revoke(
     from segmento.service import keys as api_keys
 
     with open_workspace(db, config) as ws:
-        try:
-            record = api_keys.revoke_key(ws.con, key_id)
-        except api_keys.ApiKeyError as exc:
-            fail(str(exc))
+        record = api_keys.revoke_key(ws.con, key_id)
     console.print(f"revoked {record.key_id} ({record.name})")

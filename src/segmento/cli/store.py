@@ -8,10 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segmento.store.schema import TABLES
 from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace
 
-LOAD_ORDER = ("customers", "orders", "order_lines", "events", "consents")
+LOAD_ORDER = ("customers", "orders", "order_lines", "events", "consents")  # the knowledge-base tables, parents first
 
 app = typer.Typer()
 
@@ -50,7 +49,7 @@ def _id_from(text: str | None) -> str | list[str] | None:
 
 @app.command()
 def ingest(
-    table: Annotated[str, typer.Argument(help="Target table: " + ", ".join(TABLES))],
+    table: Annotated[str, typer.Argument(help="Target table: " + ", ".join(LOAD_ORDER))],
     path: Annotated[str, typer.Argument(help="File (CSV/TSV/text, .gz/.zst/.bz2, Parquet), directory or glob.")],
     map_: Annotated[
         Optional[list[str]], typer.Option("--map", "-m", help="Column mapping ours=theirs (repeatable).")
@@ -129,6 +128,8 @@ def quarantine(
     config: ConfigOption = None,
 ) -> None:
     """Show rejected rows with their file, line, field and reason (or --resolve the ones that can load now)."""
+    if table and table not in LOAD_ORDER:
+        fail(f"--table {table!r}: rows are rejected for {', '.join(LOAD_ORDER)}")
     with open_workspace(db, config) as ws:
         if resolve:
             results = ws.resolve_quarantine(table)
@@ -152,7 +153,7 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Row counts of the knowledge base and the last ingestion runs."""
     with open_workspace(db, config) as ws:
         counts = Table("table", "rows", title="knowledge base")
-        for name in (*TABLES, "quarantine"):
+        for name in (*LOAD_ORDER, "quarantine"):
             counts.add_row(name, f"{ws.table(name).count().execute():,}")
         console.print(counts)
         held = ws.table("quarantine")

@@ -19,6 +19,7 @@ from segmento.demo.personas import NEW, initial_personas, persona_values
 from segmento.demo.places import CITIES, addresses
 from segmento.demo.sampling import chance, choose_rows
 from segmento.demo.window import SEASON, Window
+from segmento.errors import SegmentoError
 from segmento.store.schema import CHANNELS_ORDER, CUSTOMERS, GENDERS
 
 FEMALE, MALE, NON_BINARY = range(3)
@@ -75,7 +76,7 @@ def customer_ids(customers: np.ndarray, population_size: int) -> pa.Array:
 def build_population(rng: np.random.Generator, n: int, window: Window) -> Population:
     """Draw n customers: profile, signup, habits and the persona they start the window with."""
     if n < 1:
-        raise ValueError("customers must be at least 1")
+        raise SegmentoError("customers must be at least 1")
     signup_day, joins_in_window = _signup_days(rng, n, window)
     gender = _genders(rng, n)
     age = _ages(rng, n, years_since_signup=(window.stop_day - 1 - signup_day) / _DAYS_PER_YEAR)

@@ -11,6 +11,8 @@ from datetime import date
 
 import numpy as np
 
+from segmento.errors import SegmentoError
+
 US_PER_SECOND = 1_000_000
 US_PER_MINUTE = 60 * US_PER_SECOND
 US_PER_HOUR = 60 * US_PER_MINUTE
@@ -129,7 +131,7 @@ class Window:
 def build_window(end: date, months: int) -> Window:
     """The `months` calendar months ending with the one holding `end`, cut at the end of `end`."""
     if months < 1:
-        raise ValueError("months must be at least 1")
+        raise SegmentoError("months must be at least 1")
     last = np.datetime64(end, "M")
     starts = last - np.arange(months - 1, -1, -1)
     built = []

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.dynamics.settings import TrajectoryRule
-from segmento.errors import SegmentoError
+from segmento.errors import NotFoundError, SegmentoError
 from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
 from segmento.features.sqlexpr import SqlExprError, compile_sql, names_in
@@ -27,6 +27,8 @@ from segmento.store.tables import table
 
 if TYPE_CHECKING:
     from segmento.config import Project
+
+ALERT_KINDS: tuple[str, ...] = get_args(TrajectoryRule.model_fields["kind"].annotation)
 
 ALERTS = ALERTS_TABLE.name
 ALERT_SCHEMA = ALERTS_TABLE.schema
@@ -157,6 +159,8 @@ def list_alerts(
     limit: int | None = None,
 ) -> ibis.Table:
     """Stored alerts, highest priority first, filtered as asked."""
+    if kind is not None and kind not in ALERT_KINDS:
+        raise NotFoundError(f"unknown alert kind {kind!r}; valid kinds: {', '.join(ALERT_KINDS)}")
     table = alerts_table(con)
     if period is not None:
         table = table.filter(table.period == period)

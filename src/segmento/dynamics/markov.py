@@ -12,7 +12,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmento.config import Project
-from segmento.dynamics.store import EXIT, NEW, period_of, taken_periods
+from segmento.dynamics.store import EXIT, NEW, period_of, require_snapshots
 from segmento.features import compute_features
 from segmento.dynamics.transitions import transition_matrix
 
@@ -52,9 +52,7 @@ class MarkovModel:
 
 def fit_markov(con: BaseBackend, segmentation: str, window: int = 12) -> MarkovModel:
     """Average the transitions of the last ``window`` consecutive period pairs (pooled counts)."""
-    periods = taken_periods(con, segmentation)[-(window + 1):]
-    if len(periods) < 2:
-        raise ValueError(f"the Markov view of {segmentation!r} needs two snapshots at least; found {len(periods)}")
+    periods = require_snapshots(con, segmentation, 2)[-(window + 1):]
     counts: pd.DataFrame | None = None
     revenue: pd.DataFrame | None = None
     for before, after in zip(periods, periods[1:]):

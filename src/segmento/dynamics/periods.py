@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from segmento.errors import NotFoundError, SegmentoError
+
 FREQUENCIES = {"monthly": "ME", "weekly": "W-SUN", "quarterly": "QE"}
 
 
@@ -15,10 +17,10 @@ def period_ends(start: date | str, end: date | str, grid: str = "monthly") -> li
     ``start``/``end`` may be dates or 'YYYY-MM' (a month means its last day).
     """
     if grid not in FREQUENCIES:
-        raise ValueError(f"unknown period grid {grid!r}; valid: {', '.join(FREQUENCIES)}")
+        raise NotFoundError(f"unknown period grid {grid!r}; valid: {', '.join(FREQUENCIES)}")
     first, last = _as_date(start, grid), _as_date(end, grid)
     if last < first:
-        raise ValueError(f"period range is empty: {first} is after {last}")
+        raise SegmentoError(f"period range is empty: {first} is after {last}; give the earlier period first")
     return [stamp.date() for stamp in pd.date_range(first, last, freq=FREQUENCIES[grid])]
 
 
@@ -41,7 +43,7 @@ def _as_date(value: date | str, grid: str) -> date:
         try:
             value = date.fromisoformat(text + "-01" if len(text) == 7 else text)
         except ValueError:
-            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or a month (YYYY-MM)") from None
+            raise SegmentoError(f"{value!r} is not a date (YYYY-MM-DD) or a month (YYYY-MM)") from None
         if len(text) == 7:
             return (pd.Timestamp(value) + pd.offsets.MonthEnd(0)).date()
     stamp = pd.Timestamp(value)

@@ -17,7 +17,8 @@ from ibis.backends import BaseBackend
 
 from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
 from segmento.dynamics.periods import period_ends, previous_period_end
-from segmento.dynamics.store import SNAPSHOTS, snapshots, taken_periods
+from segmento.dynamics.store import SNAPSHOTS, require_segmentation, snapshots, taken_periods
+from segmento.errors import NotReadyError
 from segmento.features import compute_features
 from segmento.segmentations import assign, load_model
 from segmento.segmentations.registry import versions
@@ -44,12 +45,15 @@ class SnapshotReport:
 
 def segmentation_names(con: BaseBackend, project: Project, names: list[str] | None = None) -> list[str]:
     """The segmentations to snapshot: the ones asked for, else every declared one."""
-    names = names or [s.name for s in project.segmentations]
+    declared = [s.name for s in project.segmentations]
+    names = names or declared
     if not names:
-        raise ValueError("no segmentation to snapshot: declare one under `segmentations:` in segmento.yaml")
+        raise NotReadyError(f"{project.where('segmentations')}: no segmentation to snapshot; declare one under `segmentations:`")
+    for name in names:
+        require_segmentation(con, name, declared)
     unfitted = [name for name in names if not versions(con, name)]
     if unfitted:
-        raise ValueError(
+        raise NotReadyError(
             f"segmentation {', '.join(map(repr, unfitted))} has no fitted version; "
             f"run `segmento fit {unfitted[0]} --as-of YYYY-MM-DD` first"
         )

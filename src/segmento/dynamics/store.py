@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import ibis
 from ibis.backends import BaseBackend
 
+from segmento.errors import NotFoundError, NotReadyError
 from segmento.store.registry import SEGMENT_SNAPSHOTS
 from segmento.store.tables import table
 
@@ -39,7 +41,31 @@ def require_periods(con: BaseBackend, segmentation: str, *periods: date) -> None
     missing = [p for p in periods if p not in taken]
     if missing:
         have = ", ".join(map(str, taken)) or "none"
-        raise ValueError(
+        raise NotReadyError(
             f"no snapshot of {segmentation!r} at {', '.join(map(str, missing))}; taken periods: {have}. "
             "Run `segmento snapshot` or `segmento backfill` first."
         )
+
+
+def require_segmentation(con: BaseBackend, segmentation: str, declared: Iterable[str] = ()) -> None:
+    """A name that is declared, fitted or snapshotted; else an error listing those that are."""
+    if segmentation in declared:
+        return
+    from segmento.segmentations.registry import fitted  # here: this module stays light for the readers of snapshots
+
+    table = snapshots(con)
+    taken = table.select("segmentation").distinct().to_pyarrow().column(0).to_pylist()
+    known = sorted({*declared, *fitted(con), *taken})
+    if segmentation not in known:
+        raise NotFoundError(f"unknown segmentation {segmentation!r}; known: {', '.join(known) or 'none'}")
+
+
+def require_snapshots(con: BaseBackend, segmentation: str, at_least: int = 1) -> list[date]:
+    """The taken periods of ``segmentation`` when there are at least ``at_least`` of them."""
+    taken = taken_periods(con, segmentation)
+    if len(taken) < at_least:
+        raise NotReadyError(
+            f"{segmentation!r} needs {'a snapshot' if at_least == 1 else f'{at_least} snapshots'} at least; "
+            f"taken periods: {', '.join(map(str, taken)) or 'none'}. Run `segmento snapshot` or `segmento backfill` first."
+        )
+    return taken

@@ -9,6 +9,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmento.dynamics.store import snapshots
+from segmento.errors import NotFoundError, NotReadyError
 
 ABSENT = "-"
 
@@ -51,6 +52,8 @@ def trajectories(
     con: BaseBackend, segmentation: str, periods: list[date], customer_id: str | None = None
 ) -> Trajectories:
     """Paths over ``periods`` ('-' where the customer was not in the base yet)."""
+    if not periods:
+        raise NotReadyError(f"no period to trace {segmentation!r} over: run `segmento snapshot` or `segmento backfill` first")
     table = snapshots(con)
     rows = table.filter((table.segmentation == segmentation) & table.period.isin(periods))
     if customer_id is not None:
@@ -63,6 +66,8 @@ def trajectories(
         .reindex(columns=columns)
         .fillna(ABSENT)
     )
+    if customer_id is not None and wide.empty:
+        raise NotFoundError(f"customer {customer_id!r} is in no snapshot of {segmentation!r} from {periods[0]} to {periods[-1]}")
     first, rest = columns[0], columns[1:]
     wide["path"] = wide[first].str.cat([wide[c] for c in rest], sep=" -> ") if rest else wide[first]
     return Trajectories(periods, wide.reset_index())

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from segmento.errors import SegmentoError
 from segmento.features.settings import WINDOW_PATTERN
 from segmento.store import asof
 
@@ -31,7 +32,7 @@ class Window:
     def parse(cls, text: str) -> Window:
         text = str(text).strip()
         if not re.fullmatch(WINDOW_PATTERN, text):
-            raise ValueError(
+            raise SegmentoError(
                 f"bad window {text!r}: write a number then d, w, m or y (e.g. '30d', '12m'), or 'lifetime'"
             )
         return cls(text)

@@ -17,10 +17,11 @@ import ibis.expr.types as ir
 import sqlglot
 from sqlglot import exp
 
+from segmento.errors import SegmentoError
 from segmento.features.names import did_you_mean
 
 
-class SqlExprError(ValueError):
+class SqlExprError(SegmentoError):
     """An expression that cannot be used; the message has no location (callers add it)."""
 
 

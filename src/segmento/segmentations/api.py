@@ -15,11 +15,13 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from pydantic import TypeAdapter
 
+from segmento.errors import SegmentoError
 from segmento.segmentations.settings import Segmentation
 from segmento.segmentations.assign import assign
 from segmento.segmentations.labels import CHANNEL_SHARES, PHRASES
 from segmento.segmentations.matching import match_versions
 from segmento.segmentations.registry import FrozenModel, build_estimator, load_model, store_model, versions
+from segmento.store.asof import AsOf
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -28,14 +30,15 @@ BUCKETS = 1_000_000
 
 
 def as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    """The calendar day of an as-of date (parsed as everywhere else, see store/asof.py)."""
+    return AsOf.of(value).day
 
 
 def resolve(definition: Any, project: Project | None = None) -> Any:
     """A definition from a config entry, a dict, or a name declared in the project."""
     if isinstance(definition, str):
         if project is None:
-            raise ValueError(f"segmentation {definition!r} given by name needs the project that declares it")
+            raise SegmentoError(f"segmentation {definition!r} given by name needs the project that declares it")
         return project.segmentation(definition)
     if isinstance(definition, dict):
         return TypeAdapter(Segmentation).validate_python(definition)
@@ -44,10 +47,8 @@ def resolve(definition: Any, project: Project | None = None) -> Any:
 
 def features_at(con: BaseBackend, as_of: date, project: Project | None, names: list[str] | None) -> ibis.Table:
     """The features table as of ``as_of`` from the features stage."""
-    try:
-        from segmento.features import compute_features
-    except ImportError as exc:  # the features stage is optional for callers bringing their own table
-        raise RuntimeError("the features stage is not available: pass features=<an Ibis table>") from exc
+    from segmento.features import compute_features
+
     return compute_features(con, as_of, project=project, names=names)
 
 
@@ -96,7 +97,7 @@ def fit(
     columns = describing_columns(features, estimator.inputs()) if definition.kind == "kmeans" else estimator.inputs()
     missing = [c for c in estimator.inputs() if c not in features.columns]
     if missing:
-        raise ValueError(f"segmentation {definition.name!r} needs features {', '.join(missing)}, not in the features table")
+        raise SegmentoError(f"segmentation {definition.name!r} needs features {', '.join(missing)}, not in the features table")
     sample = sample_frame(features, columns, definition.sample, definition.seed)
     estimator.fit(sample)
     previous = load_model(con, definition.name) if store and versions(con, definition.name) else None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from segmento.errors import SegmentoError
 from segmento.segmentations.base import label_expr, rank_expr
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def with_segments(model: FrozenModel, features: ibis.Table) -> ibis.Table:
     """``features`` plus the ``segment_id`` of ``model`` (for portraits and quality)."""
     missing = [c for c in ("customer_id", *model.features) if c not in features.columns]
     if missing:
-        raise ValueError(
+        raise SegmentoError(
             f"segmentation {model.name!r} v{model.version} needs features {', '.join(missing)}; "
             f"the features table has {', '.join(features.columns)}"
         )

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 
+from segmento.errors import NotReadyError
 from segmento.segmentations.base import Segment, Segmenter, as_float
 from segmento.segmentations.centroids import active_expr, nearest_centroid
 from segmento.segmentations.choose_k import choose_k
@@ -105,7 +106,7 @@ class KMeansSegmenter(KMeansSpace, Segmenter):
     def fit(self, X: pd.DataFrame) -> KMeansSegmenter:
         active = X[self._active_mask(X)]
         if len(active) < 2:
-            raise ValueError("fewer than 2 active customers in the fit sample: nothing to cluster")
+            raise NotReadyError("fewer than 2 active customers in the fit sample: nothing to cluster")
         self.fit_space(active)
         Z = self.transform(active)
         self.k_, self.selection_ = self._choose_k(Z)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from segmento.errors import NotFoundError
 from segmento.segmentations.base import Segment, Segmenter
 from segmento.segmentations.clustering import KMeansSegmenter
 from segmento.segmentations.rfm import RFMSegmenter
@@ -111,6 +112,11 @@ def models_table(con: BaseBackend) -> ibis.Table:
     return table(con, MODELS)
 
 
+def fitted(con: BaseBackend) -> list[str]:
+    """Names of the segmentations with at least one stored version, sorted."""
+    return sorted(set(models_table(con).select("name").to_pyarrow().column("name").to_pylist()))
+
+
 def versions(con: BaseBackend, name: str) -> list[int]:
     table = models_table(con)
     rows = table.filter(table.name == name).select("version").order_by("version").to_pyarrow()
@@ -137,11 +143,11 @@ def load_model(con: BaseBackend, name: str, version: int | None = None) -> Froze
     """A stored model: ``version``, or the latest one."""
     known = versions(con, name)
     if not known:
-        stored = sorted(set(models_table(con).select("name").to_pyarrow().column("name").to_pylist()))
-        raise LookupError(f"no fitted segmentation {name!r}; fitted: {', '.join(stored) or 'none'}. Fit it first.")
+        raise NotFoundError(f"no fitted segmentation {name!r} (fitted: {', '.join(fitted(con)) or 'none'}); "
+                           f"fit it first: segmento fit {name} --as-of YYYY-MM-DD")
     wanted = known[-1] if version is None else version
     if wanted not in known:
-        raise LookupError(f"segmentation {name!r} has no version {wanted}; versions: {', '.join(map(str, known))}")
+        raise NotFoundError(f"segmentation {name!r} has no version {wanted}; versions: {', '.join(map(str, known))}")
     table = models_table(con)
     text = table.filter((table.name == name) & (table.version == wanted)).select("model").to_pyarrow()
     return FrozenModel.from_json(text.column("model")[0].as_py())

@@ -17,6 +17,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from segmento.errors import NotReadyError
 from segmento.segmentations.base import Segment, Segmenter, as_float
 
 
@@ -78,7 +79,7 @@ class TierSegmenter(Segmenter):
         for tier in tiers[:-1]:
             if tier.get("quantile") is not None:
                 if not len(pool):
-                    raise ValueError(f"tier {tier['id']}: no {self.quantile_among} {self.feature} values to take a quantile of")
+                    raise NotReadyError(f"tier {tier['id']}: no {self.quantile_among} {self.feature} values to take a quantile of")
                 self.bounds_.append([">=", float(np.quantile(pool, tier["quantile"]))])
             elif tier.get("min") is not None:
                 self.bounds_.append([">=", float(tier["min"])])

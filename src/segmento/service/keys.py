@@ -28,7 +28,7 @@ SCOPES = ("read", "write", "admin")
 PREFIX = "sgk"
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(SegmentoError):
     """A key that cannot be created or revoked, with the reason."""
 
 

@@ -16,6 +16,8 @@ from typing import TypeVar
 import ibis
 import ibis.expr.types as ir
 
+from segmento.errors import SegmentoError
+
 ONE_TICK = timedelta(microseconds=1)  # the resolution of knowledge-base timestamps
 T = TypeVar("T", bound="AsOf")
 
@@ -33,10 +35,10 @@ class AsOf:
         if isinstance(value, AsOf):
             return value if isinstance(value, cls) else cls(value.day, value.end)
         if isinstance(value, str):
-            value = datetime.fromisoformat(value) if len(value.strip()) > 10 else date.fromisoformat(value.strip())
+            value = _parse(value)
         if isinstance(value, datetime):
             if value.tzinfo is not None:
-                raise ValueError("as_of must be a naive datetime (knowledge-base timestamps have no time zone)")
+                raise SegmentoError("as_of must be a naive datetime (knowledge-base timestamps have no time zone)")
             return cls(value.date(), value + ONE_TICK)
         if isinstance(value, date):
             return cls(value, datetime.combine(value + timedelta(days=1), time()))
@@ -54,3 +56,11 @@ class AsOf:
     def days_since(self, day: ir.DateValue) -> ir.IntegerValue:
         """Whole days from ``day`` to D (0 on D itself)."""
         return ibis.date(self.day).delta(day, unit="day")
+
+
+def _parse(text: str) -> date | datetime:
+    text = text.strip()
+    try:
+        return datetime.fromisoformat(text) if len(text) > 10 else date.fromisoformat(text)
+    except ValueError:
+        raise SegmentoError(f"{text!r} is not a date (YYYY-MM-DD) or an instant (YYYY-MM-DDTHH:MM:SS)") from None

@@ -21,6 +21,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
+from segmento.errors import SegmentoError
 from segmento.store.backend import append, base_tables, count_where, delete_where, equals, transaction
 from segmento.store.registry import AUDIT, ERASED
 from segmento.store.schema import id_hash
@@ -122,7 +123,7 @@ def purge(
     """Remove events and orders (with their lines) older than their retention; dry run only counts."""
     unknown = sorted(set(retention_days) - set(RETAINABLE))
     if unknown:
-        raise ValueError(f"retention applies to {', '.join(RETAINABLE)}; not to {', '.join(unknown)}")
+        raise SegmentoError(f"retention applies to {', '.join(RETAINABLE)}; not to {', '.join(unknown)}")
     now = now or datetime.now()
     counts: dict[str, int] = {}
     with transaction(con):

@@ -12,6 +12,8 @@ from enum import Enum
 import ibis
 import ibis.expr.datatypes as dt
 
+from segmento.errors import NotFoundError
+
 CHANNELS_ORDER = ("store", "web", "app")
 CONSENT_CHANNELS = ("email", "sms", "phone", "push", "post")
 EVENT_TYPES = (
@@ -230,4 +232,4 @@ def table_spec(name: str) -> TableSpec:
     try:
         return TABLES[name]
     except KeyError:
-        raise ValueError(f"unknown table {name!r}; valid tables: {', '.join(TABLES)}") from None
+        raise NotFoundError(f"unknown table {name!r}; valid tables: {', '.join(TABLES)}") from None
