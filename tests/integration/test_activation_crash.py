@@ -32,7 +32,7 @@ def write_config(path: Path, url: str) -> Path:
 
 def start_deliverer(db: Path, config: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "segmento.activation", "--db", str(db), "--config", str(config),
+        [sys.executable, "-m", "segmento.cli", "deliver", "--db", str(db), "--config", str(config),
          "--until", "settled", "--lease", "1", "--poll", "0.1"],
         env={**os.environ, "CRASH_SECRET": "k1ll"},
         stdout=subprocess.PIPE,

@@ -6,12 +6,11 @@ messages fall due again when the lease ends and go out with the same idempotency
 The knowledge base is opened to claim and to record, never while sending, so other
 processes (CLI, API) can use a DuckDB file between batches.
 
-Run it as a process: ``python -m segmento.activation --db shop.duckdb --config segmento.yaml``.
+Run it as a process: ``segmento deliver --until stopped --config segmento.yaml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import signal
 import threading
@@ -31,7 +30,6 @@ from segmento.activation.exports import run_due_exports
 from segmento.activation.outbox import DELIVERED, FAILED, FILTERED, PENDING, Change, Message, due, next_due, record
 from segmento.activation.routing import check_activation, destination, enqueue_alerts, enqueue_audience_changes
 from segmento.activation.settings import DestinationBase, RetryPolicy
-from segmento.config import load_project
 from segmento.store.backend import open_backend, transaction
 
 if TYPE_CHECKING:
@@ -310,20 +308,3 @@ def _graceful(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m segmento.activation", description=__doc__.split("\n")[0])
-    parser.add_argument("--db", help="DuckDB file or Ibis URL (default: the project's database)")
-    parser.add_argument("--config", required=True, type=Path, help="project file (segmento.yaml)")
-    parser.add_argument("--destination", action="append", help="only this destination (repeatable)")
-    parser.add_argument("--until", choices=["due", "settled", "stopped"], default="due",
-                        help="due: what is due now; settled: wait out retries until nothing is pending; stopped: run until SIGTERM")
-    parser.add_argument("--lease", type=float, default=60.0, help="seconds a claimed message is reserved")
-    parser.add_argument("--poll", type=float, default=1.0, help="seconds between checks when idle")
-    parser.add_argument("--no-queue", action="store_true", help="do not queue stored alerts/changes/exports first")
-    args = parser.parse_args(argv)
-    project = load_project(args.config)
-    deliver(args.db or project.database, project, args.destination, args.until, args.lease, args.poll, not args.no_queue)
-    return 0
-

@@ -17,6 +17,8 @@ def deliver(
     until: Annotated[str, typer.Option(help="due: what is due now; settled: wait out retries; stopped: run until Ctrl-C.")] = "due",
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Give dead letters another round first.")] = False,
     lease: Annotated[float, typer.Option(help="Seconds a claimed batch is reserved.")] = 60.0,
+    poll: Annotated[float, typer.Option(help="Seconds between checks when idle.")] = 1.0,
+    queue: Annotated[bool, typer.Option(help="Queue stored alerts, audience changes and due exports first.")] = True,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -29,7 +31,8 @@ def deliver(
         project, target = ws.project, db or ws.project.database
         if retry_failed:
             console.print(f"{ws.retry_failed():,} dead letters queued again")
-    run_deliverer(target, project, destination or None, until, lease, out=lambda text: console.print(text, highlight=False))
+    run_deliverer(target, project, destination or None, until, lease, poll, queue,
+                  out=lambda text: console.print(text, highlight=False))
 
 
 @app.command("delivery-status")
