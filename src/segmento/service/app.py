@@ -9,12 +9,11 @@ from datetime import date, datetime
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from segmento.service import dashboard, dashboard_predictive, routes_admin, routes_audiences, routes_customers
 from segmento.service import routes_segmentations
 from segmento.service import routes_writes
-from segmento.service.audiences import StageMissing
 from segmento.service.http import respond
 from segmento.service.runtime import Service
 from segmento.workspace import Workspace
@@ -62,9 +61,5 @@ def create_app(
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         """FastAPI's own handler fails on an infinite number in the echoed input: a 500 for a bad request."""
         return respond({"detail": jsonable_encoder(exc.errors())}, 422)
-
-    @app.exception_handler(StageMissing)
-    async def stage_missing(request: Request, exc: StageMissing) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     return app

@@ -19,7 +19,6 @@ from segmento.dynamics.periods import period_end
 from segmento.report import charts, customer as customer_view, sections, sections_activity, views
 from segmento.report.headline import data_as_of, headline_section
 from segmento.report.render import STATIC, render
-from segmento.service import audiences as audience_stage
 from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
 from segmento.service.keys import ApiKey
 from segmento.service.routes_customers import target
@@ -275,7 +274,7 @@ def audiences(
     notes: list[str] = []
     with service.reader() as ws:
         found = [section(service, ws, "audiences")]
-        names = [a.name for a in audience_stage.stage(ws).list()] if audience_stage.available(ws) else []
+        names = [a.name for a in ws.audiences.list()]
         if portrait and portrait not in names:
             notes.append(f"No audience {portrait!r}.")
         elif portrait:

@@ -24,7 +24,6 @@ import pyarrow as pa
 from ibis import _
 
 from segmento.dynamics.store import snapshots
-from segmento.service import audiences as audience_stage
 from segmento.store.consents import consents_in_force
 from segmento.store.engines import engine_of
 from segmento.workspace import Workspace
@@ -94,7 +93,7 @@ class ReadModel:
     customers: Columns
     features: Columns
     histories: dict[str, History]
-    audiences: Grouped | None
+    audiences: Grouped
     consents: Grouped
     built_at: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
     seconds: float = 0.0
@@ -117,7 +116,7 @@ class ReadModel:
             "as_of": self.as_of,
             "attributes": self.customers.row(row),
             "features": features if known else None,  # None: not a customer yet at as_of
-            "audiences": sorted(r["audience"] for r in self.audiences.get(row)) if self.audiences else None,
+            "audiences": sorted(r["audience"] for r in self.audiences.get(row)),
             "segments": segments,
             "segment_history": history,
             "consents": self.consents.get(row),
@@ -175,11 +174,9 @@ def written_parts(ws: Workspace, customer_id: str, compiled: FeatureSQL) -> dict
     one customer."""
     found = compiled.one(ws, customer_id)
     features = Columns(found.drop_columns(["customer_id"])).row(0) if found.num_rows else None
-    recorded = audience_stage.current(ws)
-    audiences = None
-    if recorded is not None:
-        mine = recorded.filter(recorded.customer_id == customer_id).select("audience")
-        audiences = sorted(mine.to_pyarrow().column(0).to_pylist())
+    recorded = ws.audiences.current()
+    mine = recorded.filter(recorded.customer_id == customer_id).select("audience")
+    audiences = sorted(mine.to_pyarrow().column(0).to_pylist())
     return {"features": features, "audiences": audiences}
 
 
@@ -229,10 +226,8 @@ def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, His
     return histories
 
 
-def _audiences(ws: Workspace, keys: ibis.Table) -> Grouped | None:
-    recorded = audience_stage.current(ws)
-    if recorded is None:
-        return None
+def _audiences(ws: Workspace, keys: ibis.Table) -> Grouped:
+    recorded = ws.audiences.current()
     return Grouped.of(_on_rows(recorded, keys, "audience").to_pyarrow())
 
 

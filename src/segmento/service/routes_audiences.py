@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from segmento.report import views
-from segmento.service import audiences as audience_stage
 from segmento.service.auth import DENIED, Reader, service_of
 from segmento.service.http import not_found, respond
 from segmento.service.runtime import instant
@@ -17,7 +16,7 @@ from segmento.service.schemas import AudienceDetail, AudienceOut, GuidanceOut, P
 from segmento.workspace import Workspace
 
 router = APIRouter(prefix="/api/audiences", tags=["audiences"], dependencies=[Reader],
-                   responses={**DENIED, 503: {"description": "the audiences stage is not installed"}})
+                   responses=DENIED)
 Name = Annotated[str, Path(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
@@ -26,7 +25,7 @@ NOT_FOUND = {404: {"description": "no such audience"}}
 
 
 def _audience(ws: Workspace, name: str) -> Any:
-    found = {a.name: a for a in audience_stage.stage(ws).list()}
+    found = {a.name: a for a in ws.audiences.list()}
     if name not in found:
         raise not_found(f"no audience {name!r}; audiences: {', '.join(found) or 'none'}")
     return found[name]
@@ -48,7 +47,7 @@ def list_audiences(request: Request) -> Response:
     """Every audience (project file, then library) with its recorded size."""
     sizes = _guidance(request).sizes
     with service_of(request).reader() as ws:
-        return respond([_out(a, sizes.get(a.name, 0)) for a in audience_stage.stage(ws).list()])
+        return respond([_out(a, sizes.get(a.name, 0)) for a in ws.audiences.list()])
 
 
 @router.get("/guidance", response_model=GuidanceOut)
@@ -83,7 +82,7 @@ def members(
     """Member customer ids, sorted, one page at a time."""
     with service_of(request).reader() as ws:
         _audience(ws, name)
-        stage = audience_stage.stage(ws)
+        stage = ws.audiences
         if as_of is None:
             current = stage.current()
             table = current.filter(current.audience == name).select("customer_id")

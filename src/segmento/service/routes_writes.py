@@ -1,9 +1,9 @@
-"""Events and orders in: recorded in the knowledge base, memberships updated in real time
-where the audiences stage can, and the enter/exit changes returned to the caller.
+"""Events and orders in, recorded in the knowledge base.
 
-Without a real-time path (orders today, or no audiences stage) rows go through the
-ingestion stage: validated, deduplicated, bad rows kept in quarantine with their reason
-(nothing lost), and memberships follow at the next audience refresh.
+Events take the audiences stage's real-time path: memberships are updated at once and
+the enter/exit changes returned to the caller. Orders go through the ingestion stage:
+validated, deduplicated, bad rows kept in quarantine with their reason (nothing lost),
+and memberships follow at the next audience refresh.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pyarrow as pa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from segmento.service import audiences as audience_stage
+from segmento.audiences.realtime import EventError
 from segmento.service.auth import BAD_BODY, DENIED, Writer, service_of
 from segmento.service.http import respond
 from segmento.service.keys import ApiKey
@@ -28,11 +28,6 @@ from segmento.workspace import Workspace
 router = APIRouter(prefix="/api", tags=["events and orders"], responses={**DENIED, **BAD_BODY})
 REJECTED = {422: {"description": "invalid, or refused by the knowledge base (the reason says why)"}}
 
-try:  # the real-time path's own refusal (unknown customer, bad field)
-    from segmento.audiences.realtime import EventError as RefusedEvent
-except ImportError:  # pragma: no cover - depends on the build
-    RefusedEvent = ValueError  # type: ignore[misc,assignment]
-
 
 def _result(id_: str, customer_id: str, status: str, realtime: bool, changes: list[Any] | None = None,
             error: str | None = None) -> dict[str, Any]:
@@ -42,13 +37,11 @@ def _result(id_: str, customer_id: str, status: str, realtime: bool, changes: li
 
 
 def _events(ws: Workspace, events: list[EventIn]) -> list[dict[str, Any]]:
-    if not audience_stage.available(ws):
-        return _ingested(ws, "events", [e.row() for e in events], "event_id", [])
     results = []
     for event in events:
         try:
-            changes = audience_stage.push_event(ws, event.row())
-        except RefusedEvent as exc:
+            changes = ws.push_event(event.row())
+        except EventError as exc:
             results.append(_result(event.event_id, event.customer_id, "rejected", True, None, str(exc)))
         else:
             results.append(_result(event.event_id, event.customer_id, "accepted", True, changes))
@@ -56,17 +49,6 @@ def _events(ws: Workspace, events: list[EventIn]) -> list[dict[str, Any]]:
 
 
 def _orders(ws: Workspace, orders: list[OrderIn]) -> list[dict[str, Any]]:
-    push = audience_stage.order_pusher(ws)
-    if push is not None:
-        results = []
-        for order in orders:
-            try:
-                changes = push(order.model_dump())
-            except (RefusedEvent, ValueError) as exc:
-                results.append(_result(order.order_id, order.customer_id, "rejected", True, None, str(exc)))
-            else:
-                results.append(_result(order.order_id, order.customer_id, "accepted", True, changes))
-        return results
     heads = [order.model_dump(exclude={"lines"}) for order in orders]
     lines = [{**line.model_dump(), "order_id": order.order_id} for order in orders for line in order.lines]
     return _ingested(ws, "orders", heads, "order_id", lines)
