@@ -107,8 +107,20 @@ def test_trajectories_and_sankey(planted):
     assert first_link_total == len(wide)
 
 
+def oracle_revenue_per_period(snaps: pd.DataFrame, orders: pd.DataFrame, states: list[str]) -> np.ndarray:
+    """Mean revenue, over the next period, of a customer in each state (orders after the period's last day)."""
+    earned, held = dict.fromkeys(states, 0.0), dict.fromkeys(states, 0)
+    for before, after in zip(PERIODS, PERIODS[1:]):
+        start, end = pd.Timestamp(before) + pd.Timedelta(days=1), pd.Timestamp(after) + pd.Timedelta(days=1)
+        spent = orders[(orders.ordered_at >= start) & (orders.ordered_at < end)].groupby("customer_id").amount.sum()
+        for customer, segment in snaps[snaps.period == before].set_index("customer_id").segment_id.items():
+            earned[segment] += spent.get(customer, 0.0)
+            held[segment] += 1
+    return np.array([earned[s] / held[s] if held[s] else 0.0 for s in states])
+
+
 def test_markov_forecast_matches_numpy_powers(planted):
-    ws, snaps, _ = planted
+    ws, snaps, orders = planted
     model = fit_markov(ws.con, "value", window=3)
     counts = sum(oracle_counts(snaps, a, b).drop(index=NEW, errors="ignore").reindex(
         index=model.states, columns=model.states, fill_value=0) for a, b in zip(PERIODS, PERIODS[1:]))
@@ -116,11 +128,16 @@ def test_markov_forecast_matches_numpy_powers(planted):
     counts[model.states.index(EXIT), model.states.index(EXIT)] = 1.0
     P = counts / counts.sum(axis=1, keepdims=True)
     assert np.allclose(model.P, P)
+    mix = snaps[snaps.period == PERIODS[-1]].segment_id.value_counts(normalize=True)
+    mix = mix.reindex(model.states, fill_value=0.0).to_numpy()
+    assert np.allclose(model.current_mix, mix)
     forecast = model.forecast(6)
-    assert np.allclose(forecast.iloc[6].to_numpy(), model.current_mix @ np.linalg.matrix_power(P, 6))
+    assert np.allclose(forecast.iloc[6].to_numpy(), mix @ np.linalg.matrix_power(P, 6))
     assert np.allclose(forecast.sum(axis=1), 1.0)
+    revenue = oracle_revenue_per_period(snaps, orders, model.states)
+    assert np.allclose(model.revenue_per_period, revenue) and revenue.max() > 0
     value = model.expected_value(horizon=12, discount_rate=0.01)
-    brute = sum(np.linalg.matrix_power(P / 1.01, t) @ model.revenue_per_period for t in range(1, 13))
+    brute = sum(np.linalg.matrix_power(P / 1.01, t) @ revenue for t in range(1, 13))
     assert np.allclose(value.to_numpy(), brute)
     stationary = model.stationary()
     assert np.allclose(stationary.to_numpy() @ P, stationary.to_numpy())

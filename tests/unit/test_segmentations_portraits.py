@@ -71,7 +71,13 @@ def test_labels_and_descriptions_say_what_the_segment_is(tmp_path, shop):
     assert result[tennis].top_categories[0][0] == "tennis"
     assert "tennis" in result[tennis].description
     top_spender = shop.groupby(segment).spend_12m.mean().idxmax()
-    assert "big spenders" in result[top_spender].description.lower() or result[top_spender].stats.at["spend_12m", "index"] > 100
+    spend = shop.spend_12m[segment == top_spender]
+    index = spend.mean() / shop.spend_12m.mean() * 100
+    z = (spend.mean() - shop.spend_12m.mean()) / shop.spend_12m.std(ddof=0)
+    assert index > 150 and z > 1  # planted: the top segment spends far above the base
+    description = result[top_spender].description
+    assert f"spend {spend.mean():,.0f} a year on average (index {index:.0f})" in description
+    assert "big spenders" in description.lower() and "small spenders" not in description.lower()
     assert len({s.label for s in model.segments}) == 4  # generated at fit, unique
     frame = portraits_frame(list(result.values()))
     assert set(frame.columns) >= {"segment_id", "label", "size", "share", "generated_label", "description"}
