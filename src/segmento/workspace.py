@@ -9,27 +9,12 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 from ibis.backends import BaseBackend
 
-from segmento.activation import outbox
-from segmento.activation.deliver import Deliverer, DeliveryReport, Until, held
-from segmento.activation.destinations import erase_from_drops
-from segmento.activation.exports import ExportReport, export_audience
-from segmento.activation.routing import enqueue_alerts, enqueue_audience_changes
-from segmento.audiences import Audiences, Change, Guidance, RefreshReport
 from segmento.config import EngineSection, Project, load_project
-from segmento.dynamics.alerts import list_alerts
-from segmento.dynamics.markov import MarkovModel, fit_markov, segment_value
-from segmento.dynamics.periods import period_end
-from segmento.dynamics.snapshots import SnapshotReport, backfill, take_snapshot
-from segmento.dynamics.store import require_segmentation, require_snapshots, taken_periods
-from segmento.dynamics.trajectories import Trajectories, trajectories
-from segmento.dynamics.transitions import TransitionMatrix, transition_matrix
-from segmento import segmentations
-from segmento.features import compute_features
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr
 from segmento.store.backend import open_backend
@@ -40,6 +25,16 @@ from segmento.store.engines.spark import connect_spark
 from segmento.store.ingest import IngestionReport, Source, ingest
 from segmento.store.quarantine import Resolved
 from segmento.store.resolve import resolve_quarantine
+
+if TYPE_CHECKING:  # the stages are imported where used, so opening a workspace loads only what a verb needs
+    from segmento import segmentations
+    from segmento.activation.deliver import DeliveryReport, Until
+    from segmento.activation.exports import ExportReport
+    from segmento.audiences import Audiences, Change, Guidance, RefreshReport
+    from segmento.dynamics.markov import MarkovModel
+    from segmento.dynamics.snapshots import SnapshotReport
+    from segmento.dynamics.trajectories import Trajectories
+    from segmento.dynamics.transitions import TransitionMatrix
 
 
 class Workspace:
@@ -72,6 +67,8 @@ class Workspace:
 
     def features(self, as_of: date | datetime, names: list[str] | None = None) -> ibis.Table:
         """Features as of ``as_of``, one row per customer (a date means the end of that day)."""
+        from segmento.features import compute_features
+
         return compute_features(self.con, as_of, self.project, names)
 
     # ---- audiences ------------------------------------------------------------------
@@ -79,6 +76,8 @@ class Workspace:
     @cached_property
     def audiences(self) -> Audiences:
         """Rule-based audiences: define, list, evaluate, history, guidance (kept for real-time state)."""
+        from segmento.audiences import Audiences
+
         return Audiences(self.con, self.project)
 
     def audience_members(self, name: str, as_of: date | datetime | str | None = None) -> ibis.Table:
@@ -91,6 +90,8 @@ class Workspace:
         Routed changes are queued for delivery right after (and again by any ``deliver``
         catch-up, by the same idempotency key, should this process stop in between).
         """
+        from segmento.activation.routing import enqueue_audience_changes
+
         report = self.audiences.refresh(as_of)
         if any(route.audiences is not None for route in self.project.routes):
             enqueue_audience_changes(self.con, self.project)
@@ -108,6 +109,8 @@ class Workspace:
 
     def forget(self, customer_id: str) -> dict[str, int]:
         """Right to erasure: remove the customer everywhere; returns rows removed per table."""
+        from segmento.activation.destinations import erase_from_drops
+
         removed = gdpr.forget(self.con, customer_id, self.actor)
         in_files = erase_from_drops(self.project, customer_id)
         return removed | ({"(drop files)": in_files} if in_files else {})
@@ -128,31 +131,45 @@ class Workspace:
 
     def fit_segmentation(self, name: str, as_of: date | str) -> segmentations.FrozenModel:
         """Fit the declared segmentation ``name`` as of ``as_of``: a new frozen version, matched to the last."""
+        from segmento import segmentations
+
         return segmentations.fit(self.con, name, as_of, project=self.project)
 
     def refit_segmentation(self, name: str, as_of: date | str) -> segmentations.FrozenModel:
         """A new version of ``name`` (declared, or as stored) with cut points or centres of ``as_of``."""
+        from segmento import segmentations
+
         return segmentations.refit(self.con, name, as_of, project=self.project)
 
     def segmentation_model(self, name: str, version: int | None = None) -> segmentations.FrozenModel:
         """A stored segmentation model (the latest version by default)."""
+        from segmento import segmentations
+
         return segmentations.load_model(self.con, name, version)
 
     def segments(self, name: str, as_of: date | str, version: int | None = None) -> ibis.Table:
         """Who is in which segment as of ``as_of``, by the frozen model (lazy, in the engine)."""
+        from segmento import segmentations
+
         return segmentations.segments(self.con, name, as_of, version=version, project=self.project)
 
     def portraits(self, name: str, as_of: date | str, version: int | None = None) -> list[segmentations.Portrait]:
         """A portrait of each segment of ``name`` as of ``as_of``."""
+        from segmento import segmentations
+
         model = segmentations.load_model(self.con, name, version)
         return segmentations.portraits(self.con, model, self._segmentation_features(as_of, None))
 
     def quality(self, name: str, as_of: date | str, version: int | None = None) -> segmentations.QualityReport:
         """Homogeneity, separation, stability and predictive power of ``name`` as of ``as_of``."""
+        from segmento import segmentations
+
         model = segmentations.load_model(self.con, name, version)
         return segmentations.quality(self.con, model, self._segmentation_features(as_of, model.features), as_of)
 
     def _segmentation_features(self, as_of: date | str, names: list[str] | None) -> ibis.Table:
+        from segmento import segmentations
+
         return segmentations.api.features_at(self.con, segmentations.api.as_date(as_of), self.project, names)
 
     # ---- predictive traits ----------------------------------------------------------
@@ -191,6 +208,9 @@ class Workspace:
 
     def snapshot(self, period: date | str, names: list[str] | None = None) -> SnapshotReport:
         """Snapshot the segmentations at the end of ``period`` and raise (and queue) its alerts."""
+        from segmento.dynamics.periods import period_end
+        from segmento.dynamics.snapshots import take_snapshot
+
         grid = self.project.dynamics.grid
         return take_snapshot(self.con, self.project, period_end(period, grid), names, on_new_alerts=self._queue_alerts)
 
@@ -199,56 +219,83 @@ class Workspace:
         on_period: Callable[[SnapshotReport], None] | None = None,
     ) -> list[SnapshotReport]:
         """Rebuild every period from ``start`` to ``end`` as it was, with the frozen models."""
+        from segmento.dynamics.snapshots import backfill
+
         return backfill(self.con, self.project, start, end, names, on_period, on_new_alerts=self._queue_alerts)
 
     def _queue_alerts(self, con: BaseBackend, rows: Any) -> None:
         """New alerts go to the activation outbox in the same transaction (when routes exist)."""
+        from segmento.activation.routing import enqueue_alerts
+
         if self.project.routes:
             enqueue_alerts(con, self.project, alerts=rows)
 
     def periods(self, segmentation: str) -> list[date]:
         """Period ends with a snapshot of ``segmentation``, oldest first."""
+        from segmento.dynamics.store import taken_periods
+
         return taken_periods(self.con, segmentation)
 
     def transitions(self, segmentation: str, from_period: date | str, to_period: date | str) -> TransitionMatrix:
         """Transition matrix between two snapshot periods ('YYYY-MM' means that month's end)."""
+        from segmento.dynamics.periods import period_end
+        from segmento.dynamics.transitions import transition_matrix
+
         grid = self.project.dynamics.grid
         self._known(segmentation)
         return transition_matrix(self.con, segmentation, period_end(from_period, grid), period_end(to_period, grid))
 
     def trajectories(self, segmentation: str, last: int = 6, customer_id: str | None = None) -> Trajectories:
         """Paths over the last ``last`` snapshot periods."""
+        from segmento.dynamics.store import require_snapshots
+        from segmento.dynamics.trajectories import trajectories
+
         self._known(segmentation)
         return trajectories(self.con, segmentation, require_snapshots(self.con, segmentation)[-last:], customer_id)
 
     def markov(self, segmentation: str, window: int | None = None) -> MarkovModel:
         """The Markov view over the last ``window`` period pairs (project default when omitted)."""
+        from segmento.dynamics.markov import fit_markov
+
         self._known(segmentation)
         return fit_markov(self.con, segmentation, window or self.project.dynamics.markov_window)
 
     def segment_value(self, segmentation: str, period: date | str | None = None) -> Any:
         """Mean p_alive and clv_12m, and total clv_12m, per segment at a snapshot period (default: the latest)."""
+        from segmento.dynamics.markov import segment_value
+        from segmento.dynamics.periods import period_end
+        from segmento.dynamics.store import require_snapshots
+
         self._known(segmentation)
         grid = self.project.dynamics.grid
         when = period_end(period, grid) if period is not None else require_snapshots(self.con, segmentation)[-1]
         return segment_value(self.con, segmentation, when, self.project)
 
     def _known(self, segmentation: str) -> None:
+        from segmento.dynamics.store import require_segmentation
+
         require_segmentation(self.con, segmentation, [s.name for s in self.project.segmentations])
 
     def alerts(self, **filters: Any) -> ibis.Table:
         """Stored trajectory alerts, highest priority first (filters: period, kind, rule, min_priority, limit)."""
+        from segmento.dynamics.alerts import list_alerts
+
         return list_alerts(self.con, **filters)
 
     # ---- activation -----------------------------------------------------------------
 
     def enqueue_alerts(self, period: date | str | None = None) -> int:
         """Queue the stored alerts of ``period`` (default: the latest) for their routes; returns new messages."""
+        from segmento.activation.routing import enqueue_alerts
+        from segmento.dynamics.periods import period_end
+
         when = period_end(period, self.project.dynamics.grid) if period is not None else None
         return enqueue_alerts(self.con, self.project, period=when)
 
     def enqueue_audience_changes(self) -> int:
         """Queue stored audience enter/exit changes for their routes; returns new messages."""
+        from segmento.activation.routing import enqueue_audience_changes
+
         return enqueue_audience_changes(self.con, self.project)
 
     def deliver(self, destinations: list[str] | None = None, until: Until = "due", lease: float = 60.0) -> DeliveryReport:
@@ -256,6 +303,8 @@ class Workspace:
 
         ``segmento deliver`` runs the same deliverer in its own process, opening the base per step.
         """
+        from segmento.activation.deliver import Deliverer, held
+
         deliverer = Deliverer(self.project, held(self.con), destinations, lease=lease)
         try:
             return deliverer.run(until)
@@ -264,18 +313,26 @@ class Workspace:
 
     def delivery_status(self) -> Any:
         """Per destination: pending, delivered, failed (dead letter), filtered (no consent), as a DataFrame."""
+        from segmento.activation import outbox
+
         return outbox.status(self.con, [d.name for d in self.project.destinations])
 
     def dead_letters(self, destination: str | None = None) -> ibis.Table:
         """Messages that failed every attempt, with their last error."""
+        from segmento.activation import outbox
+
         return outbox.dead_letters(self.con, destination)
 
     def retry_failed(self, destination: str | None = None) -> int:
         """Put dead letters back in the queue; returns how many."""
+        from segmento.activation import outbox
+
         return outbox.requeue(self.con, destination)
 
     def export_audience(self, audience: str, destination: str, members: ibis.Table | None = None) -> ExportReport:
         """Send the audience's full membership to a destination now (profile columns as declared in ``exports``)."""
+        from segmento.activation.exports import export_audience
+
         declared = [e for e in self.project.exports if (e.audience, e.to) == (audience, destination)]
         profile = declared[0].profile if declared else []
         return export_audience(self.con, self.project, audience, destination, members, profile)

@@ -141,7 +141,7 @@ def quarantine(
         rows = ws.table("quarantine")
         if table:
             rows = rows.filter(rows.table_name == table)
-        total = rows.count().execute()
+        total = rows.count().to_pyarrow().as_py()  # not execute(): that loads pandas
         out = Table("table", "source", "line", "field", "reason", title=f"{total:,} rejected rows")
         for row in rows.order_by(["source", "line"]).limit(limit).to_pyarrow().to_pylist():
             out.add_row(row["table_name"], row["source"], str(row["line"]), row["field"] or "", row["reason"])
@@ -154,7 +154,7 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
     with open_workspace(db, config) as ws:
         counts = Table("table", "rows", title="knowledge base")
         for name in (*LOAD_ORDER, "quarantine"):
-            counts.add_row(name, f"{ws.table(name).count().execute():,}")
+            counts.add_row(name, f"{ws.table(name).count().to_pyarrow().as_py():,}")
         console.print(counts)
         held = ws.table("quarantine")
         top = held.group_by(["table_name", "rule"]).agg(n=held.count())

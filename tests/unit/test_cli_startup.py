@@ -1,0 +1,37 @@
+"""The CLI starts light: `segmento --help` and importing the package load no stage's heavy
+libraries (they are imported where a verb uses them). A structural check, not a timing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from segmento.cli.store import LOAD_ORDER
+from segmento.store.schema import TABLES
+
+HEAVY = ("sklearn", "scipy", "plotly", "pandas", "ibis", "duckdb", "fastapi", "uvicorn")
+
+
+def imported_by(*args: str) -> set[str]:
+    """Top-level modules a fresh interpreter imports to run ``args`` (from -X importtime)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {m.group(1).split(".")[0] for m in re.finditer(r"^import time:.*\|\s+(\S+)$", done.stderr, re.M)}
+
+
+def test_importing_the_package_and_the_cli_loads_no_heavy_library():
+    assert imported_by("-c", "import segmento, segmento.cli") & set(HEAVY) == set()
+
+
+def test_help_loads_no_heavy_library():
+    loaded = imported_by("-m", "segmento.cli", "--help")
+    assert "typer" in loaded  # the probe sees the CLI's own imports
+    assert loaded & set(HEAVY) == set()
+
+
+def test_the_cli_knows_the_knowledge_base_tables_parents_first():
+    assert set(LOAD_ORDER) == set(TABLES)
+    assert LOAD_ORDER.index("customers") < LOAD_ORDER.index("orders") < LOAD_ORDER.index("order_lines")
