@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -101,12 +100,31 @@ def test_secret_from_the_environment_and_custom_headers(tmp_path: Path, monkeypa
     assert receiver.bad_signatures == 0 and len(receiver.accepted) == 2
 
 
+class StepClock:
+    """A clock that moves only when slept on: the schedule is exact and the test takes no time."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_pacer_spaces_requests_to_the_rate_limit():
-    pacer = Pacer(rate=50.0)
-    started = time.monotonic()
-    for _ in range(6):
-        pacer.wait()
-    assert time.monotonic() - started >= 5 / 50 - 0.005
+    clock = StepClock()
+    pacer = Pacer(rate=50.0, clock=clock, sleep=clock.sleep)
+    assert [pacer.wait() for _ in range(6)] == pytest.approx([100.0, 100.02, 100.04, 100.06, 100.08, 100.1])
+    assert clock.slept == pytest.approx([0.02] * 5)
+    clock.now += 5.0  # idle for a while: the next call goes at once, the one after waits again
+    assert [pacer.wait(), pacer.wait()] == pytest.approx([105.1, 105.12])
+    assert len(clock.slept) == 6
+    unlimited = Pacer(rate=None, clock=clock, sleep=clock.sleep)
+    assert [unlimited.wait() for _ in range(3)] == [clock.now] * 3 and len(clock.slept) == 6
 
 
 class Collector:

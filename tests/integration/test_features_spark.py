@@ -1,6 +1,6 @@
 """The same feature catalog on a real local Spark session (Ibis PySpark backend) equals DuckDB.
 
-Run alone with ``pytest -m spark``. One small session for the whole test run.
+Run alone with ``pytest -m spark``. One small session for the whole test run (conftest.py).
 """
 
 from __future__ import annotations

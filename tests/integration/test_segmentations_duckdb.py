@@ -119,7 +119,6 @@ segmentations:
 
 
 def test_workspace_fits_assigns_describes_and_judges(tmp_path):
-    pytest.importorskip("segmento.features")
     (tmp_path / "segmento.yaml").write_text(PROJECT)
     rng = np.random.default_rng(0)
     customers = pd.DataFrame({"customer_id": [f"C{i}" for i in range(300)], "signup_date": "2022-01-01"})

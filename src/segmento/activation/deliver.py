@@ -106,15 +106,21 @@ def backoff(policy: RetryPolicy, attempts: int, jitter: float) -> float:
 class Pacer:
     """At most ``rate`` calls per second, spaced evenly (per destination, per process)."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(
+        self, rate: float | None, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.interval = 1.0 / rate if rate else 0.0
         self.next_at = 0.0
+        self.clock, self.sleep = clock, sleep
 
-    def wait(self) -> None:
-        now = time.monotonic()
-        if self.next_at > now:
-            time.sleep(self.next_at - now)
-        self.next_at = max(now, self.next_at) + self.interval
+    def wait(self) -> float:
+        """Block until the next call may go; returns the clock's time it was let through at."""
+        now = self.clock()
+        at = max(now, self.next_at)
+        if at > now:
+            self.sleep(at - now)
+        self.next_at = at + self.interval
+        return at
 
 
 class Deliverer:
