@@ -6,6 +6,7 @@ from pathlib import Path
 import typer.main
 
 from segmento.cli import app
+from segmento.cli.reference import reference
 from segmento.config import parse_project
 from segmento.features import catalog
 
@@ -26,6 +27,10 @@ def test_every_cli_command_is_in_the_reference():
     documented = set(re.findall(r"`segmento ([a-z-]+(?: [a-z][a-z-]*)?)", README))
     missing = [c for c in commands(typer.main.get_group(app)) if c not in documented and c.split()[0] not in documented]
     assert missing == []
+
+
+def test_the_cli_reference_is_the_commands_own():
+    assert reference() in README, "regenerate it: python -m segmento.cli.reference"
 
 
 def test_the_configuration_example_is_a_valid_project():

@@ -7,11 +7,25 @@ import typer
 from segmento.cli import activation, audiences, demo, dynamics, gdpr, predictive, segmentations, service, store
 from segmento.cli.common import UserErrors
 
+# (title in the reference, module, group name or None for verbs at the top level):
+# a new verb goes in the module of the stage it runs.
+STAGES = (
+    ("demo data", demo, None),
+    ("knowledge base", store, None),
+    ("audiences", audiences, None),
+    ("segmentations", segmentations, None),
+    ("predictive traits", predictive, "predict"),
+    ("dynamics", dynamics, None),
+    ("activation", activation, None),
+    ("GDPR", gdpr, "gdpr"),
+    ("service", service, None),
+)
+
 app = typer.Typer(
     cls=UserErrors, help="Segmento: customer knowledge and dynamic segmentation.", no_args_is_help=True
 )
-for stage in (demo, store, audiences, segmentations, dynamics, activation):
-    app.add_typer(stage.app)
-app.add_typer(predictive.app, name="predict")
-app.add_typer(gdpr.app, name="gdpr")
-app.add_typer(service.app)
+for _, stage, group in STAGES:
+    if group:
+        app.add_typer(stage.app, name=group)
+    else:
+        app.add_typer(stage.app)

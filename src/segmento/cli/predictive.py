@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Optional
 
 import typer
 
-from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace, print_frame
+from segmento.cli.common import ConfigOption, DbOption, console, day, open_workspace, print_frame
 
 app = typer.Typer(help="Predictive traits: probability alive, expected orders, lifetime value.",
               no_args_is_help=True)  # fmt: skip
-
-
-def day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)")
 
 
 @app.command("fit")
@@ -28,7 +20,7 @@ def predict_fit(
 ) -> None:
     """Fit the purchase and spend models (settings: `predictive` in segmento.yaml): a new frozen version."""
     with open_workspace(db, config) as ws, console.status("fitting"):
-        model = ws.fit_predictive(day(as_of))
+        model = ws.fit_predictive(day(as_of, "--as-of"))
     console.print(str(model), highlight=False)
     fit = model.fit
     console.print(f"  {fit['customers']:,} customers in {fit['distinct_triples']:,} distinct (frequency, recency, T); "
@@ -61,7 +53,7 @@ def predict_report(
 ) -> None:
     """Calibration/holdout validation: predicted vs actual repeat purchases per frequency bucket and in total."""
     with open_workspace(db, config) as ws, console.status("fitting on the calibration period"):
-        report = ws.predictive_report(day(as_of), holdout_days)
+        report = ws.predictive_report(day(as_of, "--as-of"), holdout_days)
     table = report.table.set_index("frequency")
     print_frame(table.drop(columns="relative_error"), f"repeat purchases in the holdout (model {report.model.kind})", 1)
     console.print(report.summary_line(), highlight=False)
@@ -76,7 +68,7 @@ def predict_traits(
 ) -> None:
     """Distribution of the traits as of a date (quartiles), or one customer's."""
     with open_workspace(db, config) as ws:
-        table = ws.predictive_traits(day(as_of))
+        table = ws.predictive_traits(day(as_of, "--as-of"))
         if customer is not None:
             table = table.filter(table.customer_id == customer)
         frame = table.to_pandas().set_index("customer_id")
