@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -43,7 +42,7 @@ PROJECT_FILE = Path("segmento.yaml")
 class UserErrors(TyperGroup):
     """The command group of `segmento`: prints a SegmentoError raised by any verb as one line, exit 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SegmentoError as exc:
