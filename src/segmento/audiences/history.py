@@ -21,6 +21,7 @@ from ibis.backends import BaseBackend
 from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource, evaluate
 from segmento.audiences.tables import ENTER, EXIT, current_membership
+from segmento.errors import SegmentoError
 from segmento.store.backend import append, staged, transaction
 from segmento.store.tables import table
 

@@ -31,6 +31,7 @@ from segmento.audiences.replica import Replica
 from segmento.audiences.slice_features import CustomerFeatures
 from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership
 from segmento.audiences.to_python import Compiled, Context, to_python
+from segmento.errors import SegmentoError
 from segmento.store.engines import engine_of, require
 from segmento.store.schema import EVENTS
 from segmento.store.tables import ensure_tables

@@ -24,6 +24,7 @@ from segmento.audiences.instants import instant
 from segmento.audiences.parser import parse_rule
 from segmento.audiences.realtime import Realtime
 from segmento.audiences.tables import MEMBERSHIP_VIEW, current_membership
+from segmento.errors import SegmentoError
 from segmento.store.backend import staged
 from segmento.store.tables import ensure_tables
 

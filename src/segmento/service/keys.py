@@ -18,6 +18,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmento.errors import SegmentoError
 from segmento.store.backend import append
 from segmento.store.engines import engine_of
 from segmento.store.registry import API_KEYS
