@@ -6,7 +6,7 @@ import argparse
 import importlib
 
 MODULES = ("ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "service", "activation",
-           "spark")
+           "spark", "gdpr")
 
 
 def main() -> None:

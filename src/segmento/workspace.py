@@ -16,15 +16,18 @@ from ibis.backends import BaseBackend
 
 from segmento.config import EngineSection, Project, load_project
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
-from segmento.store import gdpr
+from segmento.store import gdpr, pseudonyms
 from segmento.store.backend import open_backend
 from segmento.store.engines import engine_of
+from segmento.store.compact import CompactReport, FileInUse, compact
 from segmento.store.tables import ensure_tables
 from segmento.store.consents import consents_in_force
 from segmento.store.engines.spark import connect_spark
 from segmento.store.ingest import IngestionReport, Source, ingest
 from segmento.store.quarantine import Resolved
 from segmento.store.resolve import resolve_quarantine
+from segmento.store.registry import ERASED
+from segmento.store.suppression import Suppression
 
 if TYPE_CHECKING:  # the stages are imported where used, so opening a workspace loads only what a verb needs
     from segmento import segmentations
@@ -59,7 +62,9 @@ class Workspace:
         name -> the file's name, ``null_tokens``, ``constants``, ``values``, ``id_from``,
         ``currency``...), and ``progress``.
         """
-        return ingest(self.con, table, source, **options)
+        erased = self.con.table(ERASED.name).count().execute()
+        suppression = Suppression.held(self.con, self.pseudonyms) if erased else None
+        return ingest(self.con, table, source, suppression=suppression, **options)
 
     def resolve_quarantine(self, table: str | None = None) -> list[Resolved]:
         """Re-check rows held for a row of another table; load and clear those that now pass."""
@@ -107,17 +112,58 @@ class Workspace:
 
     # ---- GDPR -----------------------------------------------------------------------
 
-    def forget(self, customer_id: str) -> dict[str, int]:
-        """Right to erasure: remove the customer everywhere; returns rows removed per table."""
+    @cached_property
+    def pseudonyms(self) -> pseudonyms.Pseudonyms:
+        """The keyed pseudonyms of this base (secret from SEGMENTO_SECRET or the key file)."""
+        return pseudonyms.load(self.con, self.key_file)
+
+    @property
+    def key_file(self) -> Path | None:
+        return pseudonyms.default_key_file(self.con, self.project.gdpr.key_file)
+
+    def pseudonym(self, customer_id: str) -> str:
+        """How the audit log and the suppression list name a customer."""
+        return f"customer:{self.pseudonyms.of(customer_id)}"
+
+    def forget(self, customer_id: str, compact: bool | None = None) -> gdpr.Erasure:
+        """Right to erasure: the customer's rows everywhere, drop files, this process's real-time state;
+        then (``compact``, default ``gdpr.compact: on_erasure``) the file is rewritten so the bytes go too."""
         from segmento.activation.destinations import erase_from_drops
 
-        removed = gdpr.forget(self.con, customer_id, self.actor)
+        removed = gdpr.forget(self.con, customer_id, self.pseudonyms, self.actor)
         in_files = erase_from_drops(self.project, customer_id)
-        return removed | ({"(drop files)": in_files} if in_files else {})
+        removed |= {"(drop files)": in_files} if in_files else {}
+        if "audiences" in self.__dict__:
+            self.audiences.drop_realtime()
+        if compact is None:
+            compact = self.project.gdpr.compact == "on_erasure" and self.con.name == "duckdb"
+        if compact:
+            try:
+                return gdpr.completed(removed, self.compact().seconds)
+            except FileInUse as exc:
+                return gdpr.Erasure(removed, False, f"{gdpr.pending_note(self.con)}; the rewrite could not run: {exc}")
+        return gdpr.Erasure(removed, False, gdpr.pending_note(self.con))
+
+    def compact(self) -> CompactReport:
+        """Rewrite the DuckDB file so erased rows' bytes are gone; completes every pending erasure."""
+        report = compact(self.con)
+        gdpr.audit(self.con, self.actor, "compaction", None, {"completed": report.completed})
+        return report
+
+    def pending_erasures(self) -> list[dict[str, Any]]:
+        """Erasures whose rows are deleted but whose bytes may still be in the file (until ``compact``)."""
+        return gdpr.pending_erasures(self.con)
+
+    def rotate_key(self) -> pseudonyms.Pseudonyms:
+        """Add a key to the GDPR secret and re-key the suppression list and audit log with it."""
+        rotated = pseudonyms.rotate(self.con, self.pseudonyms, self.key_file)
+        self.__dict__["pseudonyms"] = rotated
+        gdpr.audit(self.con, self.actor, "key_rotation", None, {"keys": len(rotated.keys)})
+        return rotated
 
     def export_customer(self, customer_id: str) -> dict[str, Any]:
-        """Right of access: everything held about a customer, as JSON-ready data."""
-        return gdpr.export_customer(self.con, customer_id, self.actor)
+        """Right of access: everything held about a customer (exactly what ``forget`` removes), as JSON-ready data."""
+        return gdpr.export_customer(self.con, customer_id, self.actor, self.pseudonym(customer_id))
 
     def purge(self, dry_run: bool = True, now: datetime | None = None) -> dict[str, int]:
         """Apply the project's retention (``gdpr.retention_days``); a dry run only counts."""

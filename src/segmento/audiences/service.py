@@ -136,6 +136,10 @@ class Audiences:
         features) instead of at the first event: minutes on a 1M-customer base."""
         self._engine().warm(instant(at))
 
+    def drop_realtime(self) -> None:
+        """Forget the real-time state (after an erasure): it is read again from the base when next used."""
+        self._realtime = None
+
     def _engine(self) -> Realtime:
         if self._realtime is None:
             self._realtime = Realtime(self.con, self.checked(), self.source)

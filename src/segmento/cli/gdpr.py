@@ -10,9 +10,8 @@ from rich.table import Table
 
 from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace
 
-app = typer.Typer(help="GDPR: access, erasure, retention, audit log.", no_args_is_help=True)
-
-
+app = typer.Typer(help="GDPR: access, erasure (and its physical completion), retention, audit log, pseudonym key.",
+                  no_args_is_help=True)
 
 
 @app.command("export")
@@ -41,18 +40,62 @@ def gdpr_export(
 def gdpr_forget(
     customer_id: Annotated[str, typer.Argument(help="Customer id.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    compact: Annotated[
+        Optional[bool],
+        typer.Option("--compact/--no-compact", help="Rewrite the database file now so the bytes go too "
+                     "(default: gdpr.compact in the project file, on_erasure unless set to scheduled)."),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Right to erasure: remove the customer from every table; her id can never be re-ingested."""
+    """Right to erasure: remove the customer from every table and drop file; her id can never be re-ingested."""
     if not yes:
         typer.confirm(f"Erase customer {customer_id} everywhere? This cannot be undone", abort=True)
     with open_workspace(db, config) as ws:
-        removed = ws.forget(customer_id)
-    if not removed:
+        erasure = ws.forget(customer_id, compact=compact)
+    if not erasure.removed:
         console.print(f"nothing held about {customer_id}; the id is on the suppression list now")
-    for table, count in removed.items():
+    for table, count in erasure.removed.items():
         console.print(f"{table:24} {count:>8,} rows removed")
+    state = "physically complete" if erasure.physically_complete else "NOT physically complete"
+    console.print(f"erasure {state}: {erasure.note}", highlight=False)
+
+
+@app.command("compact")
+def gdpr_compact(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Rewrite the database file so erased rows' bytes are gone (completes pending erasures; cron-able)."""
+    with open_workspace(db, config) as ws:
+        report = ws.compact()
+    console.print(str(report), highlight=False)
+
+
+@app.command("status")
+def gdpr_status(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Erasures not yet physically complete (rows deleted, bytes still in the file until `gdpr compact`)."""
+    with open_workspace(db, config) as ws:
+        pending = ws.pending_erasures()
+        secret = ws.pseudonyms.where  # loading it checks it is the one the suppression list was made with
+    console.print(f"pseudonym secret: {secret} (checked)", highlight=False)
+    if not pending:
+        console.print("every erasure is physically complete")
+        return
+    out = Table("erased at", "customer (keyed pseudonym)", title=f"{len(pending)} erasure(s) pending compaction")
+    for row in pending:
+        out.add_row(str(row["erased_at"]), row["id_hash"][:16])
+    console.print(out)
+    console.print("run `segmento gdpr compact` to complete them")
+
+
+@app.command("rotate-key")
+def gdpr_rotate_key(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Add a key to the pseudonym secret and re-key the suppression list and audit log with it."""
+    with open_workspace(db, config) as ws:
+        rotated = ws.rotate_key()
+    if rotated.where == "SEGMENTO_SECRET":
+        console.print("re-keyed; set this before the next run (the old value no longer matches):")
+        print(f"SEGMENTO_SECRET={','.join(rotated.keys)}")
+    else:
+        console.print(f"re-keyed with key {len(rotated.keys)} of the chain in {rotated.where}", highlight=False)
 
 
 @app.command("purge")

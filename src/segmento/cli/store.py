@@ -165,7 +165,8 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
         if reasons.row_count:
             console.print(reasons)
         runs = ws.table("ingestions").order_by(ws.table("ingestions").started_at.desc()).limit(10)
-        log = Table("table", "source", "in", "loaded", "duplicates", "rejected", title="last ingestions")
+        log = Table("table", "source", "in", "loaded", "duplicates", "rejected", "suppressed", title="last ingestions")
         for run in runs.to_pyarrow().to_pylist():
-            log.add_row(run["table_name"], run["source"], *(f"{run[k]:,}" for k in ("rows_in", "loaded", "duplicates", "rejected")))
+            counts = ("rows_in", "loaded", "duplicates", "rejected", "suppressed")
+            log.add_row(run["table_name"], run["source"], *(f"{run.get(k) or 0:,}" for k in counts))
         console.print(log)

@@ -15,8 +15,8 @@ from segmento.service.http import not_found, respond
 from segmento.service.keys import ApiKey
 from segmento.service.inputs import PRINTABLE
 from segmento.service.schemas import Customer360, Erasure
-from segmento.store import gdpr
-from segmento.store.schema import id_hash
+from segmento.store.compact import FileInUse
+from segmento.store.gdpr import Erasure as Erased, completed
 from segmento.workspace import Workspace
 
 router = APIRouter(prefix="/api/customers", tags=["customers"], responses=DENIED)
@@ -34,9 +34,9 @@ def acting(ws: Workspace, actor: str) -> Iterator[Workspace]:
         ws.actor = previous
 
 
-def target(customer_id: str) -> str:
-    """How the audit log names a customer: the hash the suppression list uses, so erasure leaves no id behind."""
-    return f"customer:{id_hash(customer_id)}"
+def target(ws: Workspace, customer_id: str) -> str:
+    """How the audit log names a customer: the keyed pseudonym the suppression list uses (no id left behind)."""
+    return ws.pseudonym(customer_id)
 
 
 @router.get("/{customer_id}", response_model=Customer360, responses=NOT_FOUND)
@@ -53,7 +53,7 @@ async def customer_360(
         profile, source = model.get(customer_id), "read-model"
     else:
         profile, source = await run_in_threadpool(service.profiles.get, customer_id, fresh)
-    service.audit.add(key.key_id, "customer_360_read", target(customer_id), {"found": profile is not None})
+    service.audit.add(key.key_id, "customer_360_read", target(service.ws, customer_id), {"found": profile is not None})
     if profile is None:
         raise not_found(f"no customer {customer_id!r}")
     return respond({**profile, "source": source})
@@ -63,8 +63,7 @@ async def customer_360(
 def export_customer(customer_id: CustomerId, request: Request, key: ApiKey = Admin) -> Response:
     """Right of access: every row held about the customer, table by table (audited)."""
     with service_of(request).writer() as ws, acting(ws, key.key_id):
-        export = ws.export_customer(customer_id) if hasattr(ws, "export_customer") else \
-            gdpr.export_customer(ws.con, customer_id, key.key_id)
+        export = ws.export_customer(customer_id)
     if not export["data"]:
         raise not_found(f"nothing is held about customer {customer_id!r}")
     return respond(export)
@@ -72,10 +71,17 @@ def export_customer(customer_id: CustomerId, request: Request, key: ApiKey = Adm
 
 @router.delete("/{customer_id}", response_model=Erasure)
 def forget_customer(customer_id: CustomerId, request: Request, key: ApiKey = Admin) -> Response:
-    """Right to erasure: the customer leaves every table and this service's memory (audited, without the id)."""
+    """Right to erasure: the customer leaves every table, drop file and this service's memory (audited by
+    keyed pseudonym); then the database file is rewritten (``gdpr.compact: on_erasure``) or the erasure
+    stays pending until compaction, as ``physically_complete`` says."""
     service = service_of(request)
     with service.writer() as ws, acting(ws, key.key_id):
-        # the workspace also erases files waiting in drop folders; the store alone only the tables
-        removed = ws.forget(customer_id) if hasattr(ws, "forget") else gdpr.forget(ws.con, customer_id, key.key_id)
+        erasure = ws.forget(customer_id, compact=False)
         service.profiles.forget(customer_id)
-    return respond({"customer_id": customer_id, "removed": removed})
+        if ws.project.gdpr.compact == "on_erasure" and ws.con.name == "duckdb":
+            try:
+                erasure = completed(erasure.removed, service.compact().seconds)
+            except FileInUse as exc:
+                erasure = Erased(erasure.removed, False, f"{erasure.note}; the rewrite could not run: {exc}")
+    return respond({"customer_id": customer_id, "removed": erasure.removed,
+                    "physically_complete": erasure.physically_complete, "note": erasure.note})

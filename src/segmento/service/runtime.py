@@ -24,10 +24,12 @@ from segmento.service.freshness import Profiles
 from segmento.store.asof import AsOf
 from segmento.store.backend import append
 from segmento.store.engines import engine_of, require
+from segmento.store.compact import CompactReport, FileInUse
 from segmento.store.registry import AUDIT
 from segmento.workspace import Workspace
 
 T = TypeVar("T")
+READS_DRAIN_SECONDS = 30  # a compaction waits this long for reads in flight before giving up
 CACHED_RESULTS = 64  # portraits, matrices, paths, sections kept per service
 WATCHED = (  # a change in any of these row counts means the read model is out of date
     "customers", "orders", "order_lines", "events", "consents", "segment_snapshots", "audience_changes",
@@ -114,7 +116,12 @@ class Service:
         self.warmers: list[Callable[[Service], object]] = []  # run after each read model build (dashboard pages)
         self.warmed_for: tuple | None = None
         self.worker: threading.Thread | None = None
+        self.gate = threading.Condition()  # readers in flight; a compaction waits for none and holds new ones
+        self.active_readers = 0
+        self.pausing = False
+        self.compacted_on: date | None = None
         api_keys.keys_table(ws.con)
+        ws.pseudonyms  # noqa: B018 - the audit log's keyed pseudonyms: secret read (or created) once, at start
 
     def clock(self) -> datetime:
         """The service's 'now': pinned (replayed or demo data), else the end of today.
@@ -137,6 +144,24 @@ class Service:
             with self.write_lock:
                 yield self.ws
             return
+        depth = getattr(self.local, "depth", 0)
+        if depth:  # nested in this thread's own read: already counted
+            yield self._reader()
+            return
+        with self.gate:
+            while self.pausing:
+                self.gate.wait()
+            self.active_readers += 1
+        self.local.depth = 1
+        try:
+            yield self._reader()
+        finally:
+            self.local.depth = 0
+            with self.gate:
+                self.active_readers -= 1
+                self.gate.notify_all()
+
+    def _reader(self) -> Workspace:
         ws = getattr(self.local, "ws", None)
         if ws is None or self.local.epoch != self.epoch:  # none yet, or closed by a stop() since
             backend = engine_of(self.ws.con).reader()
@@ -144,7 +169,7 @@ class Service:
             self.local.epoch = self.epoch
             with self.readers_lock:
                 self.readers.append(ws)
-        yield ws
+        return ws
 
     @contextmanager
     def writer(self) -> Iterator[Workspace]:
@@ -181,11 +206,46 @@ class Service:
             self.worker.join(timeout=60)
             self.worker = None
         self.flush()
+        self._close_readers()
+
+    def _close_readers(self) -> None:
         with self.readers_lock:
             self.epoch += 1
             for ws in self.readers:
                 ws.con.disconnect()
             self.readers.clear()
+
+    def compact(self) -> CompactReport:
+        """Rewrite the database file (physical erasure): new reads wait, those in flight finish, every
+        cursor closes for the swap, and the read model is rebuilt over the new file."""
+        with self.write_lock:
+            self.flush()
+            with self.gate:
+                self.pausing = True
+                if not self.gate.wait_for(lambda: not self.active_readers, timeout=READS_DRAIN_SECONDS):
+                    self.pausing = False
+                    self.gate.notify_all()
+                    raise FileInUse(f"reads in flight did not finish within {READS_DRAIN_SECONDS}s; "
+                                    "run `segmento gdpr compact` later")
+            try:
+                self._close_readers()
+                report = self.ws.compact()
+            finally:
+                with self.gate:
+                    self.pausing = False
+                    self.gate.notify_all()
+            self.profiles.token = None
+            self.results.clear()
+        return report
+
+    def compaction_due(self, now: datetime) -> bool:
+        """Once a day at ``gdpr.compact_at`` (HH:MM), when erasures are pending."""
+        at = self.ws.project.gdpr.compact_at
+        if at is None or self.compacted_on == now.date() or now.strftime("%H:%M") < at:
+            return False
+        self.compacted_on = now.date()
+        with self.writer() as ws:
+            return bool(ws.pending_erasures())
 
     def flush(self) -> None:
         with self.writer() as ws:
@@ -195,6 +255,8 @@ class Service:
         while True:
             try:
                 self.flush()
+                if self.ws.con.name == "duckdb" and self.compaction_due(datetime.now()):
+                    print(f"segmento service: scheduled compaction: {self.compact()}", flush=True)
                 if self.use_read_model:
                     self.profiles.refresh()
                 if self.warmers and self.warmed_for != self.profiles.token:

@@ -260,6 +260,8 @@ class DeliveryStatus(BaseModel):
 class Erasure(BaseModel):
     customer_id: str
     removed: dict[str, int]
+    physically_complete: bool = Field(description="true once the database file was rewritten without the rows' bytes")
+    note: str = Field(description="what the erasure did and what, if anything, is still pending")
 
 
 class Health(BaseModel):

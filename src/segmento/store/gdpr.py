@@ -1,119 +1,185 @@
 """GDPR operations on the knowledge base: access, erasure, retention, audit.
 
-Erasure finds personal data by shape rather than by a fixed list of tables, so tables
-added by later stages (snapshots, memberships, alerts, outbox...) are covered too:
-every table with a ``customer_id`` column loses the customer's rows, and in tables
-without one, rows whose text columns hold the id (raw quarantined rows, JSON payloads)
-are removed. Erased ids are kept only as SHA-256 hashes, so an old file re-ingested
-later cannot bring the customer back.
+Erasure and access follow structure only: every table declares how its rows refer to a
+customer (``customer_ref`` in ``store/registry.py``, read by ``customer_refs``), and the customer's rows are those matching by equality,
+directly or through her orders. The two rights use the same conditions, so what access
+shows is exactly what erasure removes. A table that declares no reference is never
+touched; a table that declares nothing at all stops erasure (it could not be exact).
+
+The erased customer and her order ids stay only as keyed pseudonyms (``pseudonyms``) on
+the suppression list, so a later load of an old file cannot bring them back. Deleted
+rows keep their bytes in the database file until it is rewritten (``compact``): each
+erasure is pending until then.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmento.errors import SegmentoError
-from segmento.store.backend import append, base_tables, count_where, delete_where, equals, transaction
-from segmento.store.registry import AUDIT, ERASED
-from segmento.store.schema import id_hash
+from segmento.errors import SegmentoError, UnsupportedError
+from segmento.store.backend import append, base_tables, count_where, delete_where, transaction
+from segmento.store.customer_refs import DECLARED, Bind, Part, matches, order_ids_query
+from segmento.store.pseudonyms import Pseudonyms
+from segmento.store import registry
+from segmento.store.suppression import CUSTOMER, ORDER
 
-GDPR_TABLES = {ERASED.name, AUDIT.name}
+AUDIT, ERASED = registry.AUDIT.name, registry.ERASED.name
+
 RETAINABLE = {"events": "occurred_at", "orders": "ordered_at"}
+NO_DELETE = ("pyspark",)  # engines whose tables cannot delete rows in place
 
-# Later stages that keep personal data outside the knowledge base (e.g. files waiting in
-# an export queue) register a function here; forget() calls each with the customer id.
-external_erasers: list[Callable[[BaseBackend, str], int]] = []
+
+@dataclass(frozen=True)
+class Erasure:
+    """What one erasure did: rows removed per table, and whether the bytes are gone from the file yet."""
+
+    removed: dict[str, int]
+    physically_complete: bool
+    note: str
 
 
 def audit(con: BaseBackend, actor: str, action: str, target: str | None = None, details: dict | None = None) -> None:
-    """Record who read or changed what (no personal values in ``details``)."""
-    row = {
-        "at": [datetime.now()],
-        "actor": [actor],
-        "action": [action],
-        "target": [target],
-        "details": [json.dumps(details or {}, default=str)],
-    }
-    append(con, AUDIT.name, pa.table(row))
+    """Record who read or changed what (no personal values: customers by keyed pseudonym)."""
+    row = {"at": datetime.now(), "actor": actor, "action": action, "target": target,
+           "details": json.dumps(details or {}, default=str)}
+    insert_rows(con, AUDIT, [row])
 
 
-def _columns_of(con: BaseBackend) -> dict[str, ibis.Schema]:
-    return {name: con.table(name).schema() for name in base_tables(con)}
+def insert_rows(con: BaseBackend, table: str, rows: list[dict[str, Any]]) -> None:
+    """A few rows: one prepared INSERT on DuckDB (an Ibis insert costs a schema read and a staging)."""
+    if con.name != "duckdb":
+        append(con, table, pa.Table.from_pylist(rows))
+        return
+    names = list(rows[0])
+    columns = ", ".join(f'"{n}"' for n in names)
+    con.con.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(names))})',
+                        [[row[n] for n in names] for row in rows])
 
 
-def _text_mentions(column: str, customer_id: str) -> sge.Condition:
-    """The column is the id, or holds it as a JSON string value."""
-    quoted = json.dumps(customer_id)
-    return sge.or_(
-        sge.column(column, quoted=True).eq(sge.Literal.string(customer_id)),
-        sge.column(column, quoted=True).like(sge.Literal.string(f"%{_like_escape(quoted)}%")),
-    )
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("%", "").replace("_", "")  # ids with LIKE wildcards only widen the match
-
-
-def forget(con: BaseBackend, customer_id: str, actor: str = "library") -> dict[str, int]:
-    """Erase a customer everywhere; returns rows removed per table.
-
-    The audit log keeps the fact and time of the erasure, not who it was.
-    """
-    removed: dict[str, int] = {}
-    with transaction(con):
-        tables = _columns_of(con)
-        orders = sg.select("order_id").from_(sge.table_("orders", quoted=True)).where(
-            equals("customer_id", customer_id)
+def declared_tables(con: BaseBackend) -> dict[str, tuple[Part, ...]]:
+    """Every table of the base that refers to customers, with how; undeclared tables are refused."""
+    names = base_tables(con)
+    undeclared = [name for name in names if name not in DECLARED]
+    if undeclared:
+        raise SegmentoError(
+            f"table(s) {', '.join(undeclared)} are not declared, so erasure cannot know whether their rows "
+            "belong to a customer: declare them (with their customer_ref) in segmento/store/registry.py"
         )
-        removed["order_lines"] = delete_where(con, "order_lines", sge.column("order_id", quoted=True).isin(query=orders))
-        for name, schema in tables.items():
-            if name in GDPR_TABLES or name == "order_lines":
-                continue
-            if "customer_id" in schema:
-                where = equals("customer_id", customer_id)
-            else:
-                texts = [c for c, t in schema.items() if t.is_string()]
-                if not texts:
-                    continue
-                where = sge.or_(*(_text_mentions(c, customer_id) for c in texts))
-            removed[name] = delete_where(con, name, where)
-        append(con, ERASED.name, pa.table({"id_hash": [id_hash(customer_id)], "erased_at": [datetime.now()]}))
-        removed_outside = sum(eraser(con, customer_id) for eraser in external_erasers)
-        if removed_outside:
-            removed["(files)"] = removed_outside
-        audit(con, actor, "erasure", None, {"rows_removed": sum(removed.values())})
+    return {name: DECLARED[name] for name in names if DECLARED[name]}
+
+
+def _select(con: BaseBackend, query: sge.Select, bind: Bind) -> pa.Table:
+    """Rows of a query, its values bound (DuckDB) or inlined as quoted literals (other engines)."""
+    sql = query.sql(con.dialect)
+    return con.con.execute(sql, dict(bind)).fetch_arrow_table() if bind.bound else con.sql(sql).to_pyarrow()
+
+
+def _deletable(con: BaseBackend) -> None:
+    if con.name in NO_DELETE:
+        raise UnsupportedError(
+            f"erasure deletes rows in place, which {con.name} tables (plain Parquet) cannot do: keep the knowledge "
+            "base on DuckDB (or an engine with DELETE) and run `segmento gdpr forget` there"
+        )
+
+
+def _delete(con: BaseBackend, table: sge.Table, where: sge.Condition, bind: Bind) -> None:
+    sql = sge.delete(table, where=where).sql(con.dialect)
+    con.con.execute(sql, dict(bind)) if bind.bound else con.raw_sql(sql)
+
+
+def _bind(con: BaseBackend) -> Bind:
+    return Bind(bound=con.name == "duckdb")
+
+
+def order_ids(con: BaseBackend, customer_id: str) -> list[str]:
+    """The customer's order ids, loaded or rejected (see ``customer_refs.order_ids_query``)."""
+    bind = _bind(con)
+    found = _select(con, order_ids_query(customer_id, bind), bind).column(0).to_pylist()
+    return sorted({order for order in found if order is not None})
+
+
+def held_rows(con: BaseBackend, customer_id: str) -> tuple[dict[str, tuple[sge.Condition, Bind]], list[str]]:
+    """table -> (condition selecting the customer's rows, its bound values), and her order ids."""
+    orders = order_ids(con, customer_id)
+    conditions = {}
+    for name, ref in declared_tables(con).items():
+        bind = _bind(con)
+        where = matches(ref, customer_id, orders, bind)
+        if where is not None:
+            conditions[name] = (where, bind)
+    return conditions, orders
+
+
+def forget(con: BaseBackend, customer_id: str, pseudonyms: Pseudonyms, actor: str = "library") -> dict[str, int]:
+    """Erase a customer's rows everywhere (one transaction); returns rows removed per table.
+
+    Her id and order ids join the suppression list as keyed pseudonyms, pending compaction;
+    the audit log records the erasure under the same pseudonym.
+    """
+    _deletable(con)
+    with transaction(con):
+        conditions, orders = held_rows(con, customer_id)
+        removed = {}
+        for name, (where, bind) in conditions.items():
+            table = sge.table_(name, quoted=True)
+            removed[name] = _select(con, sg.select("COUNT(*)").from_(table).where(where), bind).column(0)[0].as_py()
+            if removed[name]:
+                _delete(con, table, where, bind)
+        now = datetime.now()
+        ids = [(pseudonyms.of(customer_id), CUSTOMER)] + [(pseudonyms.of(o), ORDER) for o in orders]
+        bind = _bind(con)
+        listed = sg.select("id_hash").from_(sge.table_(ERASED, quoted=True)).where(
+            sge.column("id_hash", quoted=True).isin(*(bind(h) for h, _ in ids)))
+        held = set(_select(con, listed, bind).column(0).to_pylist())
+        rows = [{"id_hash": h, "kind": k, "erased_at": now, "compacted_at": None} for h, k in ids if h not in held]
+        if rows:
+            insert_rows(con, ERASED, rows)
+        audit(con, actor, "erasure", f"customer:{ids[0][0]}", {"rows_removed": sum(removed.values())})
     return {name: count for name, count in removed.items() if count}
 
 
-def export_customer(con: BaseBackend, customer_id: str, actor: str = "library") -> dict[str, Any]:
-    """Right of access: every row held about a customer, table by table, as JSON-ready values."""
+def export_customer(
+    con: BaseBackend, customer_id: str, actor: str = "library", target: str | None = None
+) -> dict[str, Any]:
+    """Right of access: every row erasure would remove, table by table, as JSON-ready values."""
+    conditions, _ = held_rows(con, customer_id)
     held: dict[str, list[dict[str, Any]]] = {}
-    for name, schema in _columns_of(con).items():
-        if name in GDPR_TABLES or "customer_id" not in schema:
-            continue
-        table = con.table(name)
-        rows = table.filter(table.customer_id == customer_id).to_pyarrow().to_pylist()
+    for name, (where, bind) in conditions.items():
+        rows = _select(con, sg.select("*").from_(sge.table_(name, quoted=True)).where(where), bind).to_pylist()
         if rows:
             held[name] = rows
-    order_ids = [row["order_id"] for row in held.get("orders", [])]
-    if order_ids:
-        lines = con.table("order_lines")
-        held["order_lines"] = lines.filter(lines.order_id.isin(order_ids)).to_pyarrow().to_pylist()
-    quarantine = con.table("quarantine")
-    mentions = quarantine.filter(quarantine.raw.contains(json.dumps(customer_id))).to_pyarrow().to_pylist()
-    if mentions:
-        held["quarantine"] = mentions
-    audit(con, actor, "access_export", None, {"tables": sorted(held)})
+    audit(con, actor, "access_export", target, {"tables": sorted(held)})
     return json.loads(json.dumps({"customer_id": customer_id, "data": held}, default=str))
+
+
+def pending_erasures(con: BaseBackend) -> list[dict[str, Any]]:
+    """Erasures whose rows are deleted but whose bytes may remain in the file until compaction."""
+    table = con.table(ERASED)
+    pending = table.filter(table.compacted_at.isnull() & (table.kind == CUSTOMER)).order_by("erased_at")
+    return pending.select("id_hash", "erased_at").to_pyarrow().to_pylist()
+
+
+def completed(removed: dict[str, int], seconds: float) -> Erasure:
+    """An erasure whose rows are deleted and whose database file was rewritten after."""
+    return Erasure(removed, True, f"rows deleted and the database file rewritten ({seconds:.1f}s): "
+                                  "the erased values are gone from the file and its WAL")
+
+
+def pending_note(con: BaseBackend) -> str:
+    """What an erasure left on disk, said plainly."""
+    if con.name != "duckdb":
+        return (f"rows deleted on {con.name}; their storage is reclaimed by that engine's own maintenance, "
+                "which segmento does not run")
+    return ("rows deleted; their bytes stay in the database file until `segmento gdpr compact` rewrites it "
+            f"({len(pending_erasures(con))} erasure(s) pending: `segmento gdpr status`)")
 
 
 def purge(

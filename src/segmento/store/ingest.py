@@ -168,6 +168,7 @@ def _log_run(con: BaseBackend, report: IngestionReport) -> None:
         "loaded": [report.loaded],
         "duplicates": [report.duplicates],
         "rejected": [report.rejected],
+        "suppressed": [report.suppressed],
     }
     append(con, "ingestions", pa.table(row))
 

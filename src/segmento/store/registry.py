@@ -18,7 +18,9 @@ from segmento.store.schema import (
     ORDER_LINES,
     ORDERS,
     Column,
+    CustomerColumn,
     HashedCustomer,
+    JsonField,
     NoCustomer,
     QuarantinedRow,
     Role,
@@ -56,7 +58,7 @@ QUARANTINE = TableSpec(
 
 INGESTIONS = TableSpec(
     "ingestions",
-    "One row per ingestion run and table: rows in = loaded + duplicates + rejected.",
+    "One row per ingestion run and table: rows in = loaded + duplicates + rejected + suppressed.",
     (
         Column("ingestion_id", "string", "Run identifier"),
         Column("table_name", "string", "Table loaded"),
@@ -66,6 +68,7 @@ INGESTIONS = TableSpec(
         Column("loaded", "int", "Rows loaded"),
         Column("duplicates", "int", "Rows already held"),
         Column("rejected", "int", "Rows quarantined"),
+        Column("suppressed", "int", "Rows of customers erased under GDPR, stored nowhere"),
     ),
     key=("ingestion_id", "table_name"),
     role=OPERATIONAL,
@@ -74,10 +77,12 @@ INGESTIONS = TableSpec(
 
 ERASED = TableSpec(
     "erased_customers",
-    "The suppression list: customers erased, so an old file cannot bring them back.",
+    "The suppression list: erased customers and their orders, so an old file cannot bring them back.",
     (
-        Column("id_hash", "string", "SHA-256 of the erased customer id"),
+        Column("id_hash", "string", "Keyed pseudonym (HMAC-SHA256) of the erased customer or order id"),
         Column("erased_at", "timestamp", "When"),
+        Column("kind", "string", "customer, order, or customer-sha256 (erased before pseudonyms were keyed)"),
+        Column("compacted_at", "timestamp", "When the database file was rewritten without the rows' bytes"),
     ),
     key=("id_hash",),
     role=OPERATIONAL,
@@ -91,12 +96,25 @@ AUDIT = TableSpec(
         Column("at", "timestamp", "When"),
         Column("actor", "string", "API key id, 'cli' or 'library'"),
         Column("action", "string", "What was done (customer_360_read, erasure, api_key_create...)"),
-        Column("target", "string", "What it was done to: customer:<id hash>, key:<key id>, or empty"),
+        Column("target", "string", "What it was done to: customer:<keyed pseudonym>, key:<key id>, or empty"),
         Column("details", "string", "Counts and options as a JSON object"),
     ),
     key=(),
     role=OPERATIONAL,
     customer_ref=HashedCustomer("target", prefix="customer:"),
+)
+
+GDPR_KEY = TableSpec(
+    "gdpr_key",
+    "Fingerprint of the secret the keyed pseudonyms are made with (the secret itself lives outside).",
+    (
+        Column("fingerprint", "string", "HMAC of a fixed text under the key chain"),
+        Column("keys", "int", "Keys in the chain"),
+        Column("created_at", "timestamp", "When this chain was first used"),
+    ),
+    key=("fingerprint",),
+    role=OPERATIONAL,
+    customer_ref=NoCustomer("a fingerprint of the secret"),
 )
 
 SCHEMA_VERSION = TableSpec(
@@ -293,6 +311,7 @@ OUTBOX = TableSpec(
     key=("message_id",),
     role=OPERATIONAL,
     stage="activation",
+    customer_ref=(CustomerColumn(), JsonField("payload", "customer_id")),
 )
 
 EXPORTS = TableSpec(
@@ -336,7 +355,7 @@ REGISTRY: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
         CUSTOMERS, ORDERS, ORDER_LINES, EVENTS, CONSENTS,
-        QUARANTINE, INGESTIONS, ERASED, AUDIT, SCHEMA_VERSION,
+        QUARANTINE, INGESTIONS, ERASED, AUDIT, GDPR_KEY, SCHEMA_VERSION,
         AUDIENCES, AUDIENCE_CHANGES, AUDIENCE_REFRESHES,
         PREDICTIVE_MODELS, PREDICTIVE_SCORES,
         SEGMENTATION_MODELS, SEGMENT_SNAPSHOTS, ALERTS,

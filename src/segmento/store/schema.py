@@ -5,7 +5,6 @@ store creates tables from, and the README documents. Every other table is declar
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -76,19 +75,32 @@ class ThroughParent:
 
 
 @dataclass(frozen=True)
+class JsonField:
+    """A top-level ``field`` of the JSON text in ``column`` holds the customer's id (``of="customer"``)
+    or one of her order ids (``of="order"``)."""
+
+    column: str
+    field: str
+    of: str = "customer"
+
+
+@dataclass(frozen=True)
 class QuarantinedRow:
-    """A rejected source row kept as JSON in ``raw``; ``table_column`` names the table it was meant for,
-    whose own ``customer_ref`` says which of its fields is the customer (or the order). The JSON keys
-    are the source file's column names (``columns=`` mapping at ingestion), or ``text`` for an
-    unparseable line."""
+    """A rejected source row kept as JSON in ``raw``, keyed by our column names (``text`` for a line
+    that did not split into fields): its ``customer_id`` field names the customer, its ``order_id``
+    field one of her orders (an order's own id, or an order line's)."""
 
     raw: str = "raw"
-    table_column: str = "table_name"
+
+    @property
+    def parts(self) -> tuple[JsonField, ...]:
+        return (JsonField(self.raw, "customer_id"), JsonField(self.raw, "order_id", "order"))
 
 
 @dataclass(frozen=True)
 class HashedCustomer:
-    """The customer appears only as ``id_hash()`` of their id, after ``prefix`` (never the id itself)."""
+    """The customer appears only as a keyed pseudonym (HMAC under a secret kept outside the
+    database) after ``prefix``: never the id itself, so erasure leaves these rows alone."""
 
     column: str
     prefix: str = ""
@@ -101,7 +113,8 @@ class NoCustomer:
     why: str
 
 
-CustomerRef = CustomerColumn | ThroughParent | QuarantinedRow | HashedCustomer | NoCustomer
+Ref = CustomerColumn | ThroughParent | JsonField | QuarantinedRow | HashedCustomer | NoCustomer
+CustomerRef = Ref | tuple[Ref, ...]  # a tuple: a row is the customer's when any part matches
 
 
 @dataclass(frozen=True)
@@ -220,11 +233,6 @@ CONSENTS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in (CUSTOMERS, ORDERS, ORDER_LINES, EVENTS, CONSENTS)}  # loadable
-
-
-def id_hash(customer_id: str) -> str:
-    """How an erased customer id is remembered: SHA-256 hex, the same as the engine's sha256()."""
-    return hashlib.sha256(customer_id.encode("utf-8")).hexdigest()
 
 
 def table_spec(name: str) -> TableSpec:

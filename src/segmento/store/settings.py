@@ -29,6 +29,18 @@ class Gdpr(Strict):
     retention_days: dict[Literal["events", "orders"], int] = Field(
         default_factory=dict, description="purge rows older than this many days, e.g. {events: 730}"
     )
+    key_file: str | None = Field(
+        None, description="file holding the secret of keyed pseudonyms (default: <database>.key; "
+        "SEGMENTO_SECRET overrides it); created on first use, mode 0600"
+    )
+    compact: Literal["on_erasure", "scheduled"] = Field(
+        "on_erasure", description="rewrite the database file at each erasure, or leave erasures pending until "
+        "`segmento gdpr compact` (cron) or compact_at"
+    )
+    compact_at: str | None = Field(
+        None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM: the service compacts then each day when erasures are pending",
+    )
 
 
 class EngineSection(Strict):

@@ -61,10 +61,21 @@ def _add_columns(table: str, columns: dict[str, str]) -> Callable[[BaseBackend],
     return apply
 
 
+def _keyed_suppression(con: BaseBackend) -> None:
+    """Suppression list by kind with its compaction time, ingestion log with suppressed rows.
+    Erasures recorded before keep their unkeyed SHA-256 as kind 'customer-sha256' (still honoured)."""
+    _add_columns("erased_customers", {"kind": "string", "compacted_at": "timestamp"})(con)
+    _add_columns("ingestions", {"suppressed": "int64"})(con)
+    if "erased_customers" in con.list_tables():
+        con.raw_sql("UPDATE erased_customers SET kind = 'customer-sha256' WHERE kind IS NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the layout of databases made before versions were recorded", _unchanged),
     Migration(2, "quarantine: rule and parsed columns", _add_columns("quarantine", {"rule": "string",
                                                                                    "parsed": "string"})),
+    Migration(3, "keyed suppression list (kind, compacted_at) and suppressed rows in the ingestion log",
+              _keyed_suppression),
 )
 
 

@@ -1,0 +1,185 @@
+"""Keyed pseudonyms: how the suppression list and the audit log name a customer without her id.
+
+A pseudonym is HMAC-SHA256 under a secret kept outside the database: the environment
+variable ``SEGMENTO_SECRET``, else a key file (``gdpr.key_file`` in the project file,
+by default ``<database>.key``) created on first use with mode 0600. Without the secret,
+hashing every candidate id matches nothing; with it, an id is recognised (that is how an
+erased customer is kept out of later loads).
+
+The secret is a chain of keys, oldest first: the pseudonym of an id is
+HMAC(k_n, ... HMAC(k_1, id)). Rotation appends a key and re-keys every stored pseudonym
+p as HMAC(k_new, p), which needs only the stored values: a leaked earlier key alone no
+longer says anything. The database keeps a fingerprint of the chain, so a wrong or lost
+secret is refused instead of silently letting erased customers back in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import sqlglot.expressions as sge
+from ibis.backends import BaseBackend
+
+from segmento.errors import SegmentoError, UnsupportedError
+from segmento.store.backend import append, delete_where, transaction
+from segmento.store.tables import table
+
+ENV = "SEGMENTO_SECRET"
+KEY_TABLE = "gdpr_key"
+_CHECK = "segmento key check"
+
+
+class Pseudonyms:
+    """The keyed pseudonym of ids under one key chain."""
+
+    def __init__(self, keys: list[str], where: str) -> None:
+        if not keys or not all(keys):
+            raise SegmentoError(f"{where}: the GDPR secret is empty; set {ENV} or let the key file be created")
+        self.keys = keys
+        self.where = where  # 'SEGMENTO_SECRET' or the key file's path, for messages
+
+    def of(self, value: str) -> str:
+        """The pseudonym (hex) of one id."""
+        digest = value
+        for key in self.keys:
+            digest = hmac.new(key.encode(), digest.encode(), hashlib.sha256).hexdigest()
+        return digest
+
+    def many(self, values: Iterable[str]) -> list[str]:
+        return [self.of(v) for v in values]
+
+    @property
+    def fingerprint(self) -> str:
+        return self.of(_CHECK)
+
+
+def default_key_file(con: BaseBackend, configured: str | None = None) -> Path | None:
+    """Where the key file is: the project's ``gdpr.key_file``, else beside the DuckDB file
+    (None for an in-memory base: its secret lives and dies with it)."""
+    if configured:
+        return Path(configured).expanduser()
+    if con.name == "duckdb":
+        path = con.con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+        return Path(f"{path}.key") if path else None
+    return Path("segmento.key")
+
+
+def load(con: BaseBackend, path: Path | None) -> Pseudonyms:
+    """The secret in force for this database: checked against its fingerprint, created on first use."""
+    stored = _stored_fingerprint(con)
+    if os.environ.get(ENV):
+        found = Pseudonyms(os.environ[ENV].split(","), ENV)
+    elif path is None:
+        found = Pseudonyms([secrets.token_hex(32)], "an in-memory secret")
+    else:
+        _finish_rotation(path, stored)
+        if not path.exists():
+            if stored is not None:
+                raise SegmentoError(
+                    f"key file {path} is missing, but this database's suppression list was made with a key: "
+                    f"restore it, set gdpr.key_file to where it is, or set {ENV}"
+                )
+            _write_key_file(path, [secrets.token_hex(32)])
+        found = _read_key_file(path)
+    if stored is None:
+        _record_fingerprint(con, found)
+    elif stored != found.fingerprint:
+        raise SegmentoError(
+            f"the GDPR secret from {found.where} is not the one this database's suppression list was made "
+            f"with: set {ENV} or gdpr.key_file to the right secret (a new one would let erased customers back in)"
+        )
+    return found
+
+
+def rotate(con: BaseBackend, current: Pseudonyms, path: Path | None) -> Pseudonyms:
+    """Append a new key and re-key the suppression list and audit log with it (one transaction).
+
+    With a key file the new chain is written beside it first and moved into place after
+    the commit (a crash in between is finished by the next ``load``); with ``SEGMENTO_SECRET``
+    the caller must set the variable to the returned chain.
+    """
+    if con.name != "duckdb" or path is None and current.where != ENV:
+        raise UnsupportedError("rotating the GDPR secret re-keys a DuckDB file's tables; "
+                               f"not done on {con.name} or an in-memory base")
+    new_key = secrets.token_hex(32)
+    rotated = Pseudonyms([*current.keys, new_key], current.where)
+    if path is not None and current.where != ENV:
+        _write_key_file(_pending(path), rotated.keys)
+
+    def rekey(pseudonym: str) -> str:
+        return hmac.new(new_key.encode(), pseudonym.encode(), hashlib.sha256).hexdigest()
+
+    with transaction(con):
+        _rekey_column(con, "erased_customers", "id_hash", "", rekey)
+        _rekey_column(con, "audit_log", "target", "customer:", rekey)
+        delete_where(con, KEY_TABLE, sge.true())
+        _record_fingerprint(con, rotated)
+    if path is not None and current.where != ENV:
+        os.replace(_pending(path), path)
+    return rotated
+
+
+def _rekey_column(con: BaseBackend, table: str, column: str, prefix: str, rekey: Callable[[str], str]) -> None:
+    """Replace each stored ``prefix + pseudonym`` by ``prefix + rekey(pseudonym)``."""
+    t = con.table(table)
+    values = t.filter(t[column].startswith(prefix)).select(column).distinct().to_pyarrow().column(column).to_pylist()
+    if not values:
+        return
+    mapping = pa.table({"old": values, "new": [prefix + rekey(v[len(prefix):]) for v in values]})
+    name = "_rekey_" + secrets.token_hex(6)
+    con.con.register(name, mapping)
+    try:
+        con.raw_sql(f'UPDATE "{table}" SET "{column}" = m.new FROM "{name}" AS m WHERE "{table}"."{column}" = m.old')
+    finally:
+        con.con.unregister(name)
+
+
+def _stored_fingerprint(con: BaseBackend) -> str | None:
+    table(con, KEY_TABLE)  # declared in the registry; created with the others if missing
+    rows = con.sql(f'SELECT fingerprint FROM "{KEY_TABLE}"').to_pyarrow().column(0).to_pylist()
+    return rows[-1] if rows else None
+
+
+def _record_fingerprint(con: BaseBackend, pseudonyms: Pseudonyms) -> None:
+    row = {"fingerprint": [pseudonyms.fingerprint], "keys": [len(pseudonyms.keys)], "created_at": [datetime.now()]}
+    append(con, KEY_TABLE, pa.table(row))
+
+
+def _pending(path: Path) -> Path:
+    return path.with_name(path.name + ".new")
+
+
+def _finish_rotation(path: Path, stored: str | None) -> None:
+    """A rotation committed in the database whose new key file was not moved into place yet."""
+    pending = _pending(path)
+    if stored is not None and pending.exists() and _read_key_file(pending).fingerprint == stored:
+        os.replace(pending, path)
+
+
+def _write_key_file(path: Path, keys: list[str]) -> None:
+    """A new file readable by its owner only (0600), never an existing one overwritten in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("".join(f"{key}\n" for key in keys))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def _read_key_file(path: Path) -> Pseudonyms:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SegmentoError(f"key file {path} can be read by others (mode {mode:o}): run chmod 600 {path}")
+    keys = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return Pseudonyms(keys, str(path))
