@@ -72,7 +72,7 @@ def _ingested(ws: Workspace, table: str, rows: list[dict[str, Any]], key: str,
                 line_reasons.setdefault(line["order_id"], []).append(f"line {line['line_no']}: {reason}")
     results = []
     for number, row in enumerate(rows, start=1):
-        status, reason = report.outcomes[number]
+        status, reason = report.outcomes.get(number, ("rejected", f"{key} of a customer erased under GDPR: not stored"))
         if status == "rejected":
             error = reason
         else:

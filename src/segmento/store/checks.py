@@ -16,7 +16,6 @@ from ibis.backends import BaseBackend
 from segmento.store.currency import HELPERS, convert
 from segmento.store.options import IngestOptions, Syntax
 from segmento.store.prepare import FMT, NUM, RAW, ROW, SOURCE
-from segmento.store.registry import ERASED
 from segmento.store.schema import Column, TableSpec, table_spec
 from segmento.store.sources import LINE
 
@@ -87,10 +86,6 @@ def _value_checks(t: ibis.Table, column: Column, options: IngestOptions) -> list
 def _checks(con: BaseBackend, t: ibis.Table, spec: TableSpec, options: IngestOptions) -> list[Check]:
     """Every rule, in the order they are reported (the first that fails is the row's reason)."""
     checks = [check for column in spec.columns for check in _value_checks(t, column, options)]
-    if "customer_id" in spec.column_names and con.table(ERASED.name).count().execute():
-        erased = con.table(ERASED.name).id_hash
-        checks.append((t.customer_id.hexdigest("sha256").isin(erased), "customer_id",
-                       ibis.literal("customer erased under GDPR; not loaded again"), "customer_id: erased under GDPR"))
     for column_name, target in spec.references.items():
         known = con.table(target)[table_spec(target).key[0]]
         value = t[column_name]

@@ -27,11 +27,12 @@ from segmento.store.backend import append, staged, transaction
 from segmento.store.checks import DUPLICATE, LOADED, REJECTED, classify
 from segmento.store.currency import read_rates
 from segmento.store.options import IngestOptions, Syntax, options_from
-from segmento.store.prepare import ROW, resolve_mapping, stage
+from segmento.store.prepare import RAW, ROW, resolve_mapping, stage
 from segmento.store.quarantine import held_rows, keep_rejected, superseded
 from segmento.store.report import IngestionReport
 from segmento.store.schema import TableSpec, table_spec
 from segmento.store.sources import LINE, Source, SourceError, SourceReader, TextFormat, open_sources
+from segmento.store.suppression import Suppression
 
 __all__ = ["IngestionReport", "Source", "SourceError", "ingest", "run_checked"]
 
@@ -44,6 +45,7 @@ def ingest(
     progress: bool = False,
     syntax: Syntax | None = None,
     outcomes: bool = False,
+    suppression: Suppression | None = None,
     **options: Any,
 ) -> IngestionReport:
     """Load ``source`` into ``table``; see the module docstring for the guarantees.
@@ -65,6 +67,14 @@ def ingest(
             files=[r.name for r in readers],
         )
         staged_rows = _staged(spec, readers, mappings, opts)
+        suppression = suppression or Suppression.of_base(con)
+        if suppression is not None:  # erased customers' rows: counted, stored nowhere
+            raw = {c: RAW + c for c in spec.column_names if RAW + c in staged_rows.column_names}
+            staged_rows, report.suppressed = suppression.drop(spec.name, staged_rows, raw)
+            for reader in readers:
+                kept = [b for b in reader.broken if not suppression.line(b.text)]
+                report.suppressed += len(reader.broken) - len(kept)
+                reader.broken = kept
         phase(f"{table}: checking {staged_rows.num_rows:,} rows")
         run_checked(con, spec, staged_rows, opts, readers, report, outcomes=outcomes, syntax=syntax)
     report.seconds = time.perf_counter() - started
@@ -134,7 +144,7 @@ def run_checked(
         counts = {row["_status"]: row["n"] for row in by_status}
         rejected = held_rows(classified, spec, readers, report) if keep else []
         broken = [(number, b) for number, reader in enumerate(readers) for b in reader.broken]
-        report.rows_in = rows.num_rows + len(broken)
+        report.rows_in = rows.num_rows + len(broken) + report.suppressed
         report.loaded, report.duplicates = counts.get(LOADED, 0), counts.get(DUPLICATE, 0)
         report.rejected = counts.get(REJECTED, 0) + len(broken)
         if outcomes:
