@@ -86,9 +86,10 @@ class JsonField:
 
 @dataclass(frozen=True)
 class QuarantinedRow:
-    """A rejected source row kept as JSON in ``raw``, keyed by our column names (``text`` for a line
-    that did not split into fields): its ``customer_id`` field names the customer, its ``order_id``
-    field one of her orders (an order's own id, or an order line's)."""
+    """A rejected source row kept as JSON in ``raw``, keyed by the file's column names (``text`` for
+    a line that did not split into fields): its ``customer_id`` field names the customer, its
+    ``order_id`` field one of her orders (an order's own id, or an order line's). A file whose
+    id columns were mapped from other names is not matched by structure."""
 
     raw: str = "raw"
 
