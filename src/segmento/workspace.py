@@ -119,7 +119,10 @@ class Workspace:
 
     @property
     def key_file(self) -> Path | None:
-        return pseudonyms.default_key_file(self.con, self.project.gdpr.key_file)
+        configured, database = self.project.gdpr.key_file, self.project.database
+        if configured is None and self.con.name != "duckdb" and "://" not in database:
+            configured = f"{database}.key"  # beside the operational store the project names
+        return pseudonyms.default_key_file(self.con, configured)
 
     def pseudonym(self, customer_id: str) -> str:
         """How the audit log and the suppression list name a customer."""

@@ -1,5 +1,5 @@
-"""Erasure on Spark: its tables (plain Parquet) cannot delete rows in place, and the library
-says so before touching anything; the physical rewrite and key rotation are DuckDB's only."""
+"""On Spark the physical rewrite and key rotation are DuckDB's only, and say so (erasure itself
+runs on Spark through the engine's delete: tests/integration/test_cli_spark.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import ibis
 import pytest
 
 from segmento.errors import UnsupportedError
-from segmento.store import gdpr, pseudonyms
+from segmento.store import pseudonyms
 from segmento.store.compact import compact
 
 pytestmark = pytest.mark.spark
@@ -31,10 +31,8 @@ def spark_con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield ibis.pyspark.connect(session)
 
 
-def test_forget_compact_and_rotation_on_spark_say_what_they_cannot_do(spark_con) -> None:
+def test_compaction_and_rotation_on_spark_say_what_they_cannot_do(spark_con) -> None:
     secret = pseudonyms.Pseudonyms(["k"], "test")
-    with pytest.raises(UnsupportedError, match="cannot do: keep the knowledge base on DuckDB"):
-        gdpr.forget(spark_con, "C1", secret)
     with pytest.raises(UnsupportedError, match="rewrites a DuckDB file"):
         compact(spark_con)
     with pytest.raises(UnsupportedError, match="not done on pyspark"):

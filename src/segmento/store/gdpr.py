@@ -24,8 +24,9 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmento.errors import SegmentoError, UnsupportedError
+from segmento.errors import SegmentoError
 from segmento.store.backend import append, base_tables, count_where, delete_where, transaction
+from segmento.store.engines import engine_of
 from segmento.store.customer_refs import DECLARED, Bind, Part, matches, order_ids_query
 from segmento.store.pseudonyms import Pseudonyms
 from segmento.store import registry
@@ -34,7 +35,6 @@ from segmento.store.suppression import CUSTOMER, ORDER
 AUDIT, ERASED = registry.AUDIT.name, registry.ERASED.name
 
 RETAINABLE = {"events": "occurred_at", "orders": "ordered_at"}
-NO_DELETE = ("pyspark",)  # engines whose tables cannot delete rows in place
 
 
 @dataclass(frozen=True)
@@ -82,17 +82,16 @@ def _select(con: BaseBackend, query: sge.Select, bind: Bind) -> pa.Table:
     return con.con.execute(sql, dict(bind)).fetch_arrow_table() if bind.bound else con.sql(sql).to_pyarrow()
 
 
-def _deletable(con: BaseBackend) -> None:
-    if con.name in NO_DELETE:
-        raise UnsupportedError(
-            f"erasure deletes rows in place, which {con.name} tables (plain Parquet) cannot do: keep the knowledge "
-            "base on DuckDB (or an engine with DELETE) and run `segmento gdpr forget` there"
-        )
-
-
-def _delete(con: BaseBackend, table: sge.Table, where: sge.Condition, bind: Bind) -> None:
-    sql = sge.delete(table, where=where).sql(con.dialect)
-    con.con.execute(sql, dict(bind)) if bind.bound else con.raw_sql(sql)
+def _delete(con: BaseBackend, name: str, where: sge.Condition, bind: Bind) -> int:
+    """Delete the matching rows (bound values on DuckDB; elsewhere the engine's own delete,
+    a rewrite of the table's files on Spark); returns how many."""
+    if not bind.bound:
+        return engine_of(con).delete_where(name, where)
+    table = sge.table_(name, quoted=True)
+    count = _select(con, sg.select("COUNT(*)").from_(table).where(where), bind).column(0)[0].as_py()
+    if count:
+        con.con.execute(sge.delete(table, where=where).sql(con.dialect), dict(bind))
+    return count
 
 
 def _bind(con: BaseBackend) -> Bind:
@@ -124,15 +123,9 @@ def forget(con: BaseBackend, customer_id: str, pseudonyms: Pseudonyms, actor: st
     Her id and order ids join the suppression list as keyed pseudonyms, pending compaction;
     the audit log records the erasure under the same pseudonym.
     """
-    _deletable(con)
     with transaction(con):
         conditions, orders = held_rows(con, customer_id)
-        removed = {}
-        for name, (where, bind) in conditions.items():
-            table = sge.table_(name, quoted=True)
-            removed[name] = _select(con, sg.select("COUNT(*)").from_(table).where(where), bind).column(0)[0].as_py()
-            if removed[name]:
-                _delete(con, table, where, bind)
+        removed = {name: _delete(con, name, where, bind) for name, (where, bind) in conditions.items()}
         now = datetime.now()
         ids = [(pseudonyms.of(customer_id), CUSTOMER)] + [(pseudonyms.of(o), ORDER) for o in orders]
         bind = _bind(con)
@@ -176,8 +169,8 @@ def completed(removed: dict[str, int], seconds: float) -> Erasure:
 def pending_note(con: BaseBackend) -> str:
     """What an erasure left on disk, said plainly."""
     if con.name != "duckdb":
-        return (f"rows deleted on {con.name}; their storage is reclaimed by that engine's own maintenance, "
-                "which segmento does not run")
+        return (f"rows deleted on {con.name} (tables rewritten without them); copies the storage keeps "
+                "elsewhere (table history, snapshots, backups) are not segmento's to remove")
     return ("rows deleted; their bytes stay in the database file until `segmento gdpr compact` rewrites it "
             f"({len(pending_erasures(con))} erasure(s) pending: `segmento gdpr status`)")
 
