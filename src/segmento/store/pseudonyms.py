@@ -144,7 +144,7 @@ def _rekey_column(con: BaseBackend, table: str, column: str, prefix: str, rekey:
 
 def _stored_fingerprint(con: BaseBackend) -> str | None:
     table(con, KEY_TABLE)  # declared in the registry; created with the others if missing
-    rows = con.sql(f'SELECT fingerprint FROM "{KEY_TABLE}"').to_pyarrow().column(0).to_pylist()
+    rows = con.table(KEY_TABLE).fingerprint.to_pyarrow().to_pylist()
     return rows[-1] if rows else None
 
 
