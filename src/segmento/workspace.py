@@ -19,7 +19,7 @@ from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (r
 from segmento.store import gdpr, pseudonyms
 from segmento.store.backend import open_backend
 from segmento.store.engines import engine_of
-from segmento.store.compact import CompactReport, FileInUse, compact
+from segmento.store.compact import CompactReport
 from segmento.store.tables import ensure_tables
 from segmento.store.consents import consents_in_force
 from segmento.store.engines.spark import connect_spark
@@ -117,50 +117,31 @@ class Workspace:
         """The keyed pseudonyms of this base (secret from SEGMENTO_SECRET or the key file)."""
         return pseudonyms.load(self.con, self.key_file)
 
-    @property
-    def key_file(self) -> Path | None:
-        configured, database = self.project.gdpr.key_file, self.project.database
-        if configured is None and self.con.name != "duckdb" and "://" not in database:
-            configured = f"{database}.key"  # beside the operational store the project names
-        return pseudonyms.default_key_file(self.con, configured)
+    key_file = property(lambda self: pseudonyms.default_key_file(self.con, self.project.gdpr.key_file,
+                                                                 self.project.database))
 
-    def pseudonym(self, customer_id: str) -> str:
-        """How the audit log and the suppression list name a customer."""
+    def pseudonym(self, customer_id: str) -> str:  # how the audit log and suppression list name her
         return f"customer:{self.pseudonyms.of(customer_id)}"
 
     def forget(self, customer_id: str, compact: bool | None = None) -> gdpr.Erasure:
-        """Right to erasure: the customer's rows everywhere, drop files, this process's real-time state;
-        then (``compact``, default ``gdpr.compact: on_erasure``) the file is rewritten so the bytes go too."""
+        """Right to erasure: rows, drop files, real-time state, then (``compact``) the file's bytes."""
         from segmento.activation.destinations import erase_from_drops
-
-        removed = gdpr.forget(self.con, customer_id, self.pseudonyms, self.actor)
-        in_files = erase_from_drops(self.project, customer_id)
-        removed |= {"(drop files)": in_files} if in_files else {}
         if "audiences" in self.__dict__:
             self.audiences.drop_realtime()
-        if compact is None:
-            compact = self.project.gdpr.compact == "on_erasure" and self.con.name == "duckdb"
-        if compact:
-            try:
-                return gdpr.completed(removed, self.compact().seconds)
-            except FileInUse as exc:
-                return gdpr.Erasure(removed, False, f"{gdpr.pending_note(self.con)}; the rewrite could not run: {exc}")
-        return gdpr.Erasure(removed, False, gdpr.pending_note(self.con))
+        compact = self.project.gdpr.compact == "on_erasure" if compact is None else compact
+        return gdpr.erase(self.con, customer_id, self.pseudonyms, self.actor, compact,
+                          lambda: erase_from_drops(self.project, customer_id))
 
     def compact(self) -> CompactReport:
         """Rewrite the DuckDB file so erased rows' bytes are gone; completes every pending erasure."""
-        report = compact(self.con)
-        gdpr.audit(self.con, self.actor, "compaction", None, {"completed": report.completed})
-        return report
+        return gdpr.compact_file(self.con, self.actor)
 
-    def pending_erasures(self) -> list[dict[str, Any]]:
-        """Erasures whose rows are deleted but whose bytes may still be in the file (until ``compact``)."""
+    def pending_erasures(self) -> list[dict[str, Any]]:  # rows deleted, bytes in the file until compact()
         return gdpr.pending_erasures(self.con)
 
     def rotate_key(self) -> pseudonyms.Pseudonyms:
         """Add a key to the GDPR secret and re-key the suppression list and audit log with it."""
-        rotated = pseudonyms.rotate(self.con, self.pseudonyms, self.key_file)
-        self.__dict__["pseudonyms"] = rotated
+        rotated = self.__dict__["pseudonyms"] = pseudonyms.rotate(self.con, self.pseudonyms, self.key_file)
         gdpr.audit(self.con, self.actor, "key_rotation", None, {"keys": len(rotated.keys)})
         return rotated
 

@@ -15,6 +15,7 @@ erasure is pending until then.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from segmento.errors import SegmentoError
 from segmento.store.backend import append, base_tables, count_where, delete_where, transaction
 from segmento.store.engines import engine_of
 from segmento.store.customer_refs import DECLARED, Bind, Part, matches, order_ids_query
+from segmento.store.compact import CompactReport, FileInUse, compact
 from segmento.store.pseudonyms import Pseudonyms
 from segmento.store import registry
 from segmento.store.suppression import CUSTOMER, ORDER
@@ -158,6 +160,28 @@ def pending_erasures(con: BaseBackend) -> list[dict[str, Any]]:
     table = con.table(ERASED)
     pending = table.filter(table.compacted_at.isnull() & (table.kind == CUSTOMER)).order_by("erased_at")
     return pending.select("id_hash", "erased_at").to_pyarrow().to_pylist()
+
+
+def erase(
+    con: BaseBackend, customer_id: str, secret: Pseudonyms, actor: str, compact: bool, in_files: Callable[[], int]
+) -> Erasure:
+    """``forget``, then the rows of files still in drop folders, then (``compact``, DuckDB) the file rewrite."""
+    removed = forget(con, customer_id, secret, actor)
+    dropped = in_files()
+    removed |= {"(drop files)": dropped} if dropped else {}
+    if not compact or con.name != "duckdb":
+        return Erasure(removed, False, pending_note(con))
+    try:
+        return completed(removed, compact_file(con, actor).seconds)
+    except FileInUse as exc:
+        return Erasure(removed, False, f"{pending_note(con)}; the rewrite could not run: {exc}")
+
+
+def compact_file(con: BaseBackend, actor: str) -> CompactReport:
+    """Rewrite the database file (see ``compact``), audited."""
+    report = compact(con)
+    audit(con, actor, "compaction", None, {"completed": report.completed})
+    return report
 
 
 def completed(removed: dict[str, int], seconds: float) -> Erasure:

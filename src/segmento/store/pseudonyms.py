@@ -60,11 +60,13 @@ class Pseudonyms:
         return self.of(_CHECK)
 
 
-def default_key_file(con: BaseBackend, configured: str | None = None) -> Path | None:
-    """Where the key file is: the project's ``gdpr.key_file``, else beside the DuckDB file
-    (None for an in-memory base: its secret lives and dies with it)."""
+def default_key_file(con: BaseBackend, configured: str | None = None, database: str | None = None) -> Path | None:
+    """Where the key file is: the project's ``gdpr.key_file``, else beside the DuckDB file (or, on
+    another engine, the operational store the project names); None for an in-memory base."""
     if configured:
         return Path(configured).expanduser()
+    if con.name != "duckdb" and database and "://" not in database:
+        return Path(f"{database}.key")
     if con.name == "duckdb":
         path = con.con.execute(
             "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
