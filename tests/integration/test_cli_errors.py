@@ -135,6 +135,9 @@ CASES = [
     (["gdpr", "forget", "C1", "--yes", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
     (["gdpr", "purge", "--db", "{empty}"], ["retention_days"]),
     (["gdpr", "audit", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
+    (["gdpr", "compact", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
+    (["gdpr", "status", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
+    (["gdpr", "rotate-key", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
     # service
     (["serve", "--as-of", "31/12/2024", "--db", "{empty}"], ["31/12/2024"]),
     (["report", "--out", "{dir}/r.html", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
