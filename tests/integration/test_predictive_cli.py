@@ -58,11 +58,11 @@ def test_predict_verbs(db: str, tmp_path: Path) -> None:
 
 
 def test_importing_segmento_loads_no_model_code() -> None:
-    """The estimators and their formulas (scipy) load only when a model is fitted or scored."""
+    """Opening the front door registers the traits; the estimators and formulas (scipy) load only to fit or score."""
     import subprocess
     import sys
 
-    code = ("import sys, segmento, segmento.cli; "
+    code = ("import sys, segmento.workspace, segmento.cli; "
             "print(sorted(m for m in sys.modules if m.startswith('segmento.predictive.')))")  # fmt: skip
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "segmento.predictive.models" not in loaded and "segmento.predictive.formulas" not in loaded
