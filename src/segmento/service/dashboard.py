@@ -325,7 +325,7 @@ def customer(
     profile, source, notes, found, extra = None, None, [], [], {}
     if id:
         profile, source = service.profiles.get(id)
-        service.audit.add(key.key_id, "customer_360_read", target(id), {"found": profile is not None, "via": "dashboard"})
+        service.audit.add(key.key_id, "customer_360_read", target(service.ws, id), {"found": profile is not None, "via": "dashboard"})
         if profile is None:
             notes.append(f"No customer {id!r}.")
         else:
