@@ -137,6 +137,17 @@ def test_order_writes_are_idempotent_by_key(api, base, reader) -> None:
     assert orders.filter(orders.order_id.isin(["svc-o3", "svc-o4"])).order_id.to_pyarrow().to_pylist() == ["svc-o4"]
 
 
+def test_an_order_the_knowledge_base_refuses_whole_is_a_422_not_a_500(api, base, reader) -> None:
+    """Another currency than the stored one, with no rates, refuses the run: the client is told, twice the same."""
+    order = {"order_id": "svc-o5", "customer_id": base.customers[13], "ordered_at": f"{END}T10:00:00", "amount": 10,
+             "channel": "store", "currency": "AAA", "lines": []}
+    answers = [api.post("/api/orders", json=order) for _ in range(2)]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert "currenc" in answers[0].json()["detail"] and answers[0].json() == answers[1].json()
+    orders = reader.table("orders")
+    assert orders.filter(orders.order_id == "svc-o5").count().to_pyarrow().as_py() == 0
+
+
 def test_writes_are_audited_under_the_writing_key(api, base, reader) -> None:
     api.post("/api/events", json=event("svc-audit", base.customers[2]), headers={"X-API-Key": base.keys["write"]})
     api.service.flush()

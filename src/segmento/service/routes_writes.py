@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from segmento.audiences.realtime import EventError
+from segmento.errors import SegmentoError
 from segmento.service.auth import BAD_BODY, DENIED, Writer, service_of
 from segmento.service.http import respond
 from segmento.service.keys import ApiKey
@@ -62,7 +63,10 @@ def _ingested(ws: Workspace, table: str, rows: list[dict[str, Any]], key: str,
     gained: the same rejected row is rejected again with the same reason, and the same
     accepted row is a duplicate the second time, stored once.
     """
-    report = ws.ingest(table, _frame(table, rows), outcomes=True)
+    try:
+        report = ws.ingest(table, _frame(table, rows), outcomes=True)
+    except SegmentoError as exc:  # the run is refused whole (e.g. mixed currencies): every row, same reason
+        return [_result(row[key], row["customer_id"], "rejected", False, None, str(exc)) for row in rows]
     line_reasons: dict[str, list[str]] = {}
     if lines:
         line_report = ws.ingest("order_lines", _frame("order_lines", lines), outcomes=True)
