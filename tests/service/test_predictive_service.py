@@ -31,6 +31,14 @@ def api(fitted: segmento.Workspace, base) -> Iterator[Api]:
     client.close()
 
 
+# First in the module: the report is built on a workspace no running service shares (the service
+# fixture below keeps a worker on its workspace until the module ends).
+def test_report_has_the_predictive_section(fitted: segmento.Workspace, tmp_path) -> None:
+    html = build_report(fitted, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="predictive"' in html and "predicted vs actual in the holdout" in html
+    assert re.search(r"repeat purchases in the holdout: fit on orders up to 2024-0[67]-\d\d", html)
+
+
 def test_customer_360_carries_the_traits(api: Api, fitted: segmento.Workspace) -> None:
     expected = fitted.predictive_traits(END).to_pandas().set_index("customer_id")
     buyer = expected.index[0]
@@ -52,9 +60,3 @@ def test_dashboard_predictive_page(api: Api, fitted: segmento.Workspace) -> None
         assert f"<td>{label}</td>" in html
     assert "expected 12-month value per segment" in html
     assert 'href="/dashboard/predictive"' in html
-
-
-def test_report_has_the_predictive_section(fitted: segmento.Workspace, tmp_path) -> None:
-    html = build_report(fitted, tmp_path / "report.html").read_text(encoding="utf-8")
-    assert 'id="predictive"' in html and "predicted vs actual in the holdout" in html
-    assert re.search(r"repeat purchases in the holdout: fit on orders up to 2024-0[67]-\d\d", html)
