@@ -49,7 +49,7 @@ def test_no_server_error_and_answers_match_the_schema(fuzzed_schema, base, label
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
 
     @given(case=cases)
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
     def run(case: schemathesis.Case) -> None:
         case.call_and_validate(headers={"X-API-Key": base.keys["admin"]}, excluded_checks=NOT_CHECKED)
 
