@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 from service_support import END, PROJECT, Base
@@ -117,13 +118,27 @@ def charts_drawn(tab) -> int:
     return tab.locator("[data-figure].js-plotly-plot").count()
 
 
+def source_freshness(db: Path) -> dict[str, str]:
+    """How far each source's latest record is behind the data date, counted in DuckDB."""
+    columns = {"customers": "signup_date", "orders": "ordered_at", "events": "occurred_at", "consents": "recorded_at"}
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = {}
+        for table, column in columns.items():
+            days = con.execute(f"SELECT date_diff('day', max({column})::DATE, DATE '{END}') FROM {table}").fetchone()[0]
+            found[table] = "up to date" if days <= 1 else f"{days:,} days behind"
+    return found
+
+
 @pytest.mark.parametrize("path", list(PAGES))
-def test_every_page_draws_its_charts_without_console_errors(page, server: str, path: str) -> None:
+def test_every_page_draws_its_charts_without_console_errors(page, server: str, base: Base, path: str) -> None:
     response = page.goto(server + path)
     assert response.status == 200
     assert charts_drawn(page) >= PAGES[path]
     assert page.locator(".js-plotly-plot .main-svg").first.is_visible()
     assert page.problems == []
+    header = page.inner_text("header .asof")  # every page says what date its figures are as of, and how fresh
+    assert header.startswith(f"data as of {END}")
+    assert all(f"{source}: {text}" in header for source, text in source_freshness(base.path).items()), header
 
 
 def test_the_forms_drive_the_pages(page, server: str) -> None:

@@ -77,6 +77,13 @@ def test_the_report_opens_on_the_data_date_and_headline_figures(report) -> None:
         active = con.execute("SELECT count(DISTINCT customer_id) FROM orders WHERE ordered_at > "
                              "TIMESTAMP '2024-01-01 23:59:59.999999' AND ordered_at < '2025-01-01'").fetchone()[0]
     assert "data as of <strong>2024-12-31</strong>" in html
+    header = html[html.index("<header>"):html.index("</header>")]
+    with duckdb.connect(str(db), read_only=True) as con:
+        events_behind = con.execute("SELECT date_diff('day', max(occurred_at)::DATE, DATE '2024-12-31') "
+                                    "FROM events").fetchone()[0]
+    shown = "up to date" if events_behind <= 1 else f"{events_behind:,} days behind"
+    assert f"<span>events: {shown}</span>" in header or f'<span class="stale">events: {shown}</span>' in header
+    assert all(f"{source}: " in header for source in ("customers", "orders", "consents"))
     headline = html[html.index('id="headline"'):html.index('id="mix-')]
     assert f'<div class="tile-value">{base:,}</div><div class="tile-label">customers in the base' in headline
     assert f'<div class="tile-value">{active:,}</div><div class="tile-label">active customers' in headline

@@ -14,7 +14,7 @@ from segmento import formatting as fmt
 from segmento.report import sections, sections_activity, views
 from segmento.report.predictive import predictive
 from segmento.report.charts import PLOTLY_JS
-from segmento.report.headline import data_as_of, headline_section
+from segmento.report.headline import data_as_of, headline_section, stamp
 from segmento.report.render import render
 from segmento.workspace import Workspace
 
@@ -45,6 +45,7 @@ def build_report(ws: Workspace, out_path: str | Path) -> Path:
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
     }
     html = render("report.html", title=f"Segmento report: {ws.project.name}", summary=summary, sections=found,
+                  stamp=stamp(ws),
                   plotly_js=PLOTLY_JS.read_text(encoding="utf-8"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

@@ -4,6 +4,7 @@ the value at stake, the date the data is as of, each source's freshness, and war
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import ibis
@@ -25,6 +26,33 @@ def data_as_of(ws: Workspace) -> date | None:
     """The latest snapshot's period end: the date every segment figure is as of."""
     latest = snapshots(ws.con).period.max().to_pyarrow().as_py()
     return latest
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every page and the report say first: the date the data is as of, and how fresh each source is."""
+
+    as_of: str
+    sources: tuple[tuple[str, str, bool], ...]  # (source, 'up to date' | 'n days behind', stale)
+
+
+def stamp(ws: Workspace, fallback: date | None = None) -> Stamp:
+    """The data's date (the latest snapshot; else ``fallback``; else the latest order) and each source's freshness."""
+    as_of = data_as_of(ws) or fallback or _latest_order(ws)
+    return Stamp(fmt.day(as_of), tuple((f["source"], _behind(f["behind_days"]), _stale(f["behind_days"]))
+                                       for f in freshness(ws, as_of)))
+
+
+def _latest_order(ws: Workspace) -> date:
+    return (ws.table("orders").ordered_at.max().to_pyarrow().as_py() or datetime.now()).date()
+
+
+def _behind(days: int | None) -> str:
+    return fmt.MISSING if days is None else "up to date" if days <= 1 else f"{days:,} days behind"
+
+
+def _stale(days: int | None) -> bool:
+    return days is not None and days > STALE_DAYS
 
 
 def _end(day: date) -> ibis.Scalar:
@@ -52,7 +80,7 @@ def headline_section(ws: Workspace, as_of: date | None = None) -> Section:
     """The headline section as of ``as_of`` (default: the latest snapshot; else the latest order)."""
     currency = views.currency(ws)
     orders = ws.table("orders")
-    as_of = as_of or data_as_of(ws) or (orders.ordered_at.max().to_pyarrow().as_py() or datetime.now()).date()
+    as_of = as_of or data_as_of(ws) or _latest_order(ws)
     section = Section(f"Headline as of {fmt.day(as_of)}", anchor="headline")
     customers = ws.table("customers")
     base = int(customers.filter(customers.signup_date <= as_of).count().execute())
@@ -120,8 +148,7 @@ def _freshness_table(fresh: list[dict], as_of: date) -> Table:
         behind = f["behind_days"]
         rows.append([Cell(f["source"]), Cell(fmt.count(f["rows"])), Cell(fmt.day(f["latest"])),
                      Cell(fmt.day(f["loaded"].replace(microsecond=0)) if f["loaded"] else fmt.MISSING),
-                     Cell(fmt.MISSING if behind is None else "up to date" if behind <= 1 else f"{behind:,} days behind",
-                          colour=palette.MOVES[palette.DOWN] if behind is not None and behind > STALE_DAYS else "")])
+                     Cell(_behind(behind), colour=palette.MOVES[palette.DOWN] if _stale(behind) else "")])
     return Table(["source", "rows", "latest record", "last loaded", f"freshness at {fmt.day(as_of)}"], rows,
                  "how fresh each source is", numeric=(1,))
 
@@ -143,6 +170,6 @@ def _warnings(ws: Workspace, infos: dict[str, dict[str, views.SegmentInfo]], mix
         if empty:
             found.append(f"Empty segments in {name} at {mix.index[-1]}: {', '.join(empty)}.")
     for f in fresh:
-        if f["behind_days"] is not None and f["behind_days"] > STALE_DAYS:
+        if _stale(f["behind_days"]):
             found.append(f"{f['source']}: the latest record is {f['behind_days']:,} days behind the data date.")
     return found

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from segmento.dynamics.periods import period_end
 from segmento.report import charts, customer as customer_view, sections, sections_activity, views
-from segmento.report.headline import data_as_of, headline_section
+from segmento.report.headline import data_as_of, headline_section, stamp
 from segmento.report.render import STATIC, render
 from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
 from segmento.service.keys import ApiKey
@@ -40,8 +40,10 @@ STATIC_FILES = {"plotly.min.js": charts.PLOTLY_JS, "style.css": STATIC / "style.
 CUSTOMER_LINK = "/dashboard/customers?id={}"
 SEGMENT_TABLES = ("segment_snapshots", "segmentation_models")
 NO_FILTER = (("kind", None), ("period", None), ("rule", None), ("min_priority", None))
+SOURCES = ("orders", "customers", "events", "consents", "ingestions")
 SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (builder(ws, *args), tables it reads)
-    "headline": (headline_section, SEGMENT_TABLES + ("alerts", "orders", "customers", "events", "consents")),
+    "stamp": (stamp, ("segment_snapshots", *SOURCES)),
+    "headline": (headline_section, SEGMENT_TABLES + ("alerts", *SOURCES)),
     "mix": (sections.mix, SEGMENT_TABLES + ("orders",)),
     "transitions": (sections.transitions, SEGMENT_TABLES + ("orders",)),
     "trajectories": (sections.trajectories, SEGMENT_TABLES),
@@ -63,6 +65,7 @@ def warm(service: Any) -> None:
     """Every page as first opened, computed ahead of the first visitor (after each read model build)."""
     with service.reader() as ws:
         names = views.fitted_segmentations(ws)
+        section(service, ws, "stamp", service.clock().date())
         section(service, ws, "headline", data_as_of(ws) or service.clock().date())
         for name in names:
             section(service, ws, "mix", name)
@@ -124,11 +127,14 @@ class Control:
     kind: str = "text"
 
 
-def page(active: str, page_sections: list[sections.Section], controls: list[Control] | None = None,
+def page(request: Request, active: str, page_sections: list[sections.Section], controls: list[Control] | None = None,
          notes: list[str] | None = None, **extra: Any) -> HTMLResponse:
-    html = render(extra.pop("template", "page.html"), title=active, nav=NAV, active=active,
-                  sections=page_sections, controls=controls or [], notes=notes or [], as_of=extra.pop("as_of", None),
-                  **extra)
+    """A dashboard page, its header saying the date the data is as of and how fresh each source is."""
+    service = service_of(request)
+    with service.reader() as ws:
+        dated = section(service, ws, "stamp", service.clock().date())
+    html = render(extra.pop("template", "page.html"), title=active, nav=NAV, active=active, stamp=dated,
+                  sections=page_sections, controls=controls or [], notes=notes or [], **extra)
     return HTMLResponse(html)
 
 
@@ -195,7 +201,7 @@ def overview(request: Request, key: Viewer) -> HTMLResponse:
         found = [section(service, ws, "headline", shown), *(section(service, ws, "mix", name) for name in names),
                  section(service, ws, "alerts", 10, NO_FILTER)]
     notes = [] if names else ["No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`."]
-    return page("Overview", found, notes=notes, as_of=shown)
+    return page(request, "Overview", found, notes=notes)
 
 
 def _period_options(ws: Workspace, name: str | None) -> list[str]:
@@ -230,7 +236,7 @@ def transitions(
         Control("from", "from", str(start or (periods[-2] if len(periods) > 1 else "")), periods),
         Control("to", "to", str(end or (periods[-1] if periods else "")), periods),
     ]
-    return page("Transitions", found, controls, notes)
+    return page(request, "Transitions", found, controls, notes)
 
 
 @router.get("/trajectories")
@@ -245,7 +251,7 @@ def trajectories(
         found = [section(service, ws, "trajectories", name, last)] if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("last", "periods", last, list(range(2, 25)))]
-    return page("Trajectories", found, controls, notes)
+    return page(request, "Trajectories", found, controls, notes)
 
 
 @router.get("/portraits")
@@ -260,7 +266,7 @@ def portraits(
         found = [section(service, ws, "portraits", name, when)] if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("as_of", "as of (default: latest snapshot)", str(when or ""), kind="date")]
-    return page("Portraits", found, controls, notes)
+    return page(request, "Portraits", found, controls, notes)
 
 
 @router.get("/audiences")
@@ -283,7 +289,7 @@ def audiences(
                 ws, views.audience_portraits(ws, portrait, at), f"audience {portrait}: portrait at {at:%Y-%m-%d}",
                 f"portrait-{portrait}")))
     controls = [Control("portrait", "portrait of", portrait or "", ["", *names])] if names else []
-    return page("Audiences", found, controls, notes)
+    return page(request, "Audiences", found, controls, notes)
 
 
 @router.get("/alerts")
@@ -311,7 +317,7 @@ def alerts(
                 Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),
                 Control("rule", "rule", rule or "", ["", *rules]),
                 Control("min_priority", "least value at stake", "" if least is None else least, kind="number")]
-    return page("Alerts", found, controls, notes)
+    return page(request, "Alerts", found, controls, notes)
 
 
 @router.get("/customers")
@@ -343,5 +349,5 @@ def customer(
                 found.append(customer_view.history_sections(profile["segment_history"], infos))
                 found.append(customer_view.timeline(ws, id, currency, profile["as_of"]))
     controls = [Control("id", "customer id", id or "")]
-    return page("Customer lookup", found, controls, notes, template="customer.html", profile=profile, source=source,
-                **extra)
+    return page(request, "Customer lookup", found, controls, notes, template="customer.html", profile=profile,
+                source=source, **extra)

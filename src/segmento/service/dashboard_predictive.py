@@ -22,4 +22,4 @@ def predictive_page(request: Request, key: Viewer, as_of: Loose = None) -> HTMLR
         found = [service.cached(("predictive-section", when), lambda: predictive(ws, when),
                                 ("predictive_models", "orders", "segment_snapshots"))]  # fmt: skip
     controls = [Control("as_of", "model fitted by (default: the latest)", str(when or ""), kind="date")]
-    return page("Predictive", found, controls, notes)
+    return page(request, "Predictive", found, controls, notes)
