@@ -250,3 +250,27 @@ def test_every_page_is_reachable_by_keyboard(page, server: str) -> None:
     page.wait_for_url(re.compile("/dashboard/alerts"))
     page.focus("select[name=kind]")
     page.keyboard.press("Enter")  # a form control submits with the keyboard too
+
+
+def overlapping_labels(tab) -> list[tuple[str, str]]:
+    """Pairs of Sankey node labels whose drawn boxes intersect (as Chromium laid them out)."""
+    boxes = tab.eval_on_selector_all(
+        ".sankey .node-label",
+        "labels => labels.filter(l => l.textContent.trim()).map(l => {"
+        " const r = l.getBoundingClientRect(); return [l.textContent, r.left, r.top, r.right, r.bottom]; })")
+    return [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_sankey_node_labels_do_not_overlap(browser, server: str, base: Base, size: str) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.goto(f"{server}/dashboard/trajectories?segmentation=rfm&last=6&key={base.keys['read']}")
+    charts_drawn(tab)
+    nodes = tab.locator(".sankey .sankey-node").count()
+    labels = [t for t in tab.locator(".sankey .node-label").all_text_contents() if t.strip()]
+    assert nodes >= 40 and len(labels) >= 12, (nodes, labels)  # many nodes: the RFM map over six periods
+    assert overlapping_labels(tab) == []
+    context.close()

@@ -8,6 +8,7 @@ colours from ``palette`` so that a colour means the same on every chart.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ PLOTLY_JS = Path(__file__).parent / "static" / "plotly.min.js"  # core + bar, he
 TEMPLATE = "plotly_white"
 MARGIN = dict(l=60, r=20, t=50, b=50)
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13, color="#1f2933")
+SANKEY_HEIGHT, SANKEY_PAD = 560, 12
+SANKEY_PLOT_PX = SANKEY_HEIGHT - 80 - 20  # minus the top and bottom margins: the height the nodes share
+SANKEY_LABEL_PX = 20  # a node shorter than a line of 13 px text gets no name (its neighbours' would collide)
 
 
 def _layout(fig: go.Figure, title: str, **extra: Any) -> go.Figure:
@@ -122,8 +126,9 @@ def transition_heatmap(matrix: TransitionMatrix, info: dict[str, SegmentInfo], c
 
 def trajectory_sankey(flows: Flows, segmentation: str) -> go.Figure:
     """Customers flowing between segments over consecutive periods, best segments at the top of
-    each column, links coloured by direction; names on the first and last columns only, so that
-    they never overlap (the segment colours, in the legend, carry the rest; hover names all)."""
+    each column, links coloured by direction. Names on the first and last columns only, and only
+    on nodes at least as tall as a line of text, so that they never overlap (the segment colours,
+    in the legend, carry the rest; hover names all)."""
     columns = len(flows.periods)
     out: dict[int, int] = {}
     into: dict[int, int] = {}
@@ -134,17 +139,20 @@ def trajectory_sankey(flows: Flows, segmentation: str) -> go.Figure:
     column_total: dict[int, int] = {}
     for i, (col, _name_, _colour) in enumerate(flows.nodes):
         column_total[col] = column_total.get(col, 0) + size[i]
+    per_column = Counter(col for col, _name, _colour in flows.nodes)
+    # Plotly scales every column alike: pixels per customer of the fullest column, pads taken out.
+    scale = min((SANKEY_PLOT_PX - SANKEY_PAD * (n - 1)) / max(column_total[col], 1) for col, n in per_column.items())
     labels, x, y, seen = [], [], [], {}
     for i, (col, name, _colour) in enumerate(flows.nodes):
         share = size[i] / max(column_total[col], 1)
-        labels.append(name if col in (0, columns - 1) else "")
+        labels.append(name if col in (0, columns - 1) and size[i] * scale >= SANKEY_LABEL_PX else "")
         top = seen.get(col, 0.0)
         x.append(0.001 + 0.998 * col / max(columns - 1, 1))
         y.append(min(max(top + share / 2, 0.001), 0.999))
         seen[col] = top + share
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=labels, x=x, y=y, color=[c for _, _, c in flows.nodes], pad=12, thickness=16,
+        node=dict(label=labels, x=x, y=y, color=[c for _, _, c in flows.nodes], pad=SANKEY_PAD, thickness=16,
                   customdata=[[flows.periods[col], name] for col, name, _ in flows.nodes],
                   line=dict(width=0),
                   hovertemplate="%{customdata[0]} · %{customdata[1]}: %{value:,} customers<extra></extra>"),
@@ -158,7 +166,7 @@ def trajectory_sankey(flows: Flows, segmentation: str) -> go.Figure:
     for i, period in enumerate(flows.periods):
         fig.add_annotation(x=i / max(columns - 1, 1), y=1.0, xref="paper", yref="paper", text=period,
                            showarrow=False, yanchor="bottom", font_size=12)
-    return _layout(fig, f"{segmentation}: trajectories", height=560, margin=dict(l=20, r=20, t=80, b=20))
+    return _layout(fig, f"{segmentation}: trajectories", height=SANKEY_HEIGHT, margin=dict(l=20, r=20, t=80, b=20))
 
 
 def portrait_shares(portraits: list[Portrait], title: str, colours: dict[str, str] | None = None) -> go.Figure:
