@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
+from segmento.activation.campaign_settings import CampaignDefinition
 from segmento.activation.settings import AudienceExport, Destination, Route
 from segmento.audiences.settings import AudienceDefinition
 from segmento.dynamics.settings import Dynamics
@@ -44,6 +45,7 @@ class Project(Strict):
     destinations: list[Destination] = Field(default_factory=list)  # activation
     routes: list[Route] = Field(default_factory=list)  # activation
     exports: list[AudienceExport] = Field(default_factory=list)  # activation
+    campaigns: list[CampaignDefinition] = Field(default_factory=list)  # activation (control groups), campaigns
 
     # Where the file was read from, for error messages of later stages (not user keys).
     _path: Path | None = PrivateAttr(default=None)

@@ -1,7 +1,5 @@
 """Workspace: a knowledge-base connection plus a project config. The library's front door.
-
-It stays thin: each method hands over to the module that owns the stage.
-"""
+It stays thin: each method hands over to the module that owns the stage."""
 
 from __future__ import annotations
 
@@ -253,12 +251,9 @@ class Workspace:
 
         return backfill(self.con, self.project, start, end, names, on_period, on_new_alerts=self._queue_alerts)
 
-    def _queue_alerts(self, con: BaseBackend, rows: Any) -> None:
-        """New alerts go to the activation outbox in the same transaction (when routes exist)."""
+    def _queue_alerts(self, con: BaseBackend, rows: Any) -> None:  # routes and alert campaigns, same transaction
         from segmento.activation.routing import enqueue_alerts
-
-        if self.project.routes:
-            enqueue_alerts(con, self.project, alerts=rows)
+        enqueue_alerts(con, self.project, alerts=rows)
 
     def periods(self, segmentation: str) -> list[date]:
         """Period ends with a snapshot of ``segmentation``, oldest first."""
@@ -313,6 +308,11 @@ class Workspace:
         return list_alerts(self.con, **filters)
 
     # ---- activation -----------------------------------------------------------------
+
+    @cached_property
+    def campaigns(self) -> Any:  # segmento.campaigns.Campaigns: declare, launch with a control group, results
+        from segmento.campaigns import Campaigns
+        return Campaigns(self.con, self.project, lambda: self.pseudonyms.keys[0], lambda: self.audiences)
 
     def enqueue_alerts(self, period: date | str | None = None) -> int:
         """Queue the stored alerts of ``period`` (default: the latest) for their routes; returns new messages."""

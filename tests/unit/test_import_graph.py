@@ -1,6 +1,7 @@
 """The code follows the flow: no import cycle between modules, and no stage imports a later one.
 
-store -> features -> predictive -> audiences / segmentations -> dynamics -> activation -> report -> service.
+store -> features -> predictive -> audiences / segmentations -> dynamics -> activation -> campaigns -> report
+-> service.
 The package root, workspace.py (the front door), the CLI and config.py (the loader that
 assembles every stage's settings) may import any stage; errors.py, settings.py and
 formatting.py (figures for people) are the foundation every stage may import; report and
@@ -17,7 +18,7 @@ import segmento
 
 SRC = Path(segmento.__file__).parent
 STAGES = {"store": 0, "features": 1, "demo": 1, "predictive": 1.5, "audiences": 2, "segmentations": 2,
-          "dynamics": 3, "activation": 4, "report": 5, "service": 6}
+          "dynamics": 3, "activation": 4, "campaigns": 4.5, "report": 5, "service": 6}
 FOUNDATION = {"segmento.errors", "segmento.settings", "segmento.formatting", "segmento.config"}
 FRONT = {"segmento", "segmento.workspace", "segmento.config", "segmento.cli"}
 

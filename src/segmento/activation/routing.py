@@ -23,7 +23,9 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from segmento.activation.outbox import enqueue, existing_ids, new_message, to_json
+from segmento.activation.campaign_settings import CampaignDefinition
+from segmento.activation.holdout import campaign_key, declared_campaigns, journey_split
+from segmento.activation.outbox import enqueue, existing_ids, message_id, new_message, to_json
 from segmento.activation.settings import DestinationBase, Route
 from segmento.settings import ConfigError
 from segmento.store import registry
@@ -48,6 +50,14 @@ def check_activation(project: Project) -> None:
     if repeated:
         raise ConfigError(f"{project.where('destinations')}: destination names must be unique; repeated: {', '.join(repeated)}")
     declared = ", ".join(names) or "none declared"
+    ids = [c.id for c in project.campaigns]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ConfigError(f"{project.where('campaigns')}: campaign ids must be unique; repeated: {', '.join(repeated)}")
+    for index, campaign in enumerate(project.campaigns):
+        if campaign.to not in names:
+            raise ConfigError(f"{project.where('campaigns', index, 'to')}: unknown destination {campaign.to!r}; "
+                              f"declared: {declared}")
     for section, items in (("routes", project.routes), ("exports", project.exports)):
         for index, item in enumerate(items):
             for j, name in enumerate(item.to if isinstance(item.to, list) else [item.to]):
@@ -83,12 +93,45 @@ def enqueue_alerts(
         alerts = table(con, ALERTS)
         period = period or alerts.period.max().execute()
         alerts = alerts.filter(alerts.period == period)
-    selections = []
+    journeys = campaign_journeys(con, project)
+    selections = [(route, lambda rows, route=route, c=c: _within(_alerts_of(rows, route), c))
+                  for route, c in journeys.values()]
     for route in project.routes:
         if route.alerts is None:
             continue
         selections.append((route, lambda rows, route=route: _alerts_of(rows, route)))
-    return _queue(con, alerts, ALERT, "alert_id", selections, _alert_part, now)
+    holdout = None
+    if journeys or any(route.campaign for route in project.routes):
+        key, declared = campaign_key(con, project), declared_campaigns(con, project)
+        holdout = lambda route, records, ids: _journey_split(con, project, declared, route.campaign, key, records, ids)
+    return _queue(con, alerts, ALERT, "alert_id", selections, _alert_part, now, holdout)
+
+
+def campaign_journeys(con: BaseBackend, project: Project) -> dict[str, tuple[Route, CampaignDefinition]]:
+    """A route for each campaign targeting a trajectory alert rule: its alerts go to the campaign's
+    destination, control group held out (these routes come before the declared ones)."""
+    found = {}
+    for campaign in declared_campaigns(con, project).values():
+        if campaign.alert is not None:
+            name = f"campaign-{campaign.id}"
+            found[name] = (Route(name=name, alerts=[campaign.alert], to=[campaign.to], campaign=campaign.id,
+                                 journey=campaign.journey or campaign.id), campaign)
+    return found
+
+
+def _within(rows: ibis.Table, campaign: CampaignDefinition) -> ibis.Table:
+    rows = rows.filter(rows.period >= campaign.start)
+    return rows if campaign.end is None else rows.filter(rows.period <= campaign.end)
+
+
+def _journey_split(con: BaseBackend, project: Project, declared: dict[str, CampaignDefinition], campaign_id: str,
+                   key: str, records: dict[str, tuple[str, datetime]], ids: dict[str, str]) -> tuple[set[str], set[str]]:
+    if campaign_id not in declared:
+        raise ConfigError(f"{project.where('routes')}: no campaign named {campaign_id!r}; "
+                          f"declared: {', '.join(declared) or 'none'}")
+    campaign = declared[campaign_id]
+    config = destination(project, campaign.to)
+    return journey_split(con, campaign, key, campaign.channel or config.channel, config.purpose, records, ids)
 
 
 def enqueue_audience_changes(
@@ -107,7 +150,7 @@ def enqueue_audience_changes(
         if route.audiences is None:
             continue
         selections.append((route, lambda rows, route=route: _changes_of(rows, route)))
-    return _queue(con, changes, CHANGE, "change_id", selections, _change_part, now)
+    return _queue(con, changes, CHANGE, "change_id", selections, _change_part, now, None)
 
 
 def _alerts_of(rows: ibis.Table, route: Route) -> ibis.Table:
@@ -166,12 +209,15 @@ def _queue(
     selections: list[tuple[Route, Callable[[ibis.Table], ibis.Table]]],
     describe: Callable[[dict[str, Any]], Part],
     now: datetime | None,
+    holdout: Callable[[Route, dict[str, tuple[str, datetime]], dict[str, str]], tuple[set[str], set[str]]] | None,
 ) -> int:
-    """Build one message per (record, destination) not queued yet; the first matching route wins."""
+    """Build one message per (record, destination) not queued yet; the first matching route wins.
+    A campaign's route sends its treated targets only; its control group's records go nowhere."""
     if not selections:
         return 0
     with staged(con, records) if isinstance(records, pa.Table) else nullcontext(records) as table:
         taken: set[tuple[str, str]] = set()
+        held: set[str] = set()
         messages: list[dict[str, Any]] = []
         for route, select in selections:
             rows = select(table)
@@ -181,12 +227,17 @@ def _queue(
                 fresh = rows.anti_join(queued, rows[id_column] == queued.source_id)
                 for row in fresh.to_pyarrow().to_pylist():
                     key = row[id_column]
-                    if (destination, key) not in taken:
+                    if (destination, key) not in taken and key not in held:
                         taken.add((destination, key))
                         wanted.setdefault(key, (row, []))[1].append(destination)
             if not wanted:
                 continue
             parts = {key: describe(row) for key, (row, _) in wanted.items()}
+            if route.campaign and holdout is not None:
+                ids = {key: message_id(dests[0], source, key) for key, (_, dests) in wanted.items()}
+                send, hold = holdout(route, {k: (row["customer_id"], parts[k].at) for k, (row, _) in wanted.items()}, ids)
+                held |= hold
+                wanted = {k: v for k, v in wanted.items() if k in send}
             segments, profiles = customer_context(
                 con, [(key, row["customer_id"], parts[key].at) for key, (row, _) in wanted.items()], route.profile
             )
@@ -196,6 +247,7 @@ def _queue(
                     "type": source,
                     "route": route.name,
                     "journey": route.journey or row.get("journey") or route.name,
+                    **({"campaign_id": route.campaign} if route.campaign else {}),
                     "customer_id": row["customer_id"],
                     **part.body,
                     "segments": segments.get(key, {}),

@@ -74,6 +74,7 @@ class Route(Strict):
     to: list[str] = Field(min_length=1, description="destination names")
     profile: list[str] = Field(default_factory=list, description="customer columns the journey needs")
     params: dict[str, Any] = Field(default_factory=dict, description="fixed values the journey needs")
+    campaign: str | None = Field(None, description="campaign whose control group is held out (set for alert campaigns)")
 
     @model_validator(mode="after")
     def _one_source(self) -> Route:

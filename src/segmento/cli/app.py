@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from segmento.cli import activation, audiences, demo, dynamics, gdpr, predictive, segmentations, service, store
+from segmento.cli import activation, audiences, campaigns, demo, dynamics, gdpr, predictive, segmentations, service, store
 from segmento.cli.common import UserErrors
 
 # (title in the reference, module, group name or None for verbs at the top level):
@@ -17,6 +17,7 @@ STAGES = (
     ("predictive traits", predictive, "predict"),
     ("dynamics", dynamics, None),
     ("activation", activation, None),
+    ("campaigns", campaigns, "campaign"),
     ("GDPR", gdpr, "gdpr"),
     ("service", service, None),
 )

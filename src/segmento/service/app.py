@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from segmento.service import dashboard, dashboard_predictive, routes_admin, routes_audiences, routes_customers
-from segmento.service import routes_segmentations
+from segmento.service import routes_campaigns, routes_segmentations
 from segmento.service import routes_writes
 from segmento.service.http import respond
 from segmento.service.runtime import Service
@@ -51,8 +51,8 @@ def create_app(
 
     app = FastAPI(title="Segmento", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = service
-    for module in (routes_admin, routes_customers, routes_writes, routes_audiences, routes_segmentations, dashboard,
-                   dashboard_predictive):
+    for module in (routes_admin, routes_customers, routes_writes, routes_audiences, routes_segmentations,
+                   routes_campaigns, dashboard, dashboard_predictive):
         app.include_router(module.router)
 
     app.add_exception_handler(dashboard.LoginNeeded, dashboard.login_page)

@@ -11,6 +11,7 @@ changing, append a step to ``store.tables.MIGRATIONS``.
 
 from __future__ import annotations
 
+from segmento.store.campaign_tables import CAMPAIGN_TARGETS, CAMPAIGNS
 from segmento.store.schema import (
     CONSENTS,
     CUSTOMERS,
@@ -360,6 +361,7 @@ REGISTRY: dict[str, TableSpec] = {
         PREDICTIVE_MODELS, PREDICTIVE_SCORES,
         SEGMENTATION_MODELS, SEGMENT_SNAPSHOTS, ALERTS,
         OUTBOX, EXPORTS, API_KEYS,
+        CAMPAIGNS, CAMPAIGN_TARGETS,
     )
 }
 

@@ -76,6 +76,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                                                                                    "parsed": "string"})),
     Migration(3, "keyed suppression list (kind, compacted_at) and suppressed rows in the ingestion log",
               _keyed_suppression),
+    Migration(4, "campaigns and campaign_targets tables", _unchanged),
 )
 
 
