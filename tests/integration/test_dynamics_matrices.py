@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import numpy as np
@@ -199,8 +200,12 @@ def test_cli_prints_matrices_paths_markov_and_alerts(planted):
 
     rule = TrajectoryRule.model_validate({"name": "any-move", "segmentation": "value", "direction": "down"})
     raise_alerts(ws.con, [rule], PERIODS[0], PERIODS[1])
-    total = int(ws.con.con.execute("select count(*) from alerts").fetchone()[0])  # counted apart from the CLI
+    raise_alerts(ws.con, [rule], PERIODS[1], PERIODS[2])
+    total, periods = ws.con.con.execute("select count(*), count(distinct period) from alerts").fetchone()
     assert total > 1 and f"1 of {total:,} alerts" in run("alerts", "--limit", "1")  # the real total, not the limit
-    assert f"{total:,} alerts" in run("alerts", "--limit", str(total + 5)).splitlines()[0]
+    listed = run("alerts", "--limit", str(total + 5))
+    assert f"{total:,} alerts" in listed.splitlines()[0]
+    shown = re.findall(r"^│ (\d{4}-\d{2}-\d{2}) ", listed, re.M)
+    assert len(shown) == total and periods == 2 and shown == sorted(shown, reverse=True)  # latest period first
     bad = runner.invoke(app, ["transitions", "value", "--from", "2022-01", "--to", "2024-02", "--db", db])
     assert bad.exit_code == 2 and "no snapshot of 'value' at 2022-01-31" in bad.output

@@ -75,16 +75,22 @@ def day(text: str, option: str) -> date:
         fail(f"{option} {text!r} is not a date (YYYY-MM-DD)")
 
 
-def print_frame(frame, title: str, digits: int = 0) -> None:
-    """A small DataFrame as a rich table (index as the first column), figures formatted for people."""
+def print_frame(frame, title: str, digits: int | dict[str, int] = 0) -> None:
+    """A small DataFrame as a rich table (index as the first column), figures formatted for people:
+    whole-number columns as counts, others with ``digits`` decimals (one number, or per column)."""
     from segmento import formatting as fmt
 
     out = Table(frame.index.name or "", *map(str, frame.columns), title=title)
-    for column in frame.columns[frame.dtypes.map(lambda t: t.kind in "iuf").to_numpy()]:
-        out.columns[list(frame.columns).index(column) + 1].justify = "right"
+    shown = []
+    for k, column in enumerate(frame.columns):
+        kind = frame.dtypes.iloc[k].kind
+        if kind in "iuf":
+            out.columns[k + 1].justify = "right"
+        places = digits.get(str(column), 0) if isinstance(digits, dict) else digits
+        shown.append(fmt.count if kind in "iu" else lambda v, d=places: fmt.number(v, d))
     for label, row in frame.iterrows():
-        out.add_row(str(label), *(fmt.number(v, digits) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                  else str(v) for v in row))
+        out.add_row(str(label), *(show(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+                                  for show, v in zip(shown, row)))
     console.print(out)
 
 

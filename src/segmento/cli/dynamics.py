@@ -102,9 +102,10 @@ def markov(
         }).rename(index=names)
         print_frame(summary, "long run", 1)
         if ws.predictive_ready(model.periods[-1]):
-            value = ws.segment_value(segmentation, model.periods[-1]).set_index("segment_label")
-            print_frame(value.drop(columns=["segment_rank", "segment_id"]),
-                        f"expected 12-month value per segment at {model.periods[-1]} (predictive traits)", 2)
+            value = ws.segment_value(segmentation, model.periods[-1]).set_index("segment_label").rename_axis("segment")
+            print_frame(value.drop(columns=["segment_rank", "segment_id"]).astype({"customers": "int64"}),
+                        f"expected 12-month value per segment at {model.periods[-1]} (predictive traits)",
+                        {"p_alive": 2})
 
 
 @app.command()
@@ -116,13 +117,16 @@ def alerts(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Trajectory alerts, highest value at stake first; the title counts every alert matched."""
+    """Trajectory alerts, latest period first, then highest value at stake; the title counts every alert matched."""
+    import ibis
+
     from segmento import formatting as fmt
     from segmento.dynamics.periods import period_end
 
     with open_workspace(db, config) as ws:
         when = period_end(period, ws.project.dynamics.grid) if period else None
-        matched = ws.alerts(period=when, kind=kind, rule=rule)
+        matched = ws.alerts(period=when, kind=kind, rule=rule).order_by(
+            [ibis.desc("period"), ibis.desc("priority"), "alert_id"])  # latest first, as on the dashboard
         total = int(matched.count().execute())
         rows = matched.limit(limit).to_pyarrow().to_pylist()
         names = {s: segment_names(ws, s) for s in {r["segmentation"] for r in rows}}
