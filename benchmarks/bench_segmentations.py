@@ -15,7 +15,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.common import line, peak_rss_mb, section, timed
-from segmento.segmentations import assign, fit
+from segmento.segmentations import fit
+from segmento.segmentations.assign import assign
 from segmento.segmentations.synthetic import FEATURES, planted_features, rfm_features
 
 AS_OF = "2024-06-30"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 from ibis.backends import BaseBackend
 
+from segmento import segmentations  # light: its models load on first use
 from segmento.config import EngineSection, Project, load_project
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr, pseudonyms
@@ -28,7 +29,6 @@ from segmento.store.registry import ERASED
 from segmento.store.suppression import Suppression
 
 if TYPE_CHECKING:  # the stages are imported where used, so opening a workspace loads only what a verb needs
-    from segmento import segmentations
     from segmento.activation.deliver import DeliveryReport, Until
     from segmento.activation.exports import ExportReport
     from segmento.audiences import Audiences, Change, Guidance, RefreshReport
@@ -159,46 +159,38 @@ class Workspace:
 
     def fit_segmentation(self, name: str, as_of: date | str) -> segmentations.FrozenModel:
         """Fit the declared segmentation ``name`` as of ``as_of``: a new frozen version, matched to the last."""
-        from segmento import segmentations
-
         return segmentations.fit(self.con, name, as_of, project=self.project)
 
     def refit_segmentation(self, name: str, as_of: date | str) -> segmentations.FrozenModel:
         """A new version of ``name`` (declared, or as stored) with cut points or centres of ``as_of``."""
-        from segmento import segmentations
-
         return segmentations.refit(self.con, name, as_of, project=self.project)
 
     def segmentation_model(self, name: str, version: int | None = None) -> segmentations.FrozenModel:
         """A stored segmentation model (the latest version by default)."""
-        from segmento import segmentations
-
         return segmentations.load_model(self.con, name, version)
 
     def segments(self, name: str, as_of: date | str, version: int | None = None) -> ibis.Table:
         """Who is in which segment as of ``as_of``, by the frozen model (lazy, in the engine)."""
-        from segmento import segmentations
-
         return segmentations.segments(self.con, name, as_of, version=version, project=self.project)
 
     def portraits(self, name: str, as_of: date | str, version: int | None = None) -> list[segmentations.Portrait]:
         """A portrait of each segment of ``name`` as of ``as_of``."""
-        from segmento import segmentations
+        from segmento.segmentations.portraits import portraits
 
         model = segmentations.load_model(self.con, name, version)
-        return segmentations.portraits(self.con, model, self._segmentation_features(as_of, None))
+        return portraits(self.con, model, self._segmentation_features(as_of, None))
 
     def quality(self, name: str, as_of: date | str, version: int | None = None) -> segmentations.QualityReport:
         """Homogeneity, separation, stability and predictive power of ``name`` as of ``as_of``."""
-        from segmento import segmentations
+        from segmento.segmentations.quality import quality
 
         model = segmentations.load_model(self.con, name, version)
-        return segmentations.quality(self.con, model, self._segmentation_features(as_of, model.features), as_of)
+        return quality(self.con, model, self._segmentation_features(as_of, model.features), as_of)
 
     def _segmentation_features(self, as_of: date | str, names: list[str] | None) -> ibis.Table:
-        from segmento import segmentations
+        from segmento.segmentations.api import as_date, features_at
 
-        return segmentations.api.features_at(self.con, segmentations.api.as_date(as_of), self.project, names)
+        return features_at(self.con, as_date(as_of), self.project, names)
 
     # ---- predictive traits ----------------------------------------------------------
 

@@ -18,7 +18,7 @@ from segmento.store.registry import ALERTS, SEGMENT_SNAPSHOTS
 from segmento.service import keys as api_keys
 from segmento.store.backend import append, base_tables
 from segmento.store.customer_refs import DECLARED
-from segmento.store.schema import CustomerColumn, JsonField, ThroughParent
+from segmento.store.schema import CustomerColumn, HeldId, JsonField, ThroughParent
 
 # Ids that a LIKE, a substring match or a sloppy escape would confuse with each other or with
 # names of models, keys, tables and audiences.
@@ -65,8 +65,27 @@ def build(path: Path, ids: list[str] = IDS) -> Path:
         ws.ingest("events", pd.DataFrame({
             "event_id": [f"BAD-{i}" for i in range(len(ids))], "customer_id": ids,
             "occurred_at": ["2024-02-01"] * len(ids), "type": ["teleport"] * len(ids), "channel": ["web"] * len(ids)}))
+        _renamed_exports(ws, ids)
         _later_stages(ws, ids)
     return path
+
+
+def _renamed_exports(ws: segmento.Workspace, ids: list[str]) -> None:
+    """Rejected rows of files whose id columns have their own names (mapped with ``columns``),
+    and a decoy column named like ours holding someone else's id."""
+    decoys = ids[1:] + ids[:1]
+    ws.ingest("orders", pd.DataFrame({
+        "ref": [f"R-{i}" for i in range(len(ids))], "client": ids, "customer_id": decoys,
+        "ordered_at": ["2024-13-45"] * len(ids), "amount": [1.0] * len(ids), "channel": ["web"] * len(ids)}),
+        columns={"order_id": "ref", "customer_id": "client"})
+    ws.ingest("order_lines", pd.DataFrame({
+        "ref": [f"R-{i}" for i in range(len(ids))], "line_no": [1] * len(ids), "product_id": ["P"] * len(ids),
+        "category": ["tennis"] * len(ids), "quantity": [-1] * len(ids), "unit_price": [1.0] * len(ids)}),
+        columns={"order_id": "ref"})
+    ws.ingest("events", pd.DataFrame({
+        "id": [f"RE-{i}" for i in range(len(ids))], "who": ids, "customer_id": decoys,
+        "occurred_at": ["2024-02-01"] * len(ids), "type": ["teleport"] * len(ids), "channel": ["web"] * len(ids)}),
+        columns={"event_id": "id", "customer_id": "who"})
 
 
 def _later_stages(ws: segmento.Workspace, ids: list[str]) -> None:
@@ -122,13 +141,18 @@ def _scalar(text: str | None, field: str) -> str | None:
     return value if isinstance(value, str) or value is None else json.dumps(value)
 
 
+def _held(row: dict[str, Any], column: str) -> str | None:
+    """A held row's id: as mapped at ingestion, else as its raw values name it (older rows)."""
+    return row[column] if row.get(column) is not None else _scalar(row["raw"], column)
+
+
 def oracle(tables: dict[str, list[dict[str, Any]]], customer_id: str) -> dict[str, list[dict[str, Any]]]:
     """The customer's rows per table, by brute force over the contents and the declarations."""
     loaded = {row["order_id"] for row in tables["orders"]}
     orders = {row["order_id"] for row in tables["orders"] if row["customer_id"] == customer_id}
     for row in tables["quarantine"]:
-        order = _scalar(row["raw"], "order_id")
-        if row["table_name"] == "orders" and _scalar(row["raw"], "customer_id") == customer_id \
+        order = _held(row, "order_id")
+        if row["table_name"] == "orders" and _held(row, "customer_id") == customer_id \
                 and order is not None and order not in loaded:
             orders.add(order)
 
@@ -137,8 +161,8 @@ def oracle(tables: dict[str, list[dict[str, Any]]], customer_id: str) -> dict[st
             return row[part.column] == customer_id
         if isinstance(part, ThroughParent):
             return row[part.column] in orders
-        assert isinstance(part, JsonField)
-        value = _scalar(row[part.column], part.field)
+        assert isinstance(part, JsonField | HeldId)
+        value = _held(row, part.column) if isinstance(part, HeldId) else _scalar(row[part.column], part.field)
         return value == customer_id if part.of == "customer" else value in orders
 
     return {name: [row for row in rows if any(belongs(row, part) for part in DECLARED[name])]

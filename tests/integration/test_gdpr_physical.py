@@ -38,6 +38,12 @@ def build(path: Path) -> Path:
         ws.ingest("customers", pd.DataFrame({
             "customer_id": [ERASED["id"], CONTROL["id"]], "city": [ERASED["city"], CONTROL["city"]],
             "postcode": [ERASED["postcode"], CONTROL["postcode"]], "signup_date": ["not a date"] * 2}))
+        # and so does a rejected row of an export whose id column has its own name (mapped)
+        ws.ingest("events", pd.DataFrame({
+            "id": ["X-1", "X-2"], "who": [ERASED["id"], CONTROL["id"]], "occurred_at": ["not a date"] * 2,
+            "type": ["search"] * 2, "channel": ["web"] * 2,
+            "properties": [json.dumps({"email": p["email"], "city": p["city"]}) for p in (ERASED, CONTROL)]}),
+            columns={"event_id": "id", "customer_id": "who"})
     return path
 
 

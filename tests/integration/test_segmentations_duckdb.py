@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import segmento
-from segmento.segmentations import assign, fit, load_model, refit, versions
+from segmento.segmentations import fit, load_model, refit, versions
+from segmento.segmentations.assign import assign
 from segmento.segmentations.api import sample_frame
 from segmento.segmentations.synthetic import FEATURES, planted_features
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmento.segmentations import assign, fit
+from segmento.segmentations import fit
+from segmento.segmentations.assign import assign
 from segmento.segmentations.synthetic import FEATURES, planted_features, rfm_features
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]

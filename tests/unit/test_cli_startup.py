@@ -35,3 +35,13 @@ def test_help_loads_no_heavy_library():
 def test_the_cli_knows_the_knowledge_base_tables_parents_first():
     assert set(LOAD_ORDER) == set(TABLES)
     assert LOAD_ORDER.index("customers") < LOAD_ORDER.index("orders") < LOAD_ORDER.index("order_lines")
+
+
+def test_verbs_that_open_a_base_load_no_modelling_or_charting_library(tmp_path):
+    """Reading the project file and opening the base must not pay for scikit-learn, SciPy or
+    Plotly: only the verbs that fit, score or draw load them."""
+    db = str(tmp_path / "e.duckdb")
+    for verb in (["gdpr", "status"], ["quarantine"], ["delivery-status"], ["alerts"]):
+        loaded = imported_by("-m", "segmento.cli", *verb, "--db", db, "--config", "examples/demo.yaml")
+        assert "duckdb" in loaded, verb  # the probe sees the base being opened
+        assert loaded & {"sklearn", "scipy", "plotly"} == set(), verb

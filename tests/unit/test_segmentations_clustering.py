@@ -10,7 +10,8 @@ import pytest
 from segmentations_oracles import duckdb_features, engine_segments, nearest
 from sklearn.metrics import adjusted_rand_score
 
-from segmento.segmentations import assign, fit
+from segmento.segmentations import fit
+from segmento.segmentations.assign import assign
 from segmento.segmentations.clustering import KMeansSegmenter
 from segmento.segmentations.matching import hungarian, match_clusters
 from segmento.segmentations.synthetic import planted_features

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from segmentations_oracles import duckdb_features
 
-from segmento.segmentations import fit, portraits, portraits_frame
+from segmento.segmentations import fit, portraits_frame
+from segmento.segmentations.portraits import portraits
 from segmento.segmentations.synthetic import planted_features
 
 

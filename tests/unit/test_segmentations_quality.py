@@ -11,7 +11,8 @@ import pytest
 from segmentations_oracles import eta_squared
 
 import segmento
-from segmento.segmentations import fit, quality
+from segmento.segmentations import fit
+from segmento.segmentations.quality import quality
 from segmento.segmentations.synthetic import planted_features
 from segmento.store.schema import TABLES
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from segmentations_oracles import duckdb_features, engine_segments, rfm_oracle, scores_from_levels, tie_aware_levels
 
-from segmento.segmentations import assign, fit
+from segmento.segmentations import fit
+from segmento.segmentations.assign import assign
 from segmento.segmentations.rfm import DEFAULT_MAP, compile_map, level_scores, score, tie_aware_cuts
 from segmento.segmentations.synthetic import rfm_features
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from segmentations_oracles import duckdb_features, engine_segments
 
-from segmento.segmentations import assign, fit
+from segmento.segmentations import fit
+from segmento.segmentations.assign import assign
 from segmento.segmentations.synthetic import rfm_features
 
 TIERS = {

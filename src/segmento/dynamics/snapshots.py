@@ -20,7 +20,8 @@ from segmento.dynamics.periods import period_ends, previous_period_end
 from segmento.dynamics.store import SNAPSHOTS, require_segmentation, snapshots, taken_periods
 from segmento.errors import NotReadyError
 from segmento.features import compute_features
-from segmento.segmentations import assign, load_model
+from segmento.segmentations import load_model
+from segmento.segmentations.assign import assign
 from segmento.segmentations.registry import versions
 from segmento.store.engines import engine_of
 

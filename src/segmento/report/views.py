@@ -18,7 +18,7 @@ from segmento.dynamics.trajectories import ABSENT, Trajectories
 from segmento.formatting import DEFAULT_CURRENCY
 from segmento.report import palette
 from segmento.segmentations import FrozenModel, Portrait, Segment
-from segmento.segmentations import portraits as segment_portraits
+from segmento.segmentations.portraits import portraits as segment_portraits
 from segmento.segmentations.base import Segmenter
 from segmento.segmentations.registry import models_table
 from segmento.workspace import Workspace

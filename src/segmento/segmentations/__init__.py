@@ -5,29 +5,31 @@ base in the engine, describe segments (portraits) and judge them (quality).
 
     model = fit(con, definition, as_of)            # a new frozen version
     model = load_model(con, "rfm")                 # the latest version
-    table = assign(con, model, features)           # customer_id, segmentation, version,
+    table = assign.assign(con, model, features)    # customer_id, segmentation, version,
                                                    # segment_id, segment_label, segment_rank
+
+Importing this package stays light (the project file's settings live here, and every CLI
+call reads them): each name below loads its module, and scikit-learn, on first use. The
+functions named like their module (``assign``, ``portraits``, ``quality``) are imported from
+that module, since the package attribute of that name is the module once it is loaded.
 """
 
-from segmento.segmentations.api import fit, refit, segments
-from segmento.segmentations.assign import assign
-from segmento.segmentations.base import Segment
-from segmento.segmentations.portraits import Portrait, portraits, portraits_frame
-from segmento.segmentations.quality import QualityReport, quality
-from segmento.segmentations.registry import FrozenModel, load_model, versions
+from __future__ import annotations
 
-__all__ = [
-    "FrozenModel",
-    "Portrait",
-    "QualityReport",
-    "Segment",
-    "assign",
-    "fit",
-    "load_model",
-    "portraits",
-    "portraits_frame",
-    "quality",
-    "refit",
-    "segments",
-    "versions",
-]
+from typing import Any
+
+_HOME = {
+    "fit": "api", "refit": "api", "segments": "api", "Segment": "base",
+    "Portrait": "portraits", "portraits_frame": "portraits", "QualityReport": "quality",
+    "FrozenModel": "registry", "load_model": "registry", "versions": "registry",
+}  # fmt: skip
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(f"segmento.segmentations.{_HOME[name]}"), name)
+    raise AttributeError(name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from segmento.segmentations.cells import compile_map
 from segmento.settings import Strict
 
 
@@ -41,8 +43,6 @@ class RFMSegmentation(SegmentationBase):
     @field_validator("map")
     @classmethod
     def _complete_map(cls, value: list[RFMCells] | None, info: ValidationInfo) -> list[RFMCells] | None:
-        from segmento.segmentations.rfm import compile_map  # deferred: the models load numpy and scikit-learn
-
         if "bins" in info.data:
             compile_map(value, info.data["bins"])
         return value
@@ -58,6 +58,32 @@ class Tier(Strict):
     quantile: float | None = Field(None, gt=0, lt=1, description="value >= this quantile, frozen at fit")
 
 
+def _get(tier: Any, key: str) -> Any:
+    return tier.get(key) if isinstance(tier, dict) else getattr(tier, key)
+
+
+def check_tiers(tiers: Sequence[Any]) -> None:
+    """Every tier but the last has exactly one bound; ids unique; fixed bounds decrease."""
+    ids = [_get(t, "id") for t in tiers]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"tier ids must be unique; repeated: {', '.join(repeated)}")
+    for position, tier in enumerate(tiers):
+        given = [key for key in ("min", "above", "quantile") if _get(tier, key) is not None]
+        last = position == len(tiers) - 1
+        if last and given:
+            raise ValueError(f"the last tier ({_get(tier, 'id')}) takes everyone left and has no bound; remove {given[0]}")
+        if not last and len(given) != 1:
+            raise ValueError(f"tier {_get(tier, 'id')}: give exactly one of min, above or quantile (best tier first)")
+    bounded = tiers[:-1]
+    fixed = [_get(t, "min") if _get(t, "min") is not None else _get(t, "above") for t in bounded if _get(t, "quantile") is None]
+    quantiles = [_get(t, "quantile") for t in bounded if _get(t, "quantile") is not None]
+    if any(a < b for a, b in zip(fixed, fixed[1:])) or any(a <= b for a, b in zip(quantiles, quantiles[1:])):
+        raise ValueError(
+            f"tier bounds must decrease from the best tier to the worst; got thresholds {fixed} and quantiles {quantiles}"
+        )
+
+
 class TiersSegmentation(SegmentationBase):
     """Value tiers from thresholds or quantiles of one feature, best tier first."""
 
@@ -69,8 +95,6 @@ class TiersSegmentation(SegmentationBase):
     @field_validator("tiers")
     @classmethod
     def _bounds(cls, value: list[Tier]) -> list[Tier]:
-        from segmento.segmentations.tiers import check_tiers  # deferred, as above
-
         check_tiers(value)
         return value
 

@@ -19,32 +19,7 @@ import pandas as pd
 
 from segmento.errors import NotReadyError
 from segmento.segmentations.base import Segment, Segmenter, as_float
-
-
-def _get(tier: Any, key: str) -> Any:
-    return tier.get(key) if isinstance(tier, dict) else getattr(tier, key)
-
-
-def check_tiers(tiers: Sequence[Any]) -> None:
-    """Every tier but the last has exactly one bound; ids unique; fixed bounds decrease."""
-    ids = [_get(t, "id") for t in tiers]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise ValueError(f"tier ids must be unique; repeated: {', '.join(repeated)}")
-    for position, tier in enumerate(tiers):
-        given = [key for key in ("min", "above", "quantile") if _get(tier, key) is not None]
-        last = position == len(tiers) - 1
-        if last and given:
-            raise ValueError(f"the last tier ({_get(tier, 'id')}) takes everyone left and has no bound; remove {given[0]}")
-        if not last and len(given) != 1:
-            raise ValueError(f"tier {_get(tier, 'id')}: give exactly one of min, above or quantile (best tier first)")
-    bounded = tiers[:-1]
-    fixed = [_get(t, "min") if _get(t, "min") is not None else _get(t, "above") for t in bounded if _get(t, "quantile") is None]
-    quantiles = [_get(t, "quantile") for t in bounded if _get(t, "quantile") is not None]
-    if any(a < b for a, b in zip(fixed, fixed[1:])) or any(a <= b for a, b in zip(quantiles, quantiles[1:])):
-        raise ValueError(
-            f"tier bounds must decrease from the best tier to the worst; got thresholds {fixed} and quantiles {quantiles}"
-        )
+from segmento.segmentations.settings import check_tiers
 
 
 class TierSegmenter(Segmenter):

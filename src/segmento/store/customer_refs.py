@@ -8,7 +8,9 @@ customer's when any part of its declaration matches:
   (her loaded orders, and her rejected order rows that are no one else's order);
 - ``JsonField(c, field, of)``: the JSON text in ``c`` has a top-level ``field`` holding her
   id (``of="customer"``) or one of her order ids (``of="order"``);
-- ``QuarantinedRow()``: the quarantine's ``raw`` JSON, by its ``customer_id`` and ``order_id``;
+- ``QuarantinedRow()``: a rejected row, by the customer and order ids it names as mapped at
+  ingestion (``HeldId``: the quarantine's ``customer_id``/``order_id`` columns; for rows held
+  before those columns existed, the same fields of its ``raw`` JSON);
 - ``HashedCustomer`` and ``NoCustomer``: nothing to match; erasure never touches the table.
 
 Matching is always equality on a value found by structure, never a text search, so an id
@@ -21,9 +23,9 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 
 from segmento.store.registry import REGISTRY
-from segmento.store.schema import CustomerColumn, CustomerRef, JsonField, QuarantinedRow, ThroughParent
+from segmento.store.schema import CustomerColumn, CustomerRef, HeldId, JsonField, QuarantinedRow, ThroughParent
 
-Part = CustomerColumn | ThroughParent | JsonField
+Part = CustomerColumn | ThroughParent | JsonField | HeldId
 
 
 def parts(ref: CustomerRef) -> tuple[Part, ...]:
@@ -37,7 +39,7 @@ def parts(ref: CustomerRef) -> tuple[Part, ...]:
             if (part.parent, part.parent_column) != ("orders", "order_id"):
                 raise NotImplementedError(f"erasure follows orders.order_id only, not {part.parent}.{part.parent_column}")
             found.append(part)
-        elif isinstance(part, CustomerColumn | JsonField):
+        elif isinstance(part, CustomerColumn | JsonField | HeldId):
             found.append(part)
     return tuple(found)
 
@@ -63,12 +65,17 @@ class Bind(dict):
         return sge.Placeholder(this=name)
 
 
-def json_value(column: str, field: str) -> sge.Expression:
+def json_value(column: str, field: str, table: str | None = None) -> sge.Expression:
     """The text of a top-level JSON field (NULL when absent), transpiled to each engine."""
     return sge.JSONExtractScalar(
-        this=sge.column(column, quoted=True),
+        this=sge.column(column, table, quoted=True),
         expression=sge.JSONPath(expressions=[sge.JSONPathRoot(), sge.JSONPathKey(this=field)]),
     )
+
+
+def held_value(part: HeldId, table: str | None = None) -> sge.Expression:
+    """The id a held row names: its mapped column, else (rows held before it existed) its raw field."""
+    return sge.func("COALESCE", sge.column(part.column, table, quoted=True), json_value(part.raw, part.field, table))
 
 
 def matches(ref: tuple[Part, ...], customer_id: str, order_ids: list[str], bind: Bind) -> sge.Condition | None:
@@ -80,10 +87,12 @@ def matches(ref: tuple[Part, ...], customer_id: str, order_ids: list[str], bind:
         elif isinstance(part, ThroughParent):
             if order_ids:
                 conditions.append(sge.column(part.column, quoted=True).isin(*map(bind, order_ids)))
-        elif part.of == "customer":
-            conditions.append(json_value(part.column, part.field).eq(bind(customer_id)))
-        elif order_ids:
-            conditions.append(json_value(part.column, part.field).isin(*map(bind, order_ids)))
+        else:
+            value = held_value(part) if isinstance(part, HeldId) else json_value(part.column, part.field)
+            if part.of == "customer":
+                conditions.append(value.eq(bind(customer_id)))
+            elif order_ids:
+                conditions.append(value.isin(*map(bind, order_ids)))
     return sge.or_(*conditions) if conditions else None
 
 
@@ -92,7 +101,7 @@ def order_ids_query(customer_id: str, bind: Bind) -> sge.Select:
     (in the quarantine) that are not loaded orders of someone else."""
     loaded = sg.select("order_id").from_(sge.table_("orders", quoted=True)).where(
         sge.column("customer_id", quoted=True).eq(bind(customer_id)))
-    raw_order, raw_customer = json_value("raw", "order_id"), json_value("raw", "customer_id")
+    raw_customer, raw_order = (held_value(part, "quarantine") for part in QuarantinedRow().parts)
     rejected = sg.select(raw_order.as_("order_id")).from_(sge.table_("quarantine", quoted=True)).where(
         sge.and_(
             sge.column("table_name", quoted=True).eq(sge.convert("orders")),

@@ -19,12 +19,14 @@ from ibis.backends import BaseBackend
 from segmento.store.backend import append, delete_matching
 from segmento.store.checks import REJECTED, UNKNOWN
 from segmento.store.csvfile import BrokenRow
-from segmento.store.prepare import ROW, SOURCE
+from segmento.store.prepare import RAW, ROW, SOURCE
 from segmento.store.report import IngestionReport
 from segmento.store.schema import TableSpec
 from segmento.store.sources import LINE, SourceReader
 
 QUARANTINE = "quarantine"
+IDS = ("customer_id", "order_id")  # what erasure and access find a held row by (as mapped, not as the file names them)
+HELD = "_held_"
 
 
 def held_rows(
@@ -33,7 +35,8 @@ def held_rows(
     """The rejected rows of a run, with the source's own values (all its columns) as raw."""
     rejected = classified.filter(classified._status == REJECTED).order_by(ROW)
     waits = rejected._rule.startswith(UNKNOWN).fill_null(False)
-    rows = rejected.select(SOURCE, ROW, LINE, "_field", "_reason", "_rule",  # values only where they are sane
+    ids = {HELD + c: rejected[RAW + c].cast("string") for c in IDS if RAW + c in rejected.columns}
+    rows = rejected.select(SOURCE, ROW, LINE, "_field", "_reason", "_rule", **ids,  # values only where they are sane
                            **{c: ibis.ifelse(waits, rejected[c], ibis.null(rejected[c].type())) for c in spec.column_names})
     records = rows.to_pyarrow().to_pylist()
     offsets = [0]
@@ -61,6 +64,7 @@ def held_rows(
             "rule": record["_rule"],
             "raw": raw,
             "parsed": {c: record[c] for c in spec.column_names} if waits else None,
+            **{c: record.get(HELD + c) for c in IDS},
         })
     return held
 
@@ -81,7 +85,7 @@ def keep_rejected(
     rows = rejected + [
         {"source": readers[n].name, "line": b.line, "field": None, "reason": b.reason,
          "rule": "row: " + b.reason.split(",")[0] if b.reason.startswith("expected") else b.reason,
-         "raw": {"text": b.text}, "parsed": None}
+         "raw": {"text": b.text}, "parsed": None, "customer_id": None, "order_id": None}
         for n, b in broken
     ]
     reasons: dict[str, int] = {}
@@ -110,6 +114,7 @@ def keep_rejected(
             "parsed": pa.array(
                 [None if r["parsed"] is None else json.dumps(r["parsed"], default=str) for r in rows], pa.string()
             ),
+            **{c: pa.array([r[c] for r in rows], pa.string()) for c in IDS},
         }
     )
     append(con, QUARANTINE, frame)

@@ -51,6 +51,8 @@ QUARANTINE = TableSpec(
         Column("rule", "string", "The reason without the row's value, what reports count"),
         Column("parsed", "string", "Parsed values (JSON) of a row that waits for another table's row, to "
                "load it once that row arrives", personal=True),
+        Column("customer_id", "string", "The customer id the row names, read through the column mapping", personal=True),
+        Column("order_id", "string", "The order id the row names (an order's own, or an order line's)"),
     ),
     key=("table_name", "source", "line", "raw"),
     role=OPERATIONAL,

@@ -85,17 +85,28 @@ class JsonField:
 
 
 @dataclass(frozen=True)
+class HeldId:
+    """An id held in ``column`` as mapped at ingestion, or, for rows held before that column
+    existed (NULL there), the ``field`` of the JSON text in ``raw``: the customer's id
+    (``of="customer"``) or one of her order ids (``of="order"``)."""
+
+    column: str
+    raw: str
+    field: str
+    of: str = "customer"
+
+
+@dataclass(frozen=True)
 class QuarantinedRow:
-    """A rejected source row kept as JSON in ``raw``, keyed by the file's column names (``text`` for
-    a line that did not split into fields): its ``customer_id`` field names the customer, its
-    ``order_id`` field one of her orders (an order's own id, or an order line's). A file whose
-    id columns were mapped from other names is not matched by structure."""
+    """A rejected source row: the customer and order ids it names, read through the ingestion's
+    column mapping (so a file whose id columns had other names is matched too), kept in the
+    quarantine's own ``customer_id`` and ``order_id`` columns; older rows by their raw values."""
 
     raw: str = "raw"
 
     @property
-    def parts(self) -> tuple[JsonField, ...]:
-        return (JsonField(self.raw, "customer_id"), JsonField(self.raw, "order_id", "order"))
+    def parts(self) -> tuple[HeldId, ...]:
+        return (HeldId("customer_id", self.raw, "customer_id"), HeldId("order_id", self.raw, "order_id", "order"))
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "keyed suppression list (kind, compacted_at) and suppressed rows in the ingestion log",
               _keyed_suppression),
     Migration(4, "campaigns and campaign_targets tables", _unchanged),
+    Migration(5, "quarantine: the customer and order ids each row names, as mapped", _add_columns(
+        "quarantine", {"customer_id": "string", "order_id": "string"})),
 )
 
 
