@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODULES = ("ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "service", "activation",
+MODULES = ("ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "service", "dashboard", "activation",
            "spark", "gdpr")
 
 

@@ -3,6 +3,7 @@ alerts over HTTP: each answer equals the stage's own, pages add up, filters filt
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import datetime
 
@@ -163,3 +164,14 @@ def test_delivery_status_counts_the_routed_alerts(api, reader) -> None:
         {"destination": "crm-files", "pending": routed, "delivered": 0, "failed": 0, "filtered": 0,
          "oldest_pending": oldest.to_pydatetime(), "last_error": None}
     ]
+
+
+def test_the_dashboard_pages_are_computed_ahead_of_the_first_visitor(api) -> None:
+    deadline = time.monotonic() + 120
+    while api.get("/health").json()["dashboard"] != "ready":
+        assert time.monotonic() < deadline, "the dashboard pages were not computed ahead in time"
+        time.sleep(0.1)
+    held = Counter(key[0] for key in api.service.results)
+    assert {"stamp", "headline", "alerts", "audiences", "predictive"} <= set(held)
+    for part in ("mix", "transitions", "trajectories", "portraits"):  # every segmentation's page as first opened
+        assert {key[1] for key in api.service.results if key[0] == part} == {"value", "rfm"}, part

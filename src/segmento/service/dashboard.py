@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from segmento.dynamics.periods import period_end
 from segmento.report import charts, customer as customer_view, sections, sections_activity, views
 from segmento.report.headline import data_as_of, headline_section, stamp
+from segmento.report.predictive import predictive
 from segmento.report.render import STATIC, render
 from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
 from segmento.service.keys import ApiKey
@@ -51,6 +52,7 @@ SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (bui
     "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
     "alerts": (lambda ws, limit, filters: sections_activity.alerts(ws, limit, CUSTOMER_LINK, **dict(filters)),
                SEGMENT_TABLES + ("alerts", "orders")),
+    "predictive": (predictive, ("predictive_models", "orders", "segment_snapshots")),
 }
 
 
@@ -62,20 +64,23 @@ def section(service: Any, ws: Workspace, part: str, *args: Any) -> sections.Sect
 
 
 def warm(service: Any) -> None:
-    """Every page as first opened, computed ahead of the first visitor (after each read model build)."""
+    """Every page as first opened, for each segmentation, computed ahead of the first visitor (after
+    each read model build): the cheap parts first, portraits (features as of a date) last."""
     with service.reader() as ws:
         names = views.fitted_segmentations(ws)
         section(service, ws, "stamp", service.clock().date())
         section(service, ws, "headline", data_as_of(ws) or service.clock().date())
         for name in names:
             section(service, ws, "mix", name)
-            section(service, ws, "transitions", name, None, None)
-            section(service, ws, "trajectories", name, 6)
         section(service, ws, "alerts", 10, NO_FILTER)
         section(service, ws, "alerts", 100, NO_FILTER)
+        for name in names:
+            section(service, ws, "transitions", name, None, None)
+            section(service, ws, "trajectories", name, 6)
         section(service, ws, "audiences")
-        if names:
-            section(service, ws, "portraits", names[0], None)
+        section(service, ws, "predictive", None)
+        for name in names:
+            section(service, ws, "portraits", name, None)
 
 
 class LoginNeeded(Exception):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from segmento.report.predictive import predictive
 from segmento.service.auth import service_of
-from segmento.service.dashboard import Control, Loose, Viewer, _date, page
+from segmento.service.dashboard import Control, Loose, Viewer, _date, page, section
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -19,7 +18,6 @@ def predictive_page(request: Request, key: Viewer, as_of: Loose = None) -> HTMLR
     notes: list[str] = []
     when = _date(as_of, "as of", notes)
     with service.reader() as ws:
-        found = [service.cached(("predictive-section", when), lambda: predictive(ws, when),
-                                ("predictive_models", "orders", "segment_snapshots"))]  # fmt: skip
+        found = [section(service, ws, "predictive", when)]
     controls = [Control("as_of", "model fitted by (default: the latest)", str(when or ""), kind="date")]
     return page(request, "Predictive", found, controls, notes)

@@ -260,9 +260,12 @@ class Service:
                 if self.use_read_model:
                     self.profiles.refresh()
                 if self.warmers and self.warmed_for != self.profiles.token:
-                    self.warmed_for = self.profiles.token
-                    for warm in self.warmers:
-                        warm(self)
+                    token = self.profiles.token
+                    try:
+                        for warm in self.warmers:
+                            warm(self)
+                    finally:  # done (or failed, said below): not retried before the next build
+                        self.warmed_for = token
             except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
                 print(f"segmento service: background refresh failed: {exc!r}", flush=True)
             if self.stop_event.wait(self.refresh_seconds):

@@ -267,6 +267,7 @@ class Erasure(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     read_model: Literal["ready", "building", "off"]
+    dashboard: Literal["ready", "warming"]  # its pages computed ahead since the last read model build
 
 
 class ReadModelOut(BaseModel):
