@@ -274,3 +274,21 @@ def test_sankey_node_labels_do_not_overlap(browser, server: str, base: Base, siz
     assert nodes >= 40 and len(labels) >= 12, (nodes, labels)  # many nodes: the RFM map over six periods
     assert overlapping_labels(tab) == []
     context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_customer_identity_and_features_read_as_text(browser, server: str, base: Base, size: str) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.goto(f"{server}/dashboard/customers?id=C0000042&key={base.keys['read']}")
+    tab.wait_for_selector("#features")
+    identity = tab.locator("#profile dd").all_inner_texts()
+    assert identity and not any(v.startswith(("{", "[")) or v in ("True", "False", "None") for v in identity), identity
+    lines = tab.eval_on_selector_all("ul.features li b", """values => values.map(b => {
+        const range = document.createRange(); range.selectNodeContents(b);
+        const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+        return [b.textContent, tops.size]; })""")
+    broken = [text for text, count in lines if " " not in text.strip() and count > 1]
+    assert lines and broken == [], broken  # a value of one word is never split across lines
+    context.close()

@@ -145,6 +145,11 @@ def test_alerts_are_latest_first_with_totals(report) -> None:
     assert f'<div class="tile-value">{total:,}</div><div class="tile-label">alerts matched' in part
     periods = re.findall(r"<tr><td>(\d{4}-\d{2}-\d{2})</td>", part)
     assert periods and periods == sorted(periods, reverse=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        raised = [str(p) for (p,) in con.execute("SELECT DISTINCT period::DATE FROM alerts ORDER BY 1").fetchall()]
+    chart = titled(figures(html), "Trajectory alerts per period")
+    assert chart["layout"]["xaxis"]["categoryarray"] == raised  # dates, in time order, whatever kind comes first
+    assert {x for trace in chart["data"] for x in trace["x"]} == set(raised)
 
 
 def test_audiences_show_rules_trend_entries_and_exits(report) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from segmento import formatting as fmt
 from segmento.report import palette
 from segmento.report.charts import _layout, money_format
 from segmento.report.views import SegmentInfo
@@ -67,15 +68,16 @@ def alert_counts(counts: pd.DataFrame, currency: str) -> go.Figure:
     before, after = money_format(currency)
     fig = go.Figure()
     kinds = sorted(counts.kind.unique(), key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 9, k))
+    periods = sorted({fmt.day(p) for p in counts.period})  # in time order, whichever kind a period starts with
     for kind in kinds:
         rows = counts[counts.kind == kind]
-        fig.add_trace(go.Bar(name=str(kind), x=[str(p) for p in rows.period], y=rows.alerts.tolist(),
+        fig.add_trace(go.Bar(name=str(kind), x=[fmt.day(p) for p in rows.period], y=rows.alerts.tolist(),
                              marker_color=palette.KINDS.get(kind, palette.NEUTRAL),
                              customdata=rows.value.round(0).tolist(),
                              hovertemplate=f"{kind} · %{{x}}: %{{y:,}} alerts, {before}%{{customdata:,.0f}}{after} "
                                            "at stake<extra></extra>"))
     return _layout(fig, "Trajectory alerts per period", barmode="stack", yaxis_title="alerts", height=340,
-                   xaxis=dict(type="category", title="period"),
+                   xaxis=dict(type="category", title="period", categoryorder="array", categoryarray=periods),
                    legend=dict(orientation="h", y=1.12))
 
 

@@ -7,7 +7,8 @@ a timeline of orders and events. Point queries: a few ms each on the demo base.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime
 from typing import Any
 
 import ibis
@@ -42,6 +43,34 @@ def feature_groups(ws: Workspace, features: dict[str, Any] | None, currency: str
         groups.setdefault(axis, []).append((label, fmt.value(value, unit, currency), tip))
     order = [a for a in AXES if a in groups] + sorted(a for a in groups if a not in AXES)
     return [(axis, [Cell(label, tip=name, cls=text) for label, text, name in groups[axis]]) for axis in order]
+
+
+def identity(attributes: dict[str, Any]) -> list[tuple[str, str]]:
+    """The customer's own fields for people: 'birth date', dates as dates, yes/no, and free-form
+    traits (a JSON object) spelled out as 'loyalty card: no; preferred store: Orléans'."""
+    shown = []
+    for name, value in attributes.items():
+        if name == "customer_id":
+            continue
+        if isinstance(value, str) and value.startswith("{"):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        if isinstance(value, dict):
+            text = "; ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in value.items()) or fmt.MISSING
+        else:
+            text = _plain(value)
+        shown.append((name.replace("_", " "), text))
+    return shown
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (date, datetime)):
+        return fmt.day(value)
+    return fmt.MISSING if value is None or value == "" else str(value)
 
 
 def history_sections(history: dict[str, list[dict[str, Any]]],

@@ -345,6 +345,7 @@ def customer(
                 infos = {name: service.cached(("segments", name), lambda n=name: views.segments(ws, n), SEGMENT_TABLES)
                          for name in profile["segments"]}
                 extra = {
+                    "identity": customer_view.identity(profile["attributes"]),
                     "segments": {name: sections.named(infos[name], s["segment_id"]) if s else None
                                  for name, s in profile["segments"].items()},
                     "groups": customer_view.feature_groups(ws, profile["features"], currency),
