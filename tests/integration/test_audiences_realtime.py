@@ -1,13 +1,18 @@
 """Real time on a real DuckDB file: batch == real time after any sequence of events.
 
 Each example copies a shop whose memberships were refreshed as of T0, pushes random
-events through ``ws.push_event``, and checks after every event that the customer's
-memberships equal a batch evaluation as of the same instant, and that the returned
-changes are exactly the difference.
+events through ``ws.push_event``, checks after every event that the returned changes are
+exactly the difference in the customer's memberships, and at the end that the last event's
+customer holds what a batch evaluation gives as of that instant. (Others were evaluated at
+their own last event; time alone moves them only at a refresh.) Every prefix of a sequence
+is itself a sequence hypothesis draws, so intermediate states are checked too; one batch
+evaluation per example keeps hundreds of examples affordable (marked ``slow``:
+``pytest -m "not slow"`` skips them while iterating).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,7 +75,8 @@ events = st.lists(
 )
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("RT_EXAMPLES", 200)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=events)
 def test_batch_equals_real_time_after_any_sequence(template: Path, tmp_path: Path, sequence: list[dict]) -> None:
     ws = fresh(template, tmp_path / "rt.duckdb")
@@ -86,11 +92,11 @@ def test_batch_equals_real_time_after_any_sequence(template: Path, tmp_path: Pat
             before = held(ws, customer)
             changes = ws.push_event({**item, "event_id": f"RT{n}", "occurred_at": occurred})
             after = held(ws, customer)
-            assert after == batch(ws, customer, at)
             assert {(c.audience, c.kind) for c in changes} == (
                 {(a, "enter") for a in after - before} | {(a, "exit") for a in before - after}
             )
             assert all(c.at == at and c.reason == f"event:RT{n}" for c in changes)
+        assert held(ws, customer) == batch(ws, customer, written)
     finally:
         ws.close()
 

@@ -56,7 +56,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def run(*args: str):
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "60"})  # narrow: a long message must not wrap
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "60"}, prog_name="segmento")  # narrow: no wrap
 
 
 def refused(result, *needles: str) -> str:
@@ -164,6 +164,22 @@ CASES = [
 def test_bad_input_is_one_line_and_exit_2(shop, args, needles, monkeypatch):
     monkeypatch.chdir(shop["dir"])  # no segmento.yaml here
     refused(run(*(a.format(**shop) for a in args)), *needles)
+
+
+USAGE = [  # the parser's own refusals: same one line and exit code as ours, naming the help to read
+    (["--bogus"], ["No such option: --bogus", "segmento --help"]),
+    (["fit"], ["Missing argument", "segmentation", "segmento fit --help"]),
+    (["load", "--nope", "x"], ["No such option: --nope", "segmento load --help"]),
+    (["alerts", "--limit", "ten"], ["--limit", "integer", "segmento alerts --help"]),
+    (["gdpr", "forget"], ["Missing argument", "customer_id", "segmento gdpr forget --help"]),
+    (["predict", "bogus"], ["No such command", "bogus", "segmento predict --help"]),
+    (["frobnicate"], ["No such command", "frobnicate"]),
+]
+
+
+@pytest.mark.parametrize(("args", "needles"), USAGE, ids=[" ".join(a) for a, _ in USAGE])
+def test_usage_errors_are_one_line_and_exit_2(args, needles):
+    refused(run(*args), *needles)
 
 
 def test_every_verb_has_a_bad_input_case():

@@ -7,8 +7,7 @@ exits with code 2. Anything else is a bug and surfaces as one (a traceback, exit
 
 from __future__ import annotations
 
-from typing import Any
-
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -19,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer's click (pinned)
 from typer.core import TyperGroup
 
 from segmento.errors import SegmentoError
@@ -40,7 +40,27 @@ PROJECT_FILE = Path("segmento.yaml")
 
 
 class UserErrors(TyperGroup):
-    """The command group of `segmento`: prints a SegmentoError raised by any verb as one line, exit 2."""
+    """The command group of `segmento`: prints a SegmentoError raised by any verb, or a usage
+    error (unknown option, missing argument, bad value), as one line, exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        kwargs["standalone_mode"] = False  # usage errors come back here rather than to a framed box
+        try:
+            code = super().main(*args, **kwargs)
+        except NoArgsIsHelpError as exc:
+            exc.show()  # the help, as before (exit 2: nothing was asked)
+            sys.exit(exc.exit_code)
+        except UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _errors.print(Text.assemble(("error:", "red"), " ", exc.format_message() + where))
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            _errors.print(Text.assemble(("error:", "red"), " ", exc.format_message()))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            _errors.print("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
