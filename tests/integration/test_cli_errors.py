@@ -127,6 +127,8 @@ CASES = [
     (["delivery-status", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
     # campaigns
     (["campaign", "list", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
+    (["campaign", "results", "nope", "--db", "{db}", "--config", "{config}"], ["no campaign 'nope'"]),
+    (["campaign", "results", "nope", "--level", "95", "--db", "{empty}"], ["--level", "0.95"]),
     (["campaign", "launch", "nope", "--db", "{db}", "--config", "{config}"], ["no campaign 'nope'"]),
     (["campaign", "launch", "nope", "--at", "June", "--db", "{empty}"], ["--at", "June"]),
     (["campaign", "create", "c", "--to", "nowhere", "--start", "2024-01-01", "--audience", "a", "--db", "{empty}"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from markupsafe import escape as html_escape
 from service_support import Api, Base
 
 import segmento
@@ -35,3 +36,40 @@ def test_create_launch_and_read_a_campaign(api: Api, reader: segmento.Workspace,
     assert listed["vip-thanks"]["drawn"] == {"treated": report["treated"], "control": report["control"]}
     assert api.get("/api/campaigns/vip-thanks").json()["offer"] == "gift"
     assert api.get("/api/campaigns/nope").status_code == 404
+
+
+def test_results_by_segment_over_the_api(api: Api, reader: segmento.Workspace, base: Base):
+    if not api.get("/api/campaigns/vip-thanks").is_success:
+        api.post("/api/campaigns", json=CAMPAIGN)
+        api.post("/api/campaigns/vip-thanks/launch", params={"at": "2024-12-15"})
+    answer = api.as_(base.keys["read"]).get("/api/campaigns/vip-thanks/results", params={"segmentation": "rfm"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    targets = reader.campaigns.targets("vip-thanks").to_pandas()
+    assert body["total"]["treated"] == (targets.arm == "treated").sum()
+    assert body["total"]["control"] == (targets.arm == "control").sum()
+    assert sum(s["treated"] + s["control"] for s in body["segments"]) == len(targets)
+    assert body["total"]["conversion_verdict"] in ("not significant", "significant uplift", "significant fall")
+    assert api.get("/api/campaigns/vip-thanks/results", params={"segmentation": "nope"}).status_code == 422
+    assert api.get("/api/campaigns/vip-thanks/results", params={"level": 2}).status_code == 422
+    assert api.get("/api/campaigns/nope/results").status_code == 404
+
+
+def test_report_section_and_dashboard_page_show_the_results(api: Api, reader: segmento.Workspace, base: Base,
+                                                            tmp_path):
+    from segmento.report import build_report
+    from segmento.report.campaigns import campaigns
+
+    if not api.get("/api/campaigns/vip-thanks").is_success:
+        api.post("/api/campaigns", json=CAMPAIGN)
+        api.post("/api/campaigns/vip-thanks/launch", params={"at": "2024-12-15"})
+    results = reader.campaigns.results("vip-thanks", "rfm")
+    section = campaigns(reader, "rfm")
+    table = section.tables[0]
+    assert [row[0].text for row in table.rows] == ["all targets", *(g.label for g in results.segments)]
+    assert [row[1] for row in table.rows] == [f"{g.treated:,}" for g in (results.total, *results.segments)]
+    html = build_report(reader, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Campaigns: uplift against the control group" in html and "vip-thanks" in html
+    page = api.get("/dashboard/campaigns", params={"segmentation": "rfm"})
+    assert page.status_code == 200 and "conversion uplift" in page.text and "vip-thanks" in page.text
+    assert all(html_escape(g.label) in page.text for g in results.segments)

@@ -12,6 +12,7 @@ from ibis.backends import BaseBackend
 from segmento.activation.campaign_settings import CampaignDefinition
 from segmento.activation.holdout import TARGETS, declared_campaigns
 from segmento.campaigns import catalog
+from segmento.campaigns.results import CampaignResults, campaign_results
 from segmento.campaigns.launch import LaunchReport, launch, launch_instant
 from segmento.config import Project
 from segmento.errors import NotFoundError
@@ -60,6 +61,12 @@ class Campaigns:
         campaign = self.get(campaign_id)
         when = launch_instant(campaign, at)
         return launch(self.con, self.project, campaign, self._key(), self.members(campaign, when), when)
+
+    def results(self, campaign_id: str, segmentation: str | None = None, level: float = 0.95,
+                groups: ibis.Table | None = None, resamples: int = 2000) -> CampaignResults:
+        """Treated vs control in total and per segment of ``segmentation`` at the send (or of ``groups``:
+        customer_id, segment): reach, opens, clicks, responses, conversion, revenue, uplifts with intervals."""
+        return campaign_results(self.con, self.get(campaign_id), segmentation, level, resamples, groups=groups)
 
     def targets(self, campaign_id: str | None = None) -> ibis.Table:
         """Drawn targets with their group (treated or control), draw and message id."""

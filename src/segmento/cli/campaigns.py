@@ -75,3 +75,33 @@ def launch(
     with open_workspace(db, config) as ws:
         report = ws.campaigns.launch(campaign_id, day(at, "--at") if at else None)
         console.print(str(report), highlight=False)
+
+
+@app.command()
+def results(
+    campaign_id: Annotated[str, typer.Argument(metavar="ID", help="Campaign id.")],
+    segmentation: Annotated[Optional[str], typer.Option("--segmentation", "-s", help="Per segment of this segmentation at the send.")] = None,
+    level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Treated vs control, in total and per segment: reach, responses, conversion, revenue, uplift with intervals."""
+    from segmento import formatting as fmt
+    from segmento.campaigns.results import uplift_text
+
+    if not 0.5 <= level < 1:
+        fail(f"--level {level}: give a confidence level between 0.5 and 1, e.g. 0.95")
+    with open_workspace(db, config) as ws:
+        found = ws.campaigns.results(campaign_id, segmentation, level)
+    title = f"{found.campaign_id}: orders within {found.attribution_days} days of the send, {level:.0%} intervals"
+    out = Table("segment", "treated / control", "reached", "responded", "converted (T / C)", "conversion uplift",
+                "revenue per customer (T / C)", "revenue uplift",
+                title=title + (f", by segment of {segmentation} at the send" if segmentation else ""))
+    for group in (found.total, *found.segments):
+        out.add_row(group.label, f"{group.treated:,} / {group.control:,}", f"{group.reached:,}",
+                    f"{group.responded[0]:,} / {group.responded[1]:,}",
+                    f"{fmt.percent(group.conversion.treated)} / {fmt.percent(group.conversion.control)}",
+                    uplift_text(group.conversion),
+                    f"{fmt.money(group.revenue.treated, digits=2)} / {fmt.money(group.revenue.control, digits=2)}",
+                    uplift_text(group.revenue, money=True))
+    console.print(out)

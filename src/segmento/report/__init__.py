@@ -12,6 +12,7 @@ from pathlib import Path
 
 from segmento import formatting as fmt
 from segmento.report import sections, sections_activity, views
+from segmento.report.campaigns import campaigns
 from segmento.report.predictive import predictive
 from segmento.report.charts import PLOTLY_JS
 from segmento.report.headline import data_as_of, headline_section, stamp
@@ -30,6 +31,7 @@ def report_sections(ws: Workspace) -> list[sections.Section]:
     found.append(predictive(ws))
     found.append(sections_activity.audiences(ws))
     found.append(sections_activity.alerts(ws))
+    found.append(campaigns(ws))
     return found
 
 

@@ -11,7 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from segmento.service import dashboard, dashboard_predictive, routes_admin, routes_audiences, routes_customers
+from segmento.service import dashboard, dashboard_campaigns, dashboard_predictive, routes_admin, routes_audiences
+from segmento.service import routes_customers
 from segmento.service import routes_campaigns, routes_segmentations
 from segmento.service import routes_writes
 from segmento.service.http import respond
@@ -52,7 +53,7 @@ def create_app(
     app = FastAPI(title="Segmento", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = service
     for module in (routes_admin, routes_customers, routes_writes, routes_audiences, routes_segmentations,
-                   routes_campaigns, dashboard, dashboard_predictive):
+                   routes_campaigns, dashboard, dashboard_predictive, dashboard_campaigns):
         app.include_router(module.router)
 
     app.add_exception_handler(dashboard.LoginNeeded, dashboard.login_page)

@@ -36,6 +36,7 @@ NAV = (
     ("/dashboard/audiences", "Audiences"),
     ("/dashboard/alerts", "Alerts"),
     ("/dashboard/customers", "Customer lookup"),
+    ("/dashboard/campaigns", "Campaigns"),
 )
 STATIC_FILES = {"plotly.min.js": charts.PLOTLY_JS, "style.css": STATIC / "style.css"}
 CUSTOMER_LINK = "/dashboard/customers?id={}"

@@ -75,3 +75,20 @@ def launch_campaign(campaign_id: CampaignId, request: Request,
         except SegmentoError as exc:
             raise _refused(exc) from None
         return respond(vars(report))
+
+
+@router.get("/{campaign_id}/results", dependencies=[Reader], responses=NOT_FOUND)
+def campaign_results(
+    campaign_id: CampaignId, request: Request,
+    segmentation: Annotated[str | None, Query(max_length=63, description="per segment at the send")] = None,
+    level: Annotated[float, Query(ge=0.5, lt=1.0, description="confidence level of the intervals")] = 0.95,
+) -> Response:
+    """Treated vs control in total and per segment: customers, reach, opens, clicks, responses, conversion
+    within the attribution window, revenue per customer, and each uplift (difference and ratio) with its
+    interval and verdict ('not significant' when the interval holds zero)."""
+    with service_of(request).reader() as ws:
+        try:
+            found = ws.campaigns.results(campaign_id, segmentation, level)
+        except SegmentoError as exc:
+            raise _refused(exc) from None
+        return respond(found.to_dict())

@@ -1,0 +1,78 @@
+"""The dashboard's Campaigns page in a real headless Chromium against a real `segmento serve`:
+the uplift chart draws, the console stays clean, the page fits a phone, the results table is there."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from service_support import END, PROJECT, Base
+from test_browser import ARGS, CHROMIUM, SIZES, charts_drawn, free_port
+
+import segmento
+from segmento.config import parse_project
+
+pytestmark = pytest.mark.browser
+CAMPAIGNS = """
+campaigns:
+  - {id: vip-thanks, offer: gift, start: 2024-12-01, segment: {segmentation: value, segment: very_good},
+     to: crm-files, control_share: 0.3}
+  - {id: all-in, offer: discount, start: 2024-11-01, audience: big_spenders, to: crm-files, control_share: 0.5}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("browser-campaigns")
+    (directory / "segmento.yaml").write_text(PROJECT + CAMPAIGNS)
+    db = base.copy(directory)
+    with segmento.connect(db, parse_project(PROJECT + CAMPAIGNS)) as ws:
+        ws.campaigns.launch("vip-thanks", at=END.replace(day=15))
+        ws.campaigns.launch("all-in", at=END.replace(month=11, day=20))
+    port = free_port()
+    command = [sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of", END.isoformat(),
+               "--db", str(db), "--config", str(directory / "segmento.yaml")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health").json()["read_model"] == "ready":
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"segmento serve did not start:\n{process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_campaigns_page_draws_its_uplift_chart_and_fits_the_screen(server: str, base: Base, size: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    width, height = SIZES[size]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        tab = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        problems: list[str] = []
+        tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda e: problems.append(str(e)))
+        tab.goto(f"{server}/dashboard/campaigns?segmentation=value&key={base.keys['read']}")
+        assert charts_drawn(tab) == 1 and problems == []
+        assert tab.locator(".js-plotly-plot .main-svg").first.is_visible()
+        captions = tab.locator("table caption").all_inner_texts()
+        assert captions == ["vip-thanks: orders within 14 days of the send", "all-in: orders within 14 days of the send"]
+        assert tab.evaluate("document.querySelector('main').scrollWidth") <= width  # the page's own content
+        assert "Campaigns" in tab.locator("nav").inner_text()
+        browser.close()
