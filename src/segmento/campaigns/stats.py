@@ -12,6 +12,7 @@ significant when its interval for the difference leaves out zero; otherwise it i
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,7 +81,7 @@ def mean_difference(treated: np.ndarray, control: np.ndarray, level: float = 0.9
         m1 = float(treated.mean()) if len(treated) else None
         m0 = float(control.mean()) if len(control) else None
         return Uplift(m1, m0, None, None, None, None, None, None, level)
-    from scipy.stats import bootstrap
+    from scipy.stats import DegenerateDataWarning, bootstrap
 
     m1, m0 = float(treated.mean()), float(control.mean())
 
@@ -92,7 +93,9 @@ def mean_difference(treated: np.ndarray, control: np.ndarray, level: float = 0.9
 
     options = {"confidence_level": level, "n_resamples": resamples, "method": "percentile", "vectorized": True,
                "batch": max(1, 4_000_000 // (len(treated) + len(control)))}
-    diff = bootstrap((treated, control), difference, rng=np.random.default_rng(seed), **options)
+    with warnings.catch_warnings():  # every resample alike (e.g. nobody spent): the interval is that one value
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        diff = bootstrap((treated, control), difference, rng=np.random.default_rng(seed), **options)
     low, high = (float(v) for v in diff.confidence_interval)
     ratio_value = low_r = high_r = None
     if m0 > 0:
