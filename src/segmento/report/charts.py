@@ -186,29 +186,31 @@ def portrait_shares(portraits: list[Portrait], title: str, colours: dict[str, st
 
 def portrait_indexes(portraits: list[Portrait], names: dict[str, str], title: str, features: int = 12) -> go.Figure:
     """Index (segment mean / base mean x 100) of the features that set segments apart, printed in
-    each cell. Colours on a log scale centred on 100 (50 and 200 equally far), stretched to the
-    largest index (never capped); missing values grey with 'n/a'."""
+    each cell: a row per feature (long labels stay readable), a column per segment. Colours on a
+    log scale centred on 100 (50 and 200 equally far), stretched to the largest index (never
+    capped); missing values grey with 'n/a'."""
     chosen: list[str] = []
     for portrait in portraits:
         for feature, _z in portrait.distinctive:
             if feature not in chosen:
                 chosen.append(feature)
     chosen = chosen[:features]
-    z = [[_number(p.stats["index"].get(f)) for f in chosen] for p in portraits]
+    z = [[_number(p.stats["index"].get(f)) for p in portraits] for f in chosen]
     ratios = [[None if v is None else math.log2(max(v, 1.0) / 100) for v in row] for row in z]
     spread = max([abs(r) for row in ratios for r in row if r is not None] + [1.0])
     ticks = [t for t in (1, 3, 6, 12, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400) if abs(math.log2(t / 100)) <= spread]
     text = [[f"{v:,.0f}" if v is not None else "n/a" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=ratios, x=[wrap(names.get(f, f), 16) for f in chosen], y=[p.label for p in portraits], text=text,
-        texttemplate="%{text}", customdata=[chosen for _ in portraits], colorscale=palette.DIVERGING,
+        z=ratios, x=[wrap(p.label, 14) for p in portraits], y=[wrap(names.get(f, f), 34) for f in chosen], text=text,
+        texttemplate="%{text}", customdata=[[f] * len(portraits) for f in chosen], colorscale=palette.DIVERGING,
         zmin=-spread, zmid=0, zmax=spread, xgap=2, ygap=2, hoverongaps=False,
         colorbar=dict(title="index", tickvals=[math.log2(t / 100) for t in ticks], ticktext=[f"{t:,}" for t in ticks]),
-        hovertemplate="%{y}<br>%{x} <i>(%{customdata})</i>: index %{text}<extra></extra>",
+        hovertemplate="%{x}<br>%{y} <i>(%{customdata})</i>: index %{text}<extra></extra>",
     ))
     fig.update_layout(plot_bgcolor="#ced4da")  # missing cells show this grey, not the white of index 100
-    fig.update_xaxes(tickangle=0, showgrid=False, tickfont_size=11)
-    return _layout(fig, title, yaxis=dict(autorange="reversed", showgrid=False), height=260 + 44 * len(portraits))
+    fig.update_xaxes(tickangle=0, showgrid=False, tickfont_size=11, side="top")
+    return _layout(fig, title, yaxis=dict(autorange="reversed", showgrid=False, tickfont_size=12),
+                   height=200 + 40 * len(chosen))
 
 
 def _number(value: Any) -> float | None:
