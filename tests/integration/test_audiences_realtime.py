@@ -167,6 +167,26 @@ def test_an_ingestion_meanwhile_is_seen_by_the_next_event(template: Path, tmp_pa
     ws.close()
 
 
+def test_reads_in_the_audit_log_keep_the_copy_and_an_erasure_renews_it(template: Path, tmp_path: Path) -> None:
+    """The service records reads in the audit log every few seconds: that is no change of the base.
+    An erasure is, and the erased customer is unknown to the next event."""
+    from segmento.store.gdpr import audit
+
+    ws = fresh(template, tmp_path / "audit.duckdb")
+    ws.push_event({**EVENT, "event_id": "A1"})
+    copy = ws.audiences.realtime.replica
+    audit(ws.con, "key-1", "customer_360_read", "customer:x")
+    ws.push_event({**EVENT, "event_id": "A2", "occurred_at": "2024-06-02T11:00:00"})
+    assert ws.audiences.realtime.replica is copy
+    gone = next(c for c in CUSTOMERS if c != EVENT["customer_id"])
+    ws.forget(gone, compact=False)
+    ws.push_event({**EVENT, "event_id": "A3", "occurred_at": "2024-06-02T12:00:00"})
+    assert ws.audiences.realtime.replica is not copy
+    with pytest.raises(EventError, match="unknown customer_id"):
+        ws.push_event({**EVENT, "event_id": "A4", "customer_id": gone, "occurred_at": "2024-06-02T13:00:00"})
+    ws.close()
+
+
 def test_a_row_stamped_since_midnight_is_seen(tmp_path: Path) -> None:
     """Static features come from the day's batch unless one of the customer's rows is newer than midnight."""
     import pandas as pd

@@ -16,10 +16,12 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmento.store.engines import engine_of
-from segmento.store.registry import AUDIT, INGESTIONS
+from segmento.store.backend import count_where
+from segmento.store.registry import AUDIT, CHANGES_BASE, INGESTIONS
 from segmento.store.schema import TABLES
 
 CUSTOMER_TABLES = ("customers", "orders", "order_lines", "events", "consents")
@@ -41,14 +43,22 @@ class Replica:
             self._load(con, name, cols)
         self.pushed: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         self.counts = self.table_counts(con)
+        self.base_changes = self.audited_changes(con)
 
     @staticmethod
     def table_counts(con: BaseBackend) -> tuple[int, ...]:
-        """Ingestion runs and GDPR operations so far: any new one means the copy may be stale.
+        """Ingestion runs and audited operations so far: a new one means the copy may be stale.
 
         Every other write to the source tables goes through these two logs; counted by the
         engine (from metadata where it can), because it runs before every pushed event."""
         return engine_of(con).row_counts(WRITE_LOGS)
+
+    @staticmethod
+    def audited_changes(con: BaseBackend) -> int:
+        """Audited operations that changed rows (erasure, purge...): most audit entries are reads."""
+        if AUDIT.name not in con.list_tables():
+            return 0
+        return count_where(con, AUDIT.name, sge.column("action", quoted=True).isin(*map(sge.convert, CHANGES_BASE)))
 
     def _load(self, con: BaseBackend, name: str, columns: list[str]) -> None:
         """Rows with the owner's position among the customers, sorted by it: bounds are a bincount."""
@@ -93,8 +103,17 @@ class Replica:
         self.pushed[table][customer].append({c: row.get(c) for c in self.columns[table]})
 
     def stale(self, con: BaseBackend) -> bool:
-        """Whether the knowledge base changed since the copy (an ingestion, an erasure, a purge)."""
-        return self.table_counts(con) != self.counts
+        """Whether the knowledge base changed since the copy (an ingestion, an erasure, a purge).
+
+        A new audit entry that is only a read (the service records customer reads every few
+        seconds) leaves the copy as it is: reloading it stalled the next event for a second."""
+        counts = self.table_counts(con)
+        if counts == self.counts:
+            return False
+        if counts[0] != self.counts[0] or self.audited_changes(con) != self.base_changes:
+            return True
+        self.counts = counts
+        return False
 
 
 def _few_values(batch: pa.RecordBatch) -> list[str]:

@@ -106,6 +106,8 @@ AUDIT = TableSpec(
     role=OPERATIONAL,
     customer_ref=HashedCustomer("target", prefix="customer:"),
 )
+# audit actions that change the knowledge base's rows (reads, key and export actions do not)
+CHANGES_BASE = ("erasure", "retention_purge", "quarantine_resolve", "compaction")
 
 GDPR_KEY = TableSpec(
     "gdpr_key",
