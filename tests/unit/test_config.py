@@ -20,7 +20,8 @@ def test_valid_project_keeps_lines_for_later_errors(tmp_path: Path):
     [
         ("name: shop\ndatabse: x.duckdb\n",
          "segmento.yaml, line 2: databse: unknown key 'databse'; valid keys: name, database, engine, sources, "
-         "features, audiences, dynamics, predictive, gdpr, segmentations, destinations, routes, exports"),
+         "features, audiences, dynamics, predictive, gdpr, segmentations, destinations, routes, exports, "
+         "campaigns"),
         ("sources:\n  - table: orders\n    pth: a.csv\n",
          "segmento.yaml, line 2: sources.0.path: Field required\n"
          "segmento.yaml, line 3: sources.0.pth: unknown key 'pth'; valid keys: table, path, columns, header, names, "
