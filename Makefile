@@ -31,16 +31,18 @@ DEMO_OPTS = --config examples/demo.yaml --db $(DEMO_DIR)/shop.duckdb
 AS_OF ?= 2024-12-31
 DEMO_REFRESHES ?= 2024-07-31 2024-08-31 2024-09-30 2024-10-31 2024-11-30
 
-# The whole flow on a synthetic base: generate, load, fit (segmentations, predictive traits), backfill 24 months,
-# audiences refreshed month by month, validation, transitions, alerts, delivery, report, and screenshots of the
-# dashboard and the report (when Chromium is there).
+# The whole flow on a synthetic base: generate, load, fit (segmentations, predictive traits), backfill 23 months of
+# history (alerts stored, not sent), this month's snapshot (its alerts queued), audiences refreshed month by month,
+# validation, transitions, alerts, delivery, report, and screenshots of the dashboard and the report (when Chromium
+# is there).
 demo: install
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(BIN)/segmento demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --end $(AS_OF) --out $(DEMO_DIR)/data
 	$(BIN)/segmento load $(DEMO_DIR)/data $(DEMO_OPTS)
 	for s in value rfm behaviour; do $(BIN)/segmento fit $$s --as-of $(AS_OF) $(DEMO_OPTS) || exit 1; done
 	for d in 2024-06-30 $(AS_OF); do $(BIN)/segmento predict fit --as-of $$d $(DEMO_OPTS) || exit 1; done
-	$(BIN)/segmento backfill --from 2023-01 --to 2024-12 $(DEMO_OPTS)
+	$(BIN)/segmento backfill --from 2023-01 --to 2024-11 $(DEMO_OPTS)
+	$(BIN)/segmento snapshot --as-of $(AS_OF) $(DEMO_OPTS)
 	for m in $(DEMO_REFRESHES) $(AS_OF); do $(BIN)/segmento refresh --as-of $$m $(DEMO_OPTS) || exit 1; done
 	$(BIN)/segmento guidance --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento portraits behaviour --as-of $(AS_OF) $(DEMO_OPTS)

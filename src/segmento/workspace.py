@@ -14,6 +14,7 @@ from ibis.backends import BaseBackend
 
 from segmento import segmentations  # light: its models load on first use
 from segmento.config import EngineSection, Project, load_project
+from segmento.dynamics.reads import DynamicsReads
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr, pseudonyms
 from segmento.store.backend import open_backend
@@ -32,14 +33,11 @@ if TYPE_CHECKING:  # the stages are imported where used, so opening a workspace 
     from segmento.activation.deliver import DeliveryReport, Until
     from segmento.activation.exports import ExportReport
     from segmento.audiences import Audiences, Change, Guidance, RefreshReport
-    from segmento.dynamics.markov import MarkovModel
     from segmento.dynamics.snapshots import SnapshotReport
-    from segmento.dynamics.trajectories import Trajectories
-    from segmento.dynamics.transitions import TransitionMatrix
 
 
-class Workspace:
-    """An open knowledge base and the project that describes it."""
+class Workspace(DynamicsReads):
+    """An open knowledge base and the project that describes it (dynamics reads: DynamicsReads)."""
 
     def __init__(self, con: BaseBackend, project: Project | None = None, actor: str = "library") -> None:
         self.con = con
@@ -180,12 +178,13 @@ class Workspace:
         model = segmentations.load_model(self.con, name, version)
         return portraits(self.con, model, self._segmentation_features(as_of, None))
 
-    def quality(self, name: str, as_of: date | str, version: int | None = None) -> segmentations.QualityReport:
-        """Homogeneity, separation, stability and predictive power of ``name`` as of ``as_of``."""
+    def quality(self, name: str, as_of: date | str, version: int | None = None, **options: Any) -> segmentations.QualityReport:
+        """Homogeneity and separation per segment and feature, stability and predictive power of ``name``
+        as of ``as_of`` (options: bootstraps, sample, horizon_days... see segmentations.quality)."""
         from segmento.segmentations.quality import quality
 
         model = segmentations.load_model(self.con, name, version)
-        return quality(self.con, model, self._segmentation_features(as_of, model.features), as_of)
+        return quality(self.con, model, self._segmentation_features(as_of, model.features), as_of, **options)
 
     def _segmentation_features(self, as_of: date | str, names: list[str] | None) -> ibis.Table:
         from segmento.segmentations.api import as_date, features_at
@@ -226,78 +225,35 @@ class Workspace:
 
     # ---- dynamics -------------------------------------------------------------------
 
-    def snapshot(self, period: date | str, names: list[str] | None = None) -> SnapshotReport:
-        """Snapshot the segmentations at the end of ``period`` and raise (and queue) its alerts."""
+    def snapshot(self, period: date | str, names: list[str] | None = None, force: bool = False) -> SnapshotReport:
+        """Snapshot the segmentations at the end of ``period`` and raise (and queue) its alerts.
+
+        A period ending after the last loaded data is refused unless ``force``.
+        """
         from segmento.dynamics.periods import period_end
         from segmento.dynamics.snapshots import take_snapshot
 
         grid = self.project.dynamics.grid
-        return take_snapshot(self.con, self.project, period_end(period, grid), names, on_new_alerts=self._queue_alerts)
+        return take_snapshot(self.con, self.project, period_end(period, grid), names,
+                             on_new_alerts=self._queue_alerts, force=force)
 
     def backfill(
         self, start: date | str, end: date | str, names: list[str] | None = None,
-        on_period: Callable[[SnapshotReport], None] | None = None,
+        on_period: Callable[[SnapshotReport], None] | None = None, deliver: bool = False, force: bool = False,
     ) -> list[SnapshotReport]:
-        """Rebuild every period from ``start`` to ``end`` as it was, with the frozen models."""
+        """Rebuild every period from ``start`` to ``end`` as it was, with the frozen models.
+
+        History is not news: its alerts are stored, and queued for the journeys only if ``deliver``
+        (and then only those younger than each route's ``max_alert_age``).
+        """
         from segmento.dynamics.snapshots import backfill
 
-        return backfill(self.con, self.project, start, end, names, on_period, on_new_alerts=self._queue_alerts)
+        return backfill(self.con, self.project, start, end, names, on_period,
+                        on_new_alerts=self._queue_alerts if deliver else None, force=force)
 
     def _queue_alerts(self, con: BaseBackend, rows: Any) -> None:  # routes and alert campaigns, same transaction
         from segmento.activation.routing import enqueue_alerts
         enqueue_alerts(con, self.project, alerts=rows)
-
-    def periods(self, segmentation: str) -> list[date]:
-        """Period ends with a snapshot of ``segmentation``, oldest first."""
-        from segmento.dynamics.store import taken_periods
-
-        return taken_periods(self.con, segmentation)
-
-    def transitions(self, segmentation: str, from_period: date | str, to_period: date | str) -> TransitionMatrix:
-        """Transition matrix between two snapshot periods ('YYYY-MM' means that month's end)."""
-        from segmento.dynamics.periods import period_end
-        from segmento.dynamics.transitions import transition_matrix
-
-        grid = self.project.dynamics.grid
-        self._known(segmentation)
-        return transition_matrix(self.con, segmentation, period_end(from_period, grid), period_end(to_period, grid))
-
-    def trajectories(self, segmentation: str, last: int = 6, customer_id: str | None = None) -> Trajectories:
-        """Paths over the last ``last`` snapshot periods."""
-        from segmento.dynamics.store import require_snapshots
-        from segmento.dynamics.trajectories import trajectories
-
-        self._known(segmentation)
-        return trajectories(self.con, segmentation, require_snapshots(self.con, segmentation)[-last:], customer_id)
-
-    def markov(self, segmentation: str, window: int | None = None) -> MarkovModel:
-        """The Markov view over the last ``window`` period pairs (project default when omitted)."""
-        from segmento.dynamics.markov import fit_markov
-
-        self._known(segmentation)
-        return fit_markov(self.con, segmentation, window or self.project.dynamics.markov_window)
-
-    def segment_value(self, segmentation: str, period: date | str | None = None) -> Any:
-        """Mean p_alive and clv_12m, and total clv_12m, per segment at a snapshot period (default: the latest)."""
-        from segmento.dynamics.markov import segment_value
-        from segmento.dynamics.periods import period_end
-        from segmento.dynamics.store import require_snapshots
-
-        self._known(segmentation)
-        grid = self.project.dynamics.grid
-        when = period_end(period, grid) if period is not None else require_snapshots(self.con, segmentation)[-1]
-        return segment_value(self.con, segmentation, when, self.project)
-
-    def _known(self, segmentation: str) -> None:
-        from segmento.dynamics.store import require_segmentation
-
-        require_segmentation(self.con, segmentation, [s.name for s in self.project.segmentations])
-
-    def alerts(self, **filters: Any) -> ibis.Table:
-        """Stored trajectory alerts, highest priority first (filters: period, kind, rule, min_priority, limit)."""
-        from segmento.dynamics.alerts import list_alerts
-
-        return list_alerts(self.con, **filters)
 
     # ---- activation -----------------------------------------------------------------
 

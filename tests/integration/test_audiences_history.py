@@ -57,6 +57,11 @@ def test_time_alone_moves_people(tmp_path: Path) -> None:
         (3, "ADA", "men_30_40_tennis", "exit"),
     ]  # fmt: skip
     assert len({c["change_id"] for c in changes}) == 3
+    why = {(c["customer_id"], c["kind"]): c["why"] for c in changes}
+    assert why[("ADA", "exit")] == "age 40 -> 41"  # the clause that changed, not refresh:<id>
+    assert why[("BOB", "enter")] == "no order for 91 days"
+    assert [(r["exit_why"]) for r in ws.audiences.history().to_pyarrow().to_pylist() if r["customer_id"] == "ADA"] == [
+        "age 40 -> 41"]
     with pytest.raises(ValueError) as caught:
         ws.refresh_audiences(date(2024, 7, 2))
     assert str(caught.value) == (
@@ -161,3 +166,18 @@ def pushed(ops: list[tuple]) -> list[dict]:
             rows.append({"event_id": f"H{n}", "customer_id": op[2], "occurred_at": clock, "type": op[3],
                          "channel": "web", "category": op[4], "size": "43"})  # fmt: skip
     return rows
+
+
+def test_why_names_event_and_audience_clauses_by_their_text(tmp_path: Path) -> None:
+    ws = tiny_shop(tmp_path / "refs.duckdb")
+    ws.audiences.define("bobs", "orders_lifetime > 0", owner="test")
+    ws.audiences.define("bobs_browsing", "in_audience('bobs') AND viewed(within = '90d') AND age > 30", owner="test")
+    ws.refresh_audiences(date(2024, 6, 30))
+    ws.ingest("events", pd.DataFrame([{"event_id": "E9", "customer_id": "BOB", "occurred_at": "2024-07-01 09:00:00",
+                                       "type": "product_view", "channel": "web", "category": "golf"}]))  # fmt: skip
+    ws.refresh_audiences(date(2024, 7, 1))
+    [change] = [c for c in ws.audiences.changes().to_pyarrow().to_pylist() if c["audience"] == "bobs_browsing"]
+    assert change["customer_id"] == "BOB" and change["kind"] == "enter"
+    # clauses on events and audiences are named by their text; a feature clause only when it flipped (not age)
+    assert change["why"] == "in_audience('bobs') now true; viewed(within = '90d') now true"
+    ws.close()

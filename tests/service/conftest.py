@@ -26,7 +26,7 @@ from segmento.service.app import create_app
 def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     path = tmp_path_factory.mktemp("service-base") / "shop.duckdb"
     project = parse_project(PROJECT)
-    data = generate(customers=300, months=6, seed=11, end=END)
+    data = generate(customers=300, months=18, seed=11, end=END)  # 12-month windows complete from 2024-06
     keys, key_ids = {}, {}
     with segmento.connect(path, project) as ws:
         for table in ("customers", "orders", "order_lines", "events", "consents"):

@@ -3,10 +3,12 @@ alerts over HTTP: each answer equals the stage's own, pages add up, filters filt
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from datetime import datetime
 
+import numpy as np
 import pytest
 from service_support import END
 
@@ -98,6 +100,9 @@ def test_snapshots_and_members_are_the_snapshot_table(api, reader) -> None:
     body = api.get("/api/segmentations/value/snapshots").json()
     got = Counter({(p["period"], s["segment_id"]): s["customers"] for p in body["periods"] for s in p["sizes"]})
     assert got == expected
+    checks = reader.period_checks("value").to_pyarrow().to_pylist()
+    assert {p["period"]: (p["complete"], p["note"]) for p in body["periods"]} == {
+        c["period"].isoformat(): (c["complete"], c["note"]) for c in checks}
 
     latest = [r for r in rows if r["period"] == END]
     total, items = all_pages(api, "/api/segmentations/value/members", size=70, segment="good")
@@ -127,6 +132,8 @@ def test_trajectories_and_markov(api, reader) -> None:
     markov = api.get("/api/segmentations/value/markov", params={"steps": 2}).json()
     assert all(abs(sum(row) - 1) < 1e-9 for row in markov["matrix"])
     assert len(markov["forecast"]) == 3 and abs(sum(markov["stationary"].values()) - 1) < 1e-9
+    assert len(markov["forecast_with_inflow"]) == 3 and all(abs(sum(m.values()) - 1) < 1e-9 for m in markov["forecast_with_inflow"])
+    assert all(i["low"] <= i["median"] <= i["high"] for i in markov["interval"])
 
 
 def test_segment_portraits_cover_the_latest_snapshot(api, reader) -> None:
@@ -136,14 +143,45 @@ def test_segment_portraits_cover_the_latest_snapshot(api, reader) -> None:
     at_end = table.filter((table.segmentation == "value") & (table.period == END)).count().execute()
     assert sum(p["size"] for p in body) == at_end
     assert body[0]["revenue_share"] > body[0]["share"]  # the best tier earns more than its weight
+    assert all(p["next_best_action"] for p in body if p["size"])
+    assert all(p["top_categories"] == sorted(p["top_categories"], key=lambda c: (-round(c[2], 6), -c[1], c[0]))
+               for p in body)  # ranked by index against the base
+
+
+def test_quality_gives_homogeneity_and_separation_per_segment_and_feature(api, reader) -> None:
+    body = api.get("/api/segmentations/value/quality").json()
+    snaps = snapshots(reader.con)
+    members = snaps.filter((snaps.segmentation == "value") & (snaps.period == END)).to_pandas()
+    spend = reader.features(END, names=["spend_12m"]).to_pandas().set_index("customer_id").spend_12m.fillna(0.0)
+    measured = np.log1p(spend) if body["per_feature"][0]["scale"] == "log" else spend
+    segment = members.set_index("customer_id").segment_id.reindex(measured.index)
+    for cell in body["per_feature"]:  # brute force over the members
+        inside = measured[segment == cell["segment_id"]]
+        others = measured[segment != cell["segment_id"]]
+        assert cell["feature"] == "spend_12m"
+        assert cell["homogeneity"] == pytest.approx(inside.std(ddof=0) / measured.std(ddof=0), rel=1e-6)
+        assert cell["separation"] == pytest.approx(abs(inside.mean() - others.mean()) / measured.std(ddof=0), rel=1e-6)
+    assert {c["segment_id"] for c in body["per_feature"]} == set(members.segment_id)
 
 
 def test_alerts_filter_by_kind_period_and_value(api, reader) -> None:
     stored = reader.alerts().to_pyarrow().to_pylist()
     total, items = all_pages(api, "/api/alerts", size=50)
     assert total == len(stored) == len(items) > 0
-    priorities = [a["priority"] for a in items]
-    assert priorities == sorted(priorities, reverse=True)
+    order = [(a["period"], a["priority"]) for a in items]
+    assert order == sorted(order, reverse=True)  # latest period first, then highest value at stake
+    by_id = {a["alert_id"]: a for a in stored}
+    for item in items:
+        assert item["reason"] == by_id[item["alert_id"]]["reason"] and item["reason"].startswith("12-month spend")
+        assert json.loads(item["figures"]) == json.loads(by_id[item["alert_id"]]["figures"])
+    totals = {(t["period"], t["kind"], t["rule"]): (t["alerts"], t["value_at_stake"])
+              for t in api.get("/api/alerts", params={"size": 1}).json()["totals"]}
+    by_hand: dict = {}
+    for a in stored:
+        n, value = by_hand.get((a["period"].isoformat(), a["kind"], a["rule"]), (0, 0.0))
+        by_hand[(a["period"].isoformat(), a["kind"], a["rule"])] = (n + 1, value + a["priority"])
+    assert totals.keys() == by_hand.keys()
+    assert all(totals[k][0] == by_hand[k][0] and totals[k][1] == pytest.approx(by_hand[k][1]) for k in totals)
     negative = api.get("/api/alerts", params={"kind": "negative", "size": 1000}).json()
     assert negative["total"] == sum(a["kind"] == "negative" for a in stored) > 0
     assert {a["kind"] for a in negative["items"]} == {"negative"}
@@ -175,3 +213,15 @@ def test_the_dashboard_pages_are_computed_ahead_of_the_first_visitor(api) -> Non
     assert {"stamp", "headline", "alerts", "audiences", "predictive"} <= set(held)
     for part in ("mix", "transitions", "trajectories", "portraits"):  # every segmentation's page as first opened
         assert {key[1] for key in api.service.results if key[0] == part} == {"value", "rfm"}, part
+
+
+def test_audience_changes_say_which_clause_changed(api, reader) -> None:
+    table = reader.table("audience_changes")
+    stored = table.filter(table.audience == "big_spenders").order_by(table.seq.desc()).to_pyarrow().to_pylist()
+    total, items = all_pages(api, "/api/audiences/big_spenders/changes", size=40)
+    assert total == len(stored) == len(items) > 0
+    assert [(i["change_id"], i["why"]) for i in items] == [(s["change_id"], s["why"]) for s in stored]
+    assert all(i["why"].startswith("spend_12m ") for i in items if i["reason"].startswith("refresh:"))
+    one = items[0]["customer_id"]
+    mine = api.get("/api/audiences/big_spenders/changes", params={"customer_id": one}).json()
+    assert {i["customer_id"] for i in mine["items"]} == {one}

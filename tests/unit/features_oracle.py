@@ -92,8 +92,11 @@ class Oracle:
             out["btyd_T"] = float((day - days[0]).days)
             repeat = [per_day[d] for d in days[1:]]
             out["btyd_monetary_value"] = sum(repeat) / len(repeat) if repeat else 0.0
+            gaps = [(b - a).days for a, b in zip(days, days[1:])]
+            out["order_interval_days"] = sum(gaps) / len(gaps) if gaps else None
         else:
-            out.update(btyd_frequency=None, btyd_recency=None, btyd_T=None, btyd_monetary_value=None)
+            out.update(btyd_frequency=None, btyd_recency=None, btyd_T=None, btyd_monetary_value=None,
+                       order_interval_days=None)
 
         period_ids = {o["order_id"] for o in orders if self.inside(o["ordered_at"], period)}
         lines = [line for line in self.data["order_lines"] if line["order_id"] in period_ids]

@@ -64,7 +64,7 @@ def rfm_oracle(frame: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
     """R, F, M scores and the default 11-segment map, customers who never bought apart."""
     buyers = frame[frame.recency_days.notna()]
     out = pd.DataFrame(index=frame.customer_id)
-    for axis, column, sign in (("r", "recency_days", -1), ("f", "orders_12m", 1), ("m", "spend_12m", 1)):
+    for axis, column, sign in (("r", "recency_days", -1), ("f", "orders_lifetime", 1), ("m", "spend_lifetime", 1)):
         fitted = sign * buyers[column].astype(float).fillna(0)
         levels = tie_aware_levels(fitted, bins)
         scores_by_value = dict(zip(fitted, scores_from_levels(levels, bins)))

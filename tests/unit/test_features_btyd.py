@@ -69,3 +69,9 @@ def test_btyd_summary_equals_lifetimes(ws: segmento.Workspace, orders: list[dict
     with_orders = ours.loc[theirs.index]
     np.testing.assert_allclose(with_orders.to_numpy(dtype=float), theirs.to_numpy(dtype=float), rtol=1e-12, atol=1e-9)
     assert ours.drop(theirs.index).isna().all().all(), "customers without orders up to D have no BTYD summary"
+
+    # the buying rhythm: lifetimes' recency over frequency (mean gap between order days), null below two days
+    rhythm = ws.features(D, names=["order_interval_days"]).to_pandas().set_index("customer_id").order_interval_days
+    repeat = theirs[theirs.frequency > 0]
+    np.testing.assert_allclose(rhythm.loc[repeat.index].to_numpy(float), (repeat.recency / repeat.frequency).to_numpy(float))
+    assert rhythm.drop(repeat.index).isna().all()

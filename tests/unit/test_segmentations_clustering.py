@@ -146,3 +146,25 @@ def test_nearest_centroid_in_the_engine_is_brute_force_nearest():
     got = nearest_centroid(table, ["a", "b", "c"], centres.tolist(), [f"s{j}" for j in range(6)])
     got = got.order_by("i").to_pandas().segment_id.tolist()
     assert got == [f"s{j}" for j in nearest(points, centres)]
+
+
+@pytest.mark.parametrize("k_new", [5, 6])
+def test_a_refit_reuses_an_id_only_above_the_agreement_threshold(planted, k_new):
+    first = KMeansSegmenter(features=FEATURES, k=4, seed=0).fit(planted)
+    old_labels = first.predict(planted)
+    probe = KMeansSegmenter(features=FEATURES, k=k_new, seed=3).fit(planted)
+    agreements = sorted(p["agreement"] for p in match_clusters(first, probe, planted, 0.0)["pairs"])
+    threshold = (agreements[0] + agreements[-1]) / 2  # some pairs above, some below
+    again = KMeansSegmenter(features=FEATURES, k=k_new, seed=3).fit(planted)
+    report = match_clusters(first, again, planted, threshold)
+    new_labels = again.predict(planted)
+    for pair in report["pairs"]:
+        a = set(np.flatnonzero(old_labels == pair["id"]))
+        b = set(np.flatnonzero(new_labels == pair["new_id"]))
+        assert pair["agreement"] == pytest.approx(len(a & b) / len(a | b))  # brute-force Jaccard
+        assert pair["kept"] == (pair["agreement"] >= threshold) == (pair["new_id"] == pair["id"])
+    kept = {p["id"] for p in report["pairs"] if p["kept"]}
+    assert kept and kept != set(first.cluster_ids_)
+    assert sorted(report["retired"]) == sorted(set(first.cluster_ids_) - kept)
+    assert set(report["added"]) == set(again.cluster_ids_) - kept
+    assert all(int(i[1:]) > 4 for i in report["added"])  # a retired id is never given again

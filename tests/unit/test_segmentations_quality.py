@@ -56,6 +56,15 @@ def test_homogeneity_and_predictive_power_match_pandas(shop):
     expected = numeric.groupby(segment).std(ddof=0) / numeric.std(ddof=0)
     assert report.homogeneity_scale == {c: "log" if c in skewed else "raw" for c in FEATURES} and skewed
     pd.testing.assert_frame_equal(report.homogeneity.sort_index(), expected.sort_index(), check_names=False, rtol=1e-9)
+    separation = pd.DataFrame({s: (numeric[segment == s].mean() - numeric[segment != s].mean()).abs() / numeric.std(ddof=0)
+                               for s in segment.unique()}).T  # brute force: each segment against the rest
+    pd.testing.assert_frame_equal(report.separation.sort_index(), separation.sort_index()[FEATURES],
+                                  check_names=False, rtol=1e-9)
+    long = report.per_feature()
+    assert len(long) == len(model.segments) * len(FEATURES)
+    assert set(long.columns) == {"segment_id", "feature", "homogeneity", "separation", "scale"}
+    text = str(report)
+    assert "homogeneity" in text and "separation" in text and model.segments[0].label in text
     window = orders[(orders.ordered_at >= datetime(2024, 7, 1)) & (orders.ordered_at < datetime(2024, 9, 29))]
     spend = window.groupby("customer_id").amount.sum().reindex(frame.customer_id, fill_value=0.0)
     assert report.predictive_power == pytest.approx(eta_squared(spend, segment.reindex(spend.index)))

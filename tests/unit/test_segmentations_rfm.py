@@ -105,16 +105,16 @@ def test_scores_and_segments_in_duckdb_match_the_pandas_oracle(tmp_path):
 def test_cut_points_are_frozen_for_next_month(tmp_path):
     """Next month's scoring uses the fit date's cut points, not the new month's quantiles."""
     june = rfm_features(3000, seed=1)
-    july = june.assign(spend_12m=june.spend_12m * 2)  # everyone spends twice as much
+    july = june.assign(spend_lifetime=june.spend_lifetime * 2)  # everyone spends twice as much
     con, table = duckdb_features(tmp_path / "kb.duckdb", june)
     model = fit(con, {"kind": "rfm", "name": "rfm"}, "2024-06-30", features=table)
     con.create_table("july", july)
     scored = model.estimator.score_expr(con.table("july")).to_pandas().set_index("customer_id").sort_index()
     # the oracle's June levels: a July amount scores as the first June amount at or above it (the top score above all)
-    buyers = june.spend_12m[june.recency_days.notna()].astype(float)
+    buyers = june.spend_lifetime[june.recency_days.notna()].astype(float)
     score_of = pd.Series(scores_from_levels(tie_aware_levels(buyers, 5), 5).to_numpy(), index=buyers.to_numpy())
     score_of = score_of.groupby(level=0).first()
-    at_or_above = np.searchsorted(score_of.index.to_numpy(), july.spend_12m.to_numpy(), side="left")
+    at_or_above = np.searchsorted(score_of.index.to_numpy(), july.spend_lifetime.to_numpy(), side="left")
     frozen = [int(score_of.iloc[i]) if i < len(score_of) else 5 for i in at_or_above]
     expected = np.where(july.recency_days.isna(), 0, frozen)
     assert scored._seg_m.tolist() == pd.Series(expected, index=july.customer_id).sort_index().tolist()

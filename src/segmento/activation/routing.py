@@ -13,6 +13,7 @@ already queued for a destination are skipped.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from segmento.activation.campaign_settings import CampaignDefinition
 from segmento.activation.holdout import campaign_key, declared_campaigns, journey_split
 from segmento.activation.outbox import enqueue, existing_ids, message_id, new_message, to_json
 from segmento.activation.settings import DestinationBase, Route
+from segmento.dynamics.freshness import data_extent
 from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
@@ -87,19 +89,22 @@ def enqueue_alerts(
     """Queue trajectory alerts for the routes that take them; returns new messages.
 
     ``alerts`` defaults to the stored alerts of ``period`` (the latest period when omitted).
+    A route skips alerts older than its ``max_alert_age``, counted in days from the
+    period end to the newest loaded order or event (the base's present).
     """
     check_activation(project)
     if alerts is None:
         alerts = table(con, ALERTS)
         period = period or alerts.period.max().execute()
         alerts = alerts.filter(alerts.period == period)
+    newest = data_extent(con).last_data
     journeys = campaign_journeys(con, project)
-    selections = [(route, lambda rows, route=route, c=c: _within(_alerts_of(rows, route), c))
+    selections = [(route, lambda rows, route=route, c=c: _within(_alerts_of(rows, route, newest), c))
                   for route, c in journeys.values()]
     for route in project.routes:
         if route.alerts is None:
             continue
-        selections.append((route, lambda rows, route=route: _alerts_of(rows, route)))
+        selections.append((route, lambda rows, route=route: _alerts_of(rows, route, newest)))
     holdout = None
     if journeys or any(route.campaign for route in project.routes):
         key, declared = campaign_key(con, project), declared_campaigns(con, project)
@@ -153,7 +158,9 @@ def enqueue_audience_changes(
     return _queue(con, changes, CHANGE, "change_id", selections, _change_part, now, None)
 
 
-def _alerts_of(rows: ibis.Table, route: Route) -> ibis.Table:
+def _alerts_of(rows: ibis.Table, route: Route, newest: date | None) -> ibis.Table:
+    if route.max_alert_age is not None and newest is not None:  # history is not news
+        rows = rows.filter(rows.period >= newest - timedelta(days=route.max_alert_age))
     if route.alerts != "*":
         rows = rows.filter(rows.rule.isin(route.alerts))
     if route.kinds:
@@ -188,6 +195,8 @@ def _alert_part(row: dict[str, Any]) -> Part:
             "rule": row["rule"], "kind": row["kind"], "segmentation": row["segmentation"],
             "from": row["from_segment"], "to": row["to_segment"], "period": period,
         },
+        "reason": row.get("reason"),
+        "figures": json.loads(row["figures"]) if row.get("figures") else {},
     }
     # A snapshot at a period end holds everything up to that day's end: visible from the next day.
     return Part(f"alert-{row['kind']}", row["priority"] or 0.0, datetime.combine(period + timedelta(days=1), time()), body)
@@ -196,7 +205,7 @@ def _alert_part(row: dict[str, Any]) -> Part:
 def _change_part(row: dict[str, Any]) -> Part:
     body = {
         "occurred_at": row["at"],
-        "audience": {"name": row["audience"], "change": row["kind"], "reason": row.get("reason")},
+        "audience": {"name": row["audience"], "change": row["kind"], "reason": row.get("reason"), "why": row.get("why")},
     }
     return Part(f"audience-{row['audience']}", 0.0, row["at"], body)
 

@@ -68,6 +68,9 @@ class Route(Strict):
     alerts: list[str] | Literal["*"] | None = Field(None, description="trajectory rule names, or * for all")
     kinds: list[Literal["negative", "positive", "high_stakes"]] | None = Field(None, description="alert kinds")
     min_priority: float = Field(0.0, description="only alerts with at least this value at stake")
+    max_alert_age: int | None = Field(
+        45, ge=0, description="days; older alerts are not sent (age: from the period end to the newest loaded data)"
+    )
     audiences: list[str] | Literal["*"] | None = Field(None, description="audience names, or * for all")
     changes: list[Literal["enter", "exit"]] = Field(["enter", "exit"], description="audience changes routed")
     journey: str | None = Field(None, description="journey name in the payload (default: the rule's, else the route's)")

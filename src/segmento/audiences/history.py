@@ -2,7 +2,8 @@
 
 A refresh evaluates every audience as of an instant and appends one change per customer
 whose membership differs from the open intervals: an ``enter`` or an ``exit``, with the
-refresh as the reason. History only moves forward, so an interval never overlaps the next.
+refresh as the reason (the idempotency cause) and ``why`` naming the clause that changed
+("age 40 -> 41", see why.py). History only moves forward, so an interval never overlaps the next.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ibis.backends import BaseBackend
 from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource, evaluate
 from segmento.audiences.tables import ENTER, EXIT, current_membership
+from segmento.audiences.why import explain
 from segmento.errors import SegmentoError
 from segmento.store.backend import append, staged, transaction
 from segmento.store.tables import table
@@ -112,7 +114,10 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
             at=ibis.literal(as_of, type="timestamp"),
             reason=_.reason,
             recorded_at=ibis.literal(datetime.now(), type="timestamp"),
-        )
+        ).to_pyarrow()
+        why = explain(con, audiences, changes.select(["customer_id", "audience", "kind"]).to_pandas(), as_of, last,
+                      source)
+        changes = changes.append_column("why", pa.array(why, pa.string()))
         report.seconds = time.perf_counter() - started
         with transaction(con):
             append(con, "audience_changes", changes)

@@ -16,12 +16,13 @@ app = typer.Typer()
 def snapshot(
     as_of: Annotated[str, typer.Option("--as-of", help="Period (YYYY-MM or a date in it).")],
     segmentation: Annotated[Optional[list[str]], typer.Option("--segmentation", "-s", help="Only these.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Take it even if the period ends after the last loaded data.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Snapshot every segmentation at a period end, and raise the period's trajectory alerts."""
+    """Snapshot every segmentation at a period end, and raise (and queue) the period's trajectory alerts."""
     with open_workspace(db, config) as ws:
-        console.print(str(ws.snapshot(as_of, segmentation or None)), highlight=False)
+        console.print(str(ws.snapshot(as_of, segmentation or None, force=force)), highlight=False)
 
 
 @app.command()
@@ -29,13 +30,19 @@ def backfill(
     from_period: Annotated[str, typer.Option("--from", help="First period (YYYY-MM).")],
     to_period: Annotated[str, typer.Option("--to", help="Last period (YYYY-MM).")],
     segmentation: Annotated[Optional[list[str]], typer.Option("--segmentation", "-s", help="Only these.")] = None,
+    deliver: Annotated[bool, typer.Option("--deliver", help="Queue the new alerts for the journeys (routes' max age applies).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Even if the last period ends after the last loaded data.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Rebuild past periods from raw history, point in time, with the frozen models."""
+    """Rebuild past periods from raw history, point in time, with the frozen models.
+
+    History is not news: the alerts are stored, not sent, unless --deliver."""
     with open_workspace(db, config) as ws:
-        ws.backfill(from_period, to_period, segmentation or None,
+        ws.backfill(from_period, to_period, segmentation or None, deliver=deliver, force=force,
                     on_period=lambda report: console.print(str(report), highlight=False))
+        if not deliver:
+            console.print("alerts stored, none queued for the journeys (history is not news; --deliver to send)")
 
 
 @app.command()
@@ -83,10 +90,12 @@ def markov(
     segmentation: Annotated[str, typer.Argument(help="Segmentation name.")],
     steps: Annotated[int, typer.Option(help="Periods to forecast.")] = 6,
     horizon: Annotated[int, typer.Option(help="Periods of expected value.")] = 12,
+    backtest: Annotated[bool, typer.Option(help="Also forecast from --steps periods back and compare.")] = True,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Average transition matrix, segment-mix forecast, stationary mix and expected value per segment."""
+    """Average transition matrix, segment-mix forecast with new customers and its interval, stationary mix,
+    expected value per segment, and a backtest (forecast from --steps periods back vs what happened)."""
     with open_workspace(db, config) as ws:
         model = ws.markov(segmentation)
         import pandas as pd
@@ -95,7 +104,11 @@ def markov(
         labels = [names.get(s, s) for s in model.states]
         print_frame(pd.DataFrame(model.P * 100, index=labels, columns=labels),
                     f"{segmentation}: average transition % over {len(model.periods) - 1} period pairs", 1)
-        print_frame((model.forecast(steps) * 100).rename(columns=names), "segment mix forecast (%)", 1)
+        bands = ws.markov_interval(segmentation, steps).query("periods_ahead == @steps").set_index("state")
+        mix = model.forecast_with_inflow(steps)
+        print_frame((mix * 100).rename(columns=names), "segment mix forecast with new customers arriving (%)", 1)
+        print_frame((bands[["low", "median", "high"]] * 100).rename(index=names),
+                    f"in {steps} periods: 90% interval (Dirichlet) (%)", 1)
         summary = pd.DataFrame({
             "stationary %": model.stationary() * 100,
             f"expected value ({horizon} periods)": model.expected_value(horizon, ws.project.dynamics.discount_rate),
@@ -106,6 +119,8 @@ def markov(
             print_frame(value.drop(columns=["segment_rank", "segment_id"]).astype({"customers": "int64"}),
                         f"expected 12-month value per segment at {model.periods[-1]} (predictive traits)",
                         {"p_alive": 2})
+        if backtest and len(model.periods) >= steps + 2:
+            console.print(str(ws.markov_backtest(segmentation, steps)), highlight=False)
 
 
 @app.command()
@@ -117,25 +132,28 @@ def alerts(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Trajectory alerts, latest period first, then highest value at stake; the title counts every alert matched."""
-    import ibis
-
+    """Trajectory alerts, latest period first then highest value at stake, with why; the title counts every
+    alert matched, totals per period, kind and rule follow."""
     from segmento import formatting as fmt
     from segmento.dynamics.periods import period_end
 
     with open_workspace(db, config) as ws:
         when = period_end(period, ws.project.dynamics.grid) if period else None
-        matched = ws.alerts(period=when, kind=kind, rule=rule).order_by(
-            [ibis.desc("period"), ibis.desc("priority"), "alert_id"])  # latest first, as on the dashboard
+        matched = ws.alerts(period=when, kind=kind, rule=rule)  # latest first, as on the dashboard
         total = int(matched.count().execute())
         rows = matched.limit(limit).to_pyarrow().to_pylist()
         names = {s: segment_names(ws, s) for s in {r["segmentation"] for r in rows}}
         shown = f"{fmt.count(total)} alerts" if len(rows) == total else f"{fmt.count(len(rows))} of {fmt.count(total)} alerts"
-        out = Table("period", "customer", "rule", "move", "kind", "journey", "value at stake", title=shown)
-        out.columns[-1].justify = "right"
+        out = Table("period", "customer", "rule", "move", "kind", "journey", "value at stake", "why",
+                    title=f"{shown}, latest period first")
+        out.columns[-2].justify = "right"
         for r in rows:
             label = names[r["segmentation"]]
             move = f"{label.get(r['from_segment'], r['from_segment'])} -> {label.get(r['to_segment'], r['to_segment'])}"
             out.add_row(fmt.day(r["period"]), r["customer_id"], r["rule"], move, r["kind"], r["journey"] or "",
-                        fmt.count(r["priority"]))
+                        fmt.count(r["priority"]), r["reason"] or "")
         console.print(out)
+        totals = ws.alert_totals(period=when, kind=kind, rule=rule)
+        totals = totals[totals.period.astype(str).str[:10].isin({str(r["period"]) for r in rows})]
+        if len(totals):
+            print_frame(totals.set_index("period"), "totals per period, kind and rule")

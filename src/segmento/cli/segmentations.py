@@ -25,10 +25,15 @@ def fit(
         console.print(f"{model.name} version {model.version} fitted as of {model.as_of} on {model.fit_rows:,} customers")
         for segment in model.segments:
             console.print(f"  {segment.rank:>2}. {segment.id:<20} {segment.label}", highlight=False)
-        if model.match:
-            console.print(f"  matched to version {model.match.get('previous_version')}: "
-                          + ", ".join(f"{k} {v}" for k, v in model.match.items() if k != "previous_version" and not isinstance(v, (dict, list))),
-                          highlight=False)
+        print_match(model)
+
+
+def print_match(model) -> None:
+    """The match to the previous version: old id -> new id, agreement, new and retired ids."""
+    from segmento.segmentations.matching import match_lines
+
+    for text in match_lines(model.match) if model.match else []:
+        console.print(f"  {text}", highlight=False)
 
 
 @app.command()
@@ -42,6 +47,7 @@ def refit(
     with open_workspace(db, config) as ws:
         model = ws.refit_segmentation(segmentation, as_of)
         console.print(str(model), highlight=False)
+        print_match(model)
 
 
 @app.command()
@@ -92,13 +98,15 @@ def portraits(
 
         for p in items:
             revenue = f", {fmt.percent(p.revenue_share)} of revenue" if p.revenue_share is not None else ""
-            generated = "" if p.generated_label.lower() == p.label.lower() else f" ({p.generated_label})"
+            generated = "" if p.generated_label.lower() in (p.label.lower(), "") else f" ({p.generated_label})"
             console.print(f"[bold]{p.rank}. {p.label}[/bold]{generated}: {fmt.count(p.size)} customers, "
-                          f"{fmt.percent(p.share)} of the base{revenue}")
+                          f"{fmt.percent(p.share)} of the base{revenue}", highlight=False)
             console.print(f"   {p.description}", highlight=False)
             if "clv_12m" in p.predicted:
                 console.print(f"   expected 12-month value {p.predicted['clv_12m']:,.2f} per customer, "
                               f"p_alive {p.predicted['p_alive']:.2f} on average", highlight=False)  # fmt: skip
+            if p.next_best_action:
+                console.print(f"   Next best action: {p.next_best_action}", highlight=False)
 
 
 @app.command()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from segmento.settings import Strict
 
@@ -26,6 +27,34 @@ class TrajectoryRule(Strict):
         "after it, or the expected value lost in the move (clv_12m before - after, 0 if it rose)",
     )
     where: str | None = Field(None, description="SQL condition over features at the later period, e.g. p_alive < 0.3")
+    trigger: Literal["move", "condition"] = Field(
+        "move", description="move: a change of segment; condition: `overdue`/`where` becoming true"
+    )
+    min_change: float = Field(
+        0.0, ge=0, le=1, description="least relative change of the 12-month spend in the move's direction (0.3 = 30%)"
+    )
+    persist: int = Field(
+        1, ge=1, le=12, description="periods the customer must stay past the move before the alert (trigger: move)"
+    )
+    overdue: float | None = Field(
+        None, gt=0, description="only customers silent for more than this many times their usual interval between orders"
+    )
+
+    @model_validator(mode="after")
+    def _condition_given(self) -> TrajectoryRule:
+        from segmento.features.sqlexpr import SqlExprError, parse  # lazy: sqlglot only when rules are read
+
+        if self.trigger == "condition" and self.overdue is None and self.where is None:
+            raise PydanticCustomError(
+                "rule_trigger", "rule {name}: trigger: condition needs `overdue` or `where`", {"name": repr(self.name)}
+            )
+        if self.where is not None:
+            try:
+                parse(self.where)
+            except SqlExprError as exc:
+                raise PydanticCustomError("rule_where", "rule {name}: in where: {error}",
+                                          {"name": repr(self.name), "error": str(exc)}) from None
+        return self
 
 
 class Dynamics(Strict):

@@ -2,7 +2,9 @@
 
 A period is computed from raw history as of its end (point in time) with the frozen
 model version, so a backfilled month equals the snapshot that would have been taken
-then. Re-running a period replaces it atomically.
+then. Re-running a period replaces it atomically. Each period is checked against the
+loaded history (freshness.py): one past the last data is refused unless forced, one
+whose feature windows reach before the first order is flagged and raises no alert.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import ibis
 from ibis.backends import BaseBackend
 
 from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
+from segmento.dynamics.freshness import check_period, data_extent, record_checks, require_fresh
 from segmento.dynamics.periods import period_ends, previous_period_end
-from segmento.dynamics.store import SNAPSHOTS, require_segmentation, snapshots, taken_periods
+from segmento.dynamics.rules import reason_fields
+from segmento.dynamics.store import SNAPSHOTS, VALUE_FEATURE, require_segmentation, snapshots, taken_periods
 from segmento.errors import NotReadyError
-from segmento.features import compute_features
+from segmento.features import AsOf, compute_features
+from segmento.features.providers import unready
 from segmento.segmentations import load_model
 from segmento.segmentations.assign import assign
 from segmento.segmentations.registry import versions
@@ -27,8 +32,7 @@ from segmento.store.engines import engine_of
 
 if TYPE_CHECKING:
     from segmento.config import Project
-
-VALUE_FEATURE = "spend_12m"
+    from segmento.dynamics.settings import TrajectoryRule
 
 
 @dataclass
@@ -38,10 +42,15 @@ class SnapshotReport:
     period: date
     customers: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    incomplete: dict[str, str] = field(default_factory=dict)  # segmentation -> why its windows are incomplete
+    warning: str | None = None  # e.g. a forced snapshot past the last loaded data
 
     def __str__(self) -> str:
         sizes = ", ".join(f"{name} {count:,}" for name, count in self.customers.items())
-        return f"{self.period}: {sizes}; {self.alerts:,} new alerts"
+        text = f"{self.period}: {sizes}; {self.alerts:,} new alerts"
+        for name, note in self.incomplete.items():
+            text += f"\n  {name}: {note}; no alert raised"
+        return text + (f"\n  warning: {self.warning}" if self.warning else "")
 
 
 def segmentation_names(con: BaseBackend, project: Project, names: list[str] | None = None) -> list[str]:
@@ -68,15 +77,25 @@ def take_snapshot(
     names: list[str] | None = None,
     alerts: bool = True,
     on_new_alerts: OnNewAlerts | None = None,
+    force: bool = False,
 ) -> SnapshotReport:
-    """Snapshot every segmentation as of ``period`` and raise the trajectory alerts of the move into it."""
+    """Snapshot every segmentation as of ``period`` and raise the trajectory alerts of the move into it.
+
+    Refused when the period ends after the last loaded order or event, unless ``force``.
+    """
     names = segmentation_names(con, project, names)
+    extent = data_extent(con)
+    report = SnapshotReport(period, warning=require_fresh(period, extent, force))
     models = [load_model(con, name) for name in names]
-    wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features)})
+    rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
+    later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
+    wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
+                     *(f for rule in rules for f in reason_fields(rule) if f not in later)})
     features = compute_features(con, period, project=project, names=wanted)
-    report = SnapshotReport(period)
+    checks = [check_period(model.name, period, model.features, extent) for model in models]
+    report.incomplete = {check.segmentation: check.note for check in checks if not check.complete}
     engine = engine_of(con)
-    with engine.staged(features) as staged:  # computed once, read per model
+    with engine.staged(features) as staged:  # computed once, read per model and by the alerts
         table = snapshots(con)
         values = staged.select("customer_id", value=staged[VALUE_FEATURE].fill_null(0.0))
         parts = [
@@ -87,23 +106,24 @@ def take_snapshot(
         rows = ibis.union(*parts) if len(parts) > 1 else parts[0]
         # every segmentation of the period in one write: all of it replaced, or none
         engine.replace_partitions(SNAPSHOTS, [{"segmentation": m.name, "period": period} for m in models], rows)
-    taken = table.filter((table.period == period) & table.segmentation.isin(names))
-    sizes = taken.group_by("segmentation").agg(n=taken.count()).to_pyarrow().to_pylist()
-    counted = {row["segmentation"]: row["n"] for row in sizes}
-    report.customers = {name: int(counted.get(name, 0)) for name in names}
-    if alerts:
-        report.alerts = _alerts_into(con, project, period, names, on_new_alerts)
+        record_checks(con, checks)
+        taken = table.filter((table.period == period) & table.segmentation.isin(names))
+        sizes = taken.group_by("segmentation").agg(n=taken.count()).to_pyarrow().to_pylist()
+        counted = {row["segmentation"]: row["n"] for row in sizes}
+        report.customers = {name: int(counted.get(name, 0)) for name in names}
+        if rules:
+            report.alerts = _alerts_into(con, project, period, rules, staged, on_new_alerts)
     return report
 
 
 def _alerts_into(
-    con: BaseBackend, project: Project, period: date, names: list[str], on_new: OnNewAlerts | None
+    con: BaseBackend, project: Project, period: date, rules: list[TrajectoryRule], features: ibis.Table,
+    on_new: OnNewAlerts | None,
 ) -> int:
     """Alerts for the move from the previous period into ``period``, when that period was taken."""
-    rules = [rule for rule in project.dynamics.rules if rule.segmentation in names]
     before = previous_period_end(period, project.dynamics.grid)
     ready = [rule for rule in rules if before in taken_periods(con, rule.segmentation)]
-    return raise_alerts(con, ready, before, period, on_new, project) if ready else 0
+    return raise_alerts(con, ready, before, period, on_new, features, project) if ready else 0
 
 
 def backfill(
@@ -114,11 +134,18 @@ def backfill(
     names: list[str] | None = None,
     on_period: Callable[[SnapshotReport], None] | None = None,
     on_new_alerts: OnNewAlerts | None = None,
+    force: bool = False,
 ) -> list[SnapshotReport]:
-    """Rebuild every period from ``start`` to ``end`` from raw history, oldest first."""
+    """Rebuild every period from ``start`` to ``end`` from raw history, oldest first.
+
+    History is not news: alerts are stored but reach ``on_new_alerts`` (the journeys'
+    queue) only when the caller passes it.
+    """
+    periods = period_ends(start, end, project.dynamics.grid)
+    require_fresh(periods[-1], data_extent(con), force)  # refuse before rebuilding anything
     reports = []
-    for period in period_ends(start, end, project.dynamics.grid):
-        report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts)
+    for period in periods:
+        report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts, force=force)
         reports.append(report)
         if on_period:
             on_period(report)

@@ -14,6 +14,7 @@ from segmento.store.tables import table
 
 SNAPSHOTS = SEGMENT_SNAPSHOTS.name
 NEW, EXIT = "(new)", "(exit)"
+VALUE_FEATURE = "spend_12m"  # the snapshot's value column
 
 
 def snapshots(con: BaseBackend) -> ibis.Table:

@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from segmento import formatting as fmt
+from segmento.dynamics.freshness import incomplete_periods
 from segmento.report import charts, palette, views
 from segmento.segmentations import Portrait
 from segmento.workspace import Workspace
@@ -83,7 +84,12 @@ def mix(ws: Workspace, segmentation: str) -> Section:
         return section
     full_from = incomplete_until(ws)
     section.figures.append(charts.segment_mix(frame, info, segmentation, full_from))
-    if full_from is not None and frame.index[0] < full_from.isoformat():
+    flagged = incomplete_periods(ws.con, segmentation)
+    if flagged:
+        first, latest = min(flagged), max(flagged)
+        section.warnings.append(f"{len(flagged)} period(s) from {first} to {latest} have incomplete windows "
+                                f"({flagged[latest]}): their mix is not comparable and they raised no alert.")
+    elif full_from is not None and frame.index[0] < full_from.isoformat():
         section.warnings.append(f"Periods before {full_from} read less than {WINDOW_MONTHS} months of history "
                                 "(the data starts later): their shares understate the best segments.")
     last, previous = frame.iloc[-1], frame.iloc[-2] if len(frame) > 1 else frame.iloc[-1] * 0
@@ -141,6 +147,58 @@ def trajectories(ws: Workspace, segmentation: str, last: int = 6, top: int = 12)
         [[Cell(p), Cell(fmt.count(n)), Cell(fmt.percent(n / total))] for p, n in changed.itertuples(index=False)],
         f"the most frequent paths that changed over {last} periods; {fmt.count(steady)} customers "
         f"({fmt.percent(steady / total)}) kept one segment throughout", numeric=(1, 2)))
+    return section
+
+
+def markov(ws: Workspace, segmentation: str, steps: int = 6) -> Section:
+    """Where the mix is heading (new customers included, with a 90% interval), and how a forecast
+    made ``steps`` periods back fared."""
+    section = Section(f"{segmentation}: forecast", anchor=f"forecast-{segmentation}")
+    if len(ws.periods(segmentation)) < 2:
+        section.notes.append("A forecast needs two snapshots.")
+        return section
+    info = views.segments(ws, segmentation)
+    bands = ws.markov_interval(segmentation, steps).query("periods_ahead == @steps")
+    section.tables.append(Table(
+        ["segment", "forecast", "90% interval"],
+        [[named(info, b.state), Cell(fmt.percent(b.median)), Cell(f"{fmt.percent(b.low)} – {fmt.percent(b.high)}")]
+         for b in bands.itertuples()],
+        f"segment mix in {steps} periods, new customers arriving as on average (Dirichlet draws of the transitions)",
+        numeric=(1, 2),
+    ))
+    if len(ws.periods(segmentation)) >= steps + 2:
+        test = ws.markov_backtest(segmentation, steps)
+        section.tables.append(Table(
+            ["segment", "forecast", "actual", "error (points)", "without new customers"],
+            [[named(info, s), Cell(fmt.percent(r.forecast)), Cell(fmt.percent(r.actual)), Cell(fmt.points(r.error)),
+              Cell(fmt.percent(r.closed))] for s, r in test.table.iterrows()],
+            f"backtest: forecast from {test.origin} for {test.target}; mean absolute error "
+            f"{test.mean_absolute_error * 100:.1f} points ({test.closed_mean_absolute_error * 100:.1f} without inflow)",
+            numeric=(1, 2, 3, 4),
+        ))
+    else:
+        section.notes.append(f"A backtest needs {steps + 2} snapshots.")
+    return section
+
+
+def quality(ws: Workspace, segmentation: str, as_of: date | None = None) -> Section:
+    """Homogeneity and separation per segment and feature (the standard-deviation test of segment quality)."""
+    periods = ws.periods(segmentation)
+    when = as_of or (periods[-1] if periods else date.today())
+    report = ws.quality(segmentation, when, bootstraps=0)
+    section = Section(f"{segmentation}: homogeneity and separation at {when}", anchor=f"quality-{segmentation}")
+    info = views.segments(ws, segmentation)
+    features = list(report.homogeneity.columns)
+    section.tables.append(Table(
+        ["segment", *features],
+        [[named(info, segment), *(Cell(f"{fmt.number(report.homogeneity.at[segment, f], 2)} / "
+                                       f"{fmt.number(report.separation.at[segment, f], 2)}") for f in features)]
+         for segment in report.homogeneity.index],
+        "per feature: homogeneity (std inside / std of the base, below 1 = tighter) / separation "
+        "(|mean - others' mean| / std of the base, higher = more distinct)",
+        numeric=tuple(range(1, len(features) + 1)),
+    ))
+    section.notes.extend(report.warnings)
     return section
 
 

@@ -19,7 +19,7 @@ from segmento.errors import SegmentoError
 from segmento.segmentations.settings import Segmentation
 from segmento.segmentations.assign import assign
 from segmento.segmentations.labels import CHANNEL_SHARES, PHRASES
-from segmento.segmentations.matching import match_versions
+from segmento.segmentations.matching import MIN_AGREEMENT, match_versions
 from segmento.segmentations.registry import FrozenModel, build_estimator, load_model, store_model, versions
 from segmento.store.asof import AsOf
 
@@ -103,7 +103,9 @@ def fit(
     previous = load_model(con, definition.name) if store and versions(con, definition.name) else None
     match = None
     if previous is not None and previous.kind == estimator.kind:
-        match = {"previous_version": previous.version, **match_versions(previous.estimator, estimator, sample)}
+        threshold = getattr(definition, "min_agreement", MIN_AGREEMENT)
+        match = {"previous_version": previous.version,
+                 **match_versions(previous.estimator, estimator, sample, threshold)}
     model = FrozenModel(
         name=definition.name,
         version=0,

@@ -8,6 +8,7 @@ clusters when fitting) and by portraits (to label and describe every segment).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -27,6 +28,7 @@ PHRASES: dict[str, tuple[str, str | None, str | None]] = {
     "btyd_recency": ("recency", None, None),
     "tenure_days": ("tenure", "long-standing", "newcomers"),
     "first_order_days": ("tenure", "long-time buyers", "first purchase lately"),
+    "order_interval_days": ("rhythm", "buy at long intervals", "buy at short intervals"),
     "btyd_T": ("tenure", None, None),
     "avg_basket": ("basket", "large baskets", "small baskets"),
     "promo_spend_share_12m": ("promo", "promotion-driven", "insensitive to promotions"),
@@ -58,12 +60,38 @@ def phrase_of(feature: str) -> tuple[str, str | None, str | None]:
     return feature, f"high {feature}", f"low {feature}"
 
 
+# Phrases about how someone buys now: false of a segment that mostly did not order in 12 months.
+BUYING = {"frequency", "basket", "promo", "categories", "tenure", "email", "social", "rhythm"}
+WINDOWED = re.compile(r"_[0-9]+[dwmy]$")
+
+
+def activity(means: Mapping[str, float]) -> str | None:
+    """'never bought' / 'no order in 12 months' when most of the segment is so, else None.
+
+    Orders are whole numbers: a mean below 0.5 means more than half the segment has none.
+    """
+    lifetime, recent = means.get("orders_lifetime"), means.get("orders_12m")
+    if lifetime is not None and not np.isnan(lifetime) and lifetime < 0.5:
+        return "never bought"
+    if recent is not None and not np.isnan(recent) and recent < 0.5:
+        return "no order in 12 months"
+    return None
+
+
 def phrases(means: Mapping[str, float], base_mean: Mapping[str, float], base_std: Mapping[str, float]) -> list[str]:
-    """Distinctive phrases, most distinctive first, one per concept; the channel comes second."""
+    """Distinctive phrases, most distinctive first, one per concept; the channel comes second.
+
+    A segment that mostly did not buy lately is said so first, and gets no phrase about
+    how it buys (no "long-time buyers" for the inactive, no "single-category" for those
+    who never bought).
+    """
+    idle = activity(means)
     scored: list[tuple[float, str, str]] = []
     for feature, mean in means.items():
         std = base_std.get(feature) or 0.0
         if feature in CHANNEL_SHARES or not std or mean is None or np.isnan(mean):
+            continue
+        if idle and (phrase_of(feature)[0] in BUYING or WINDOWED.search(feature) or feature.startswith("share_")):
             continue
         z = (mean - base_mean[feature]) / std
         concept, high, low = phrase_of(feature)
@@ -76,10 +104,10 @@ def phrases(means: Mapping[str, float], base_mean: Mapping[str, float], base_std
         if concept not in said and phrase not in found:
             found.append(phrase)
             said.add(concept)
-    channel = channel_phrase(means, base_mean)
+    channel = None if idle else channel_phrase(means, base_mean)
     if channel:  # marketing always wants the channel: second place, so it makes the short label
         found.insert(min(1, len(found)), channel)
-    return found
+    return [idle, *[f for f in found if f != "recent buyers"]] if idle else found
 
 
 def channel_phrase(means: Mapping[str, float], base_mean: Mapping[str, float]) -> str | None:

@@ -4,7 +4,8 @@ Aggregated in the engine (one group-by over the features table with segments, on
 the whole base, one for the top values of text features); only one row per segment
 comes back. Each feature's index is the segment mean over the base mean x 100; the
 distinctive features are those with the largest standardised difference
-(segment mean - base mean) / base std.
+(segment mean - base mean) / base std. Categories, channels, offer types and contact
+channels are ranked by index (see recommend.py), and each segment gets a next best action.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ibis.backends import BaseBackend
 
 from segmento.segmentations.assign import with_segments
 from segmento.segmentations.labels import CHANNEL_SHARES, channel_phrase, phrases, short_label
+from segmento.segmentations.recommend import next_best_action, ranked
 from segmento.segmentations.registry import FrozenModel
 
 CONSENT_PREFIX = "consent_"
@@ -41,14 +43,18 @@ class Portrait:
     stats: pd.DataFrame = field(repr=False)  # per feature: mean, median, std, base_mean, base_std, index, z
     distinctive: list[tuple[str, float]]  # (feature, z), most distinctive first
     top_values: dict[str, list[tuple[str, float]]]  # text feature -> [(value, share of segment)]
-    top_categories: list[tuple[str, float, float | None]]  # (category, mean share of spend, index)
-    preferred_channel: str | None
+    top_categories: list[tuple[str, float, float | None]]  # (category, mean share of spend, index), highest index first
+    preferred_channel: str | None  # the purchase channel with the highest index against the base
     channel_shares: dict[str, float | None]
     reach: dict[str, float | None]  # consent channel -> share of the segment reachable
     reactivity: dict[str, float | None]
     promo_sensitivity: dict[str, float | None]
     generated_label: str
     description: str
+    channels: list[tuple[str, float, float | None]] = field(default_factory=list)  # purchase channels (share, index)
+    offers: list[tuple[str, float, float | None]] = field(default_factory=list)  # promotion / full price (share, index)
+    contacts: list[tuple[str, float, float | None]] = field(default_factory=list)  # consented channels (reach, index)
+    next_best_action: str = ""
 
     @property
     def predicted(self) -> dict[str, float]:
@@ -127,11 +133,16 @@ def _portrait(segment: Any, row: pd.Series | None, base: pd.Series, numeric: lis
     distinctive = stats.z.dropna().abs().sort_values(ascending=False).index[:5]
     means, base_means, base_stds = stats["mean"].to_dict(), stats.base_mean.to_dict(), stats.base_std.to_dict()
     channel_shares = {name: float(means[c]) for c, name in CHANNEL_SHARES.items() if c in means and not np.isnan(means[c])}
-    categories = sorted(
-        ((c[len(CATEGORY_PREFIX):].replace("_", " "), float(means[c]), float(stats.at[c, "index"]))
-         for c in numeric if c.startswith(CATEGORY_PREFIX) and not np.isnan(means[c])),
-        key=lambda item: -item[1],
-    )[:3]
+    channels = ranked(channel_shares, {name: base_means[c] for c, name in CHANNEL_SHARES.items() if c in base_means})
+    category_columns = {c[len(CATEGORY_PREFIX):].replace("_", " "): c for c in numeric if c.startswith(CATEGORY_PREFIX)}
+    categories = ranked({name: means[c] for name, c in category_columns.items()},
+                        {name: base_means[c] for name, c in category_columns.items()})[:3]
+    offers = []
+    if PROMO[0] in means and not np.isnan(means[PROMO[0]]):
+        offers = ranked({"promotion": means[PROMO[0]], "full price": 1 - means[PROMO[0]]},
+                        {"promotion": base_means[PROMO[0]], "full price": 1 - base_means[PROMO[0]]}, 0.0)
+    consent = {c[len(CONSENT_PREFIX):]: c for c in numeric if c.startswith(CONSENT_PREFIX)}
+    contacts = ranked({n: means[c] for n, c in consent.items()}, {n: base_means[c] for n, c in consent.items()}, 0.0)
     revenue_share = None
     if "_revenue" in base and base["_revenue"]:
         revenue_share = float(row["_revenue"] / base["_revenue"]) if row is not None else 0.0
@@ -146,7 +157,7 @@ def _portrait(segment: Any, row: pd.Series | None, base: pd.Series, numeric: lis
         distinctive=[(f, float(stats.at[f, "z"])) for f in distinctive],
         top_values=tops,
         top_categories=categories,
-        preferred_channel=max(channel_shares, key=lambda k: channel_shares[k]) if channel_shares else None,
+        preferred_channel=channels[0][0] if channels else None,
         channel_shares=channel_shares,
         reach={c[len(CONSENT_PREFIX):]: float(means[c]) for c in numeric if c.startswith(CONSENT_PREFIX)},
         reactivity={c: float(means[c]) for c in REACTIVITY if c in means},
@@ -154,10 +165,15 @@ def _portrait(segment: Any, row: pd.Series | None, base: pd.Series, numeric: lis
         | {f"{c}_index": float(stats.at[c, "index"]) for c in PROMO if c in means},
         generated_label="",
         description="",
+        channels=channels,
+        offers=offers,
+        contacts=contacts,
     )
     found = phrases(means, base_means, base_stds) if size else []
     portrait.generated_label = short_label(found, 3) if size else "Empty segment"
     portrait.description = describe(portrait, found)
+    if size:
+        portrait.next_best_action = next_best_action(means, stats.z.fillna(0.0).to_dict(), categories, offers, contacts)
     return portrait
 
 
@@ -170,28 +186,33 @@ def describe(p: Portrait, found: list[str]) -> str:
     opening = f"{p.label}{generated}: {p.share:.1%} of customers"
     opening += f" and {p.revenue_share:.1%} of revenue." if p.revenue_share is not None else "."
     sentences = [opening]
+    idle = found[0] if found and found[0] in ("never bought", "no order in 12 months") else None
     value = []
-    if "spend_12m" in s.index and not np.isnan(s.at["spend_12m", "index"]):
+    if "spend_12m" in s.index and not np.isnan(s.at["spend_12m", "index"]) and not idle:
         value.append(f"spend {s.at['spend_12m', 'mean']:,.0f} a year on average (index {s.at['spend_12m', 'index']:.0f})")
-    if "orders_12m" in s.index:
+    if "orders_12m" in s.index and not idle:
         value.append(f"order {s.at['orders_12m', 'mean']:.1f} times a year")
     if "recency_days" in s.index and not np.isnan(s.at["recency_days", "median"]):
         value.append(f"last bought {s.at['recency_days', 'median']:.0f} days ago (median)")
     if value:
         sentences.append("They " + ", ".join(value) + ".")
-    if p.top_categories:
-        sentences.append("They buy mostly " + ", ".join(f"{c} ({v:.0%})" for c, v, _ in p.top_categories) + ".")
-    if p.preferred_channel:
+    if idle:
+        sentences.append(f"Most of them {'never bought' if idle == 'never bought' else 'placed no order in 12 months'}.")
+    if p.top_categories and not idle:
+        sentences.append("They buy more than the base: " + ", ".join(
+            f"{c} (index {i:.0f}, {v:.0%} of their spend)" for c, v, i in p.top_categories) + ".")
+    if p.preferred_channel and not idle:
         phrase = channel_phrase(s["mean"].to_dict(), s.base_mean.to_dict())
-        sentences.append(f"Preferred channel: {p.preferred_channel} ({p.channel_shares[p.preferred_channel]:.0%} of "
-                         f"their spend){', clearly ' + phrase if phrase else ''}.")
+        share, index = next((v, i) for c, v, i in p.channels if c == p.preferred_channel)
+        sentences.append(f"Channel they favour: {p.preferred_channel} ({share:.0%} of their spend, index {index:.0f})"
+                         f"{', clearly ' + phrase if phrase else ''}.")
     if p.reach:
         best = sorted(p.reach.items(), key=lambda kv: -kv[1])
         sentences.append("Reachable by " + ", ".join(f"{c} {v:.0%}" for c, v in best) + ".")
-    if not np.isnan(p.reactivity.get("email_open_rate_12m", np.nan)):
+    if not np.isnan(p.reactivity.get("email_open_rate_12m", np.nan)) and not idle:
         index = s.at["email_open_rate_12m", "index"]
         sentences.append(f"They open {p.reactivity['email_open_rate_12m']:.0%} of emails (index {index:.0f}).")
-    if not np.isnan(p.promo_sensitivity.get("promo_spend_share_12m_index", np.nan)):
+    if not np.isnan(p.promo_sensitivity.get("promo_spend_share_12m_index", np.nan)) and not idle:
         index = p.promo_sensitivity["promo_spend_share_12m_index"]
         verdict = "promotion-sensitive" if index >= 120 else "insensitive to promotions" if index <= 80 else "average on promotions"
         sentences.append(f"Promotions make {p.promo_sensitivity['promo_spend_share_12m']:.0%} of their spend "
@@ -211,6 +232,7 @@ def portraits_frame(items: list[Portrait]) -> pd.DataFrame:
                 "preferred_channel": p.preferred_channel,
                 "distinctive": ", ".join(f"{f} ({z:+.1f})" for f, z in p.distinctive[:3]),
                 "description": p.description,
+                "next_best_action": p.next_best_action,
             }
             for p in items
         ]

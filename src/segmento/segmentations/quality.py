@@ -5,7 +5,9 @@
   Below 1 the segment is tighter than the base; near 1 it is as mixed as the base.
   Heavy-tailed features (non-negative, skewness above 1: spend, counts) are measured on a
   log scale, else a handful of very big spenders set the spread of the whole top segment.
-- Separation: silhouette of the model's own space (scaled features for k-means, scores for
+- Separation per segment and feature: |segment mean - mean of the other customers| over
+  the base's standard deviation (on the same scale as homogeneity); overall, the
+  silhouette of the model's own space (scaled features for k-means, scores for
   RFM, log value for tiers) on a sample.
 - Stability: refit on bootstrap resamples of the sample and compare the assignments with
   the adjusted Rand index (1 = identical partitions, 0 = chance).
@@ -46,6 +48,7 @@ class QualityReport:
     sizes: pd.DataFrame  # segment_id, label, size, share
     homogeneity: pd.DataFrame  # segment x feature: within-segment std / overall std
     homogeneity_scale: dict[str, str]  # feature -> 'log' or 'raw', the scale the spread is measured on
+    separation: pd.DataFrame  # segment x feature: |segment mean - others' mean| / overall std, same scale
     silhouette: float | None
     stability: float | None  # mean adjusted Rand index over bootstrap refits
     stability_runs: list[float] = field(default_factory=list)
@@ -61,6 +64,7 @@ class QualityReport:
             "sizes": self.sizes.to_dict("records"),
             "homogeneity": self.homogeneity.round(4).replace({np.nan: None}).reset_index().to_dict("records"),
             "homogeneity_scale": self.homogeneity_scale,
+            "separation": self.separation.round(4).replace({np.nan: None}).reset_index().to_dict("records"),
             "silhouette": self.silhouette,
             "stability": self.stability,
             "stability_runs": self.stability_runs,
@@ -79,7 +83,23 @@ class QualityReport:
             f"predictive power (next {self.horizon_days} days spend, eta2) {fmt(self.predictive_power)}",
             *(f"  warning: {w}" for w in self.warnings),
         ]
+        labels = dict(zip(self.sizes.segment_id, self.sizes.label))
+        for title, table in (("homogeneity (std inside / std of the base; below 1 = tighter)", self.homogeneity),
+                             ("separation (|mean - others' mean| / std of the base; higher = more distinct)",
+                              self.separation)):
+            lines.append(f"  {title}:")
+            shown = table.rename(index=labels).round(2)
+            lines += ["    " + line for line in shown.to_string(na_rep="-").splitlines()]
         return "\n".join(lines)
+
+    def per_feature(self) -> pd.DataFrame:
+        """Long form: one row per segment and feature with its homogeneity and separation."""
+        long = self.homogeneity.stack(future_stack=True).rename("homogeneity").to_frame()
+        long["separation"] = self.separation.stack(future_stack=True)
+        long = long.reset_index().rename(columns={"level_1": "feature"})
+        long.columns = ["segment_id", "feature", "homogeneity", "separation"]
+        long["scale"] = long.feature.map(self.homogeneity_scale)
+        return long
 
 
 def quality(
@@ -108,7 +128,7 @@ def quality(
     labelled = with_segments(model, features)
     measured = {c: signed_log_expr(labelled[c].cast("float64")) if scale[c] == "log" else labelled[c] for c in checked}
     with labelled.select("customer_id", "segment_id", **measured).cache() as cached:
-        sizes, homogeneity = _sizes_and_spread(cached, model, checked)
+        sizes, homogeneity, separation = _sizes_and_spread(cached, model, checked)
         power, power_note = _predictive_power(con, cached, as_of, horizon_days, outcome)
     silhouette, runs = _separation_and_stability(model, frame, bootstraps, seed)
     warnings = _warnings(sizes, homogeneity, silhouette, runs, min_share, max_segments, max_std_ratio)
@@ -121,6 +141,7 @@ def quality(
         sizes=sizes,
         homogeneity=homogeneity,
         homogeneity_scale=scale,
+        separation=separation,
         silhouette=silhouette,
         stability=float(np.mean(runs)) if runs else None,
         stability_runs=runs,
@@ -130,9 +151,13 @@ def quality(
     )
 
 
-def _sizes_and_spread(t: ibis.Table, model: FrozenModel, checked: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _sizes_and_spread(
+    t: ibis.Table, model: FrozenModel, checked: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     def spread(table: ibis.Table) -> dict[str, ibis.Value]:
-        return {"n": table.count(), **{c: table[c].cast("float64").std(how="pop") for c in checked}}
+        return {"n": table.count(), **{c: table[c].cast("float64").std(how="pop") for c in checked},
+                **{f"{c}__sum": table[c].cast("float64").sum() for c in checked},
+                **{f"{c}__n": table[c].count() for c in checked}}
 
     by_segment = t.group_by("segment_id").aggregate(**spread(t)).to_pandas().set_index("segment_id")
     overall = t.aggregate(**spread(t)).to_pandas().iloc[0]
@@ -145,8 +170,15 @@ def _sizes_and_spread(t: ibis.Table, model: FrozenModel, checked: list[str]) -> 
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = by_segment[checked].reindex(ids).astype("float64") / overall[checked].astype("float64").replace(0, np.nan)
-    ratios.index.name = "segment_id"
-    return sizes, ratios
+        separation = pd.DataFrame(index=ids, columns=checked, dtype="float64")
+        for c in checked:  # |segment mean - mean of the others| / overall std (a standardised effect size)
+            seg_sum = by_segment[f"{c}__sum"].reindex(ids).astype("float64")
+            seg_n = by_segment[f"{c}__n"].reindex(ids).astype("float64")
+            others = (overall[f"{c}__sum"] - seg_sum) / (overall[f"{c}__n"] - seg_n).replace(0, np.nan)
+            std = overall[c] if overall[c] else np.nan
+            separation[c] = ((seg_sum / seg_n.replace(0, np.nan)) - others).abs() / std
+    ratios.index.name = separation.index.name = "segment_id"
+    return sizes, ratios, separation
 
 
 def _predictive_power(

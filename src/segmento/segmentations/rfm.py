@@ -19,6 +19,11 @@ fm = floor((F+M)/2); values ``*``, ``3``, ``2-4``, ``1,3``; ``*`` alone is every
 must belong to exactly one segment, checked when the project is read. The default map
 (defined on the 5-level scale, rescaled for other scales) follows the usual 11 segments.
 Customers who never bought (no recency) are in ``no_purchase``, never NULL.
+
+Windows. The three axes read the same window, lifetime by default (recency_days,
+orders_lifetime, spend_lifetime): with all-time recency but 12-month frequency and spend,
+anyone silent for a year scores F=M=1 and the "at risk" / "can't lose them" cells
+(low R, high F and M) can never fill.
 """
 
 from __future__ import annotations
@@ -93,8 +98,8 @@ class RFMSegmenter(Segmenter):
     def __init__(
         self,
         recency: str = "recency_days",
-        frequency: str = "orders_12m",
-        monetary: str = "spend_12m",
+        frequency: str = "orders_lifetime",
+        monetary: str = "spend_lifetime",
         bins: int = 5,
         map: list[dict[str, Any]] | None = None,  # noqa: A002 - the config key
         language: str = "en",

@@ -34,9 +34,12 @@ class RFMSegmentation(SegmentationBase):
     """Recency / frequency / monetary scores and a named map of their cells."""
 
     kind: Literal["rfm"]
+    # One window for the three axes (lifetime by default): mixing all-time recency with a
+    # 12-month frequency gives anyone silent for a year F=M=1, so "At risk" and "Can't lose
+    # them" could never fill. For a 12-month map: recency_days, orders_12m, spend_12m.
     recency: str = "recency_days"
-    frequency: str = "orders_12m"
-    monetary: str = "spend_12m"
+    frequency: str = "orders_lifetime"
+    monetary: str = "spend_lifetime"
     bins: int = Field(5, ge=2, le=9, description="score levels per axis (5 = quintiles)")
     map: list[RFMCells] | None = Field(None, description="segments over the cells (default: the 11-segment map)")
 
@@ -116,6 +119,9 @@ class KMeansSegmentation(SegmentationBase):
     active: str | None = Field(None, description="feature; NULL or 0 means the 'inactive' segment")
     rank_by: str | None = Field(None, description="feature whose mean orders segments (default: the first)")
     n_init: int = Field(4, ge=1)
+    min_agreement: float = Field(
+        0.5, ge=0, le=1, description="a refit keeps a cluster's id only when this share of its members agree"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> KMeansSegmentation:

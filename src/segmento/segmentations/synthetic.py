@@ -53,20 +53,24 @@ def _separated_centres(rng: np.random.Generator, k: int, dims: int, min_gap: flo
 
 
 def rfm_features(customers: int, seed: int = 0, never_bought: float = 0.1) -> pd.DataFrame:
-    """recency_days, orders_12m, spend_12m shaped like retail: most customers bought once,
-    spend heavy-tailed, a share never bought (NULL recency, 0 orders and spend)."""
+    """recency_days, orders and spend over 12 months and lifetime, shaped like retail: most
+    customers bought once, spend heavy-tailed, a share never bought (NULL recency, 0 orders and spend)."""
     rng = np.random.default_rng(seed)
     orders = np.where(rng.random(customers) < 0.55, 1, 1 + rng.geometric(0.35, customers))
     orders = np.where(rng.random(customers) < 0.15, 0, orders)  # bought before the 12 months only
     spend = np.where(orders > 0, np.round(orders * rng.lognormal(3.8, 0.7, customers), 2), 0.0)
     recency = np.where(orders > 0, rng.integers(0, 365, customers), rng.integers(365, 900, customers)).astype(float)
     never = rng.random(customers) < never_bought
+    earlier = np.where(orders > 0, rng.geometric(0.5, customers) - 1, rng.geometric(0.3, customers))
+    earlier_spend = np.round(earlier * rng.lognormal(3.8, 0.7, customers), 2)
     frame = pd.DataFrame(
         {
             "customer_id": [f"C{i:07d}" for i in range(customers)],
             "recency_days": np.where(never, np.nan, recency),
             "orders_12m": np.where(never, 0, orders).astype("int64"),
             "spend_12m": np.where(never, 0.0, spend),
+            "orders_lifetime": np.where(never, 0, orders + earlier).astype("int64"),
+            "spend_lifetime": np.where(never, 0.0, spend + earlier_spend),
         }
     )
     return frame

@@ -46,10 +46,11 @@ SOURCES = ("orders", "customers", "events", "consents", "ingestions")
 SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (builder(ws, *args), tables it reads)
     "stamp": (stamp, ("segment_snapshots", *SOURCES)),
     "headline": (headline_section, SEGMENT_TABLES + ("alerts", *SOURCES)),
-    "mix": (sections.mix, SEGMENT_TABLES + ("orders",)),
+    "mix": (sections.mix, SEGMENT_TABLES + ("orders", "snapshot_periods")),
     "transitions": (sections.transitions, SEGMENT_TABLES + ("orders",)),
     "trajectories": (sections.trajectories, SEGMENT_TABLES),
     "portraits": (sections.portraits, None),  # features: every table
+    "quality": (sections.quality, None),
     "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
     "alerts": (lambda ws, limit, filters: sections_activity.alerts(ws, limit, CUSTOMER_LINK, **dict(filters)),
                SEGMENT_TABLES + ("alerts", "orders")),
@@ -269,7 +270,8 @@ def portraits(
     with service.reader() as ws:
         name, names, notes = _choose(ws, segmentation)
         when = _date(as_of, "as of", notes)
-        found = [section(service, ws, "portraits", name, when)] if name else []
+        found = [section(service, ws, "portraits", name, when), section(service, ws, "quality", name, when)] \
+            if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("as_of", "as of (default: latest snapshot)", str(when or ""), kind="date")]
     return page(request, "Portraits", found, controls, notes)

@@ -12,7 +12,8 @@ from segmento.report import views
 from segmento.service.auth import DENIED, Reader, service_of
 from segmento.service.http import not_found, respond
 from segmento.service.runtime import instant
-from segmento.service.schemas import AudienceDetail, AudienceOut, GuidanceOut, Page, PortraitOut
+from segmento.service.inputs import PRINTABLE
+from segmento.service.schemas import AudienceDetail, AudienceOut, ChangePage, GuidanceOut, Page, PortraitOut
 from segmento.workspace import Workspace
 
 router = APIRouter(prefix="/api/audiences", tags=["audiences"], dependencies=[Reader],
@@ -89,6 +90,26 @@ def members(
         else:
             table = stage.members(name, instant(as_of))
         total, items = views.page(table.order_by("customer_id"), (page - 1) * size, size)
+    return respond({"total": total, "page": page, "size": size, "items": items})
+
+
+@router.get("/{name}/changes", response_model=ChangePage, responses=NOT_FOUND)
+def changes(
+    name: Name,
+    request: Request,
+    page: PageNo = 1,
+    size: PageSize = 100,
+    customer_id: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
+) -> Response:
+    """Enter/exit history, latest first, each with ``why``: the clause that changed ("age 40 -> 41")."""
+    with service_of(request).reader() as ws:
+        _audience(ws, name)
+        table = ws.table("audience_changes")
+        table = table.filter(table.audience == name)
+        if customer_id is not None:
+            table = table.filter(table.customer_id == customer_id)
+        table = table.order_by([table.seq.desc()]).drop("recorded_at")
+        total, items = views.page(table, (page - 1) * size, size)
     return respond({"total": total, "page": page, "size": size, "items": items})
 
 

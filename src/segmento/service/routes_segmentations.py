@@ -11,6 +11,8 @@ from fastapi.responses import Response
 
 import ibis
 
+from segmento.dynamics.forecast import forecast_interval
+from segmento.dynamics.freshness import incomplete_periods
 from segmento.dynamics.periods import period_end
 from segmento.dynamics.store import period_of
 from segmento.report import views
@@ -19,6 +21,7 @@ from segmento.service.auth import DENIED, Reader, service_of
 from segmento.service.http import not_found, respond, unprocessable
 from segmento.service.inputs import PRINTABLE
 from segmento.service.schemas import (
+    QualityOut,
     AlertPage,
     MarkovOut,
     Page,
@@ -94,12 +97,15 @@ def segmentation(name: Name, request: Request) -> Response:
 
 @router.get("/segmentations/{name}/snapshots", response_model=SnapshotsOut, responses=NOT_FOUND)
 def snapshots(name: Name, request: Request) -> Response:
-    """Segment sizes at every snapshot period: the segment mix over time."""
+    """Segment sizes at every snapshot period: the segment mix over time; periods whose feature windows
+    reach before the loaded history are flagged (complete: false, with a note) and raised no alert."""
     with service_of(request).reader() as ws:
         _known(ws, name)
         sizes = views.segment_sizes(ws, name)
+        flagged = incomplete_periods(ws.con, name)
     periods = [
-        {"period": period, "sizes": rows.drop(columns="period").to_dict("records")}
+        {"period": period, "sizes": rows.drop(columns="period").to_dict("records"),
+         "complete": period not in flagged, "note": flagged.get(period, "")}
         for period, rows in sizes.groupby("period", sort=True)
     ]
     return respond({"segmentation": name, "periods": periods})
@@ -142,6 +148,26 @@ def portraits(
         when = as_of or (periods[-1] if periods else service.clock().date())
         found = service.cached(("portraits", name, when), lambda: ws.portraits(name, when))
     return respond([p.to_dict() for p in found])
+
+
+@router.get("/segmentations/{name}/quality", response_model=QualityOut, responses=NOT_FOUND)
+def quality(
+    name: Name,
+    request: Request,
+    as_of: Annotated[date | None, Query(description="default: the latest snapshot period")] = None,
+) -> Response:
+    """Homogeneity and separation per segment and feature, silhouette, predictive power and warnings."""
+    service = service_of(request)
+    with service.reader() as ws:
+        _known(ws, name)
+        if not versions(ws.con, name):
+            raise not_found(f"segmentation {name!r} has snapshots but no fitted model")
+        periods = ws.periods(name)
+        when = as_of or (periods[-1] if periods else service.clock().date())
+        report = service.cached(("quality", name, when), lambda: ws.quality(name, when, bootstraps=0))
+    body = report.to_dict()
+    body["per_feature"] = report.per_feature().replace({float("nan"): None}).to_dict("records")
+    return respond(body)
 
 
 @router.get("/segmentations/{name}/transitions", response_model=TransitionsOut, responses=NOT_FOUND)
@@ -204,6 +230,8 @@ def markov(
     return respond({
         "segmentation": name, "periods": model.periods, "states": model.states, "matrix": model.P.tolist(),
         "forecast": model.forecast(steps).to_dict("records"), "stationary": model.stationary().to_dict(),
+        "forecast_with_inflow": model.forecast_with_inflow(steps).to_dict("records"),
+        "interval": forecast_interval(model, steps).to_dict("records"),
         "expected_value": model.expected_value(horizon, rate).to_dict(),
     })
 
@@ -219,11 +247,16 @@ def alerts(
     page: PageNo = 1,
     size: PageSize = 100,
 ) -> Response:
-    """Trajectory alerts, highest value at stake first."""
+    """Trajectory alerts, latest period first then highest value at stake, each with its reason
+    (the figures that moved, before -> after); totals per period, kind and rule."""
     with service_of(request).reader() as ws:
         when = period_end(period, ws.project.dynamics.grid) if period else None
         table = ws.alerts(period=when, kind=kind, rule=rule, min_priority=min_priority)
         if segmentation is not None:
-            table = table.filter(table.segmentation == segmentation).order_by([ibis.desc("priority"), "alert_id"])
+            table = table.filter(table.segmentation == segmentation).order_by(
+                [ibis.desc("period"), ibis.desc("priority"), "alert_id"])
         total, items = views.page(table, (page - 1) * size, size)
-    return respond({"total": total, "page": page, "size": size, "items": items})
+        totals = table.group_by(["period", "kind", "rule"]).agg(
+            alerts=ibis._.count(), value_at_stake=ibis._.priority.sum()).order_by([ibis.desc("period"), "kind", "rule"])
+        totals = totals.to_pyarrow().to_pylist()
+    return respond({"total": total, "page": page, "size": size, "items": items, "totals": totals})

@@ -163,6 +163,8 @@ class SegmentSize(BaseModel):
 class PeriodSizes(BaseModel):
     period: date
     sizes: list[SegmentSize]
+    complete: bool = True  # false: a feature window reaches before the loaded history (no alert raised)
+    note: str = ""
 
 
 class SnapshotsOut(BaseModel):
@@ -206,6 +208,8 @@ class MarkovOut(BaseModel):
     states: list[str]
     matrix: list[list[float]]
     forecast: list[dict[str, float]] = Field(description="segment mix for 0..steps periods ahead")
+    forecast_with_inflow: list[dict[str, float]] = Field(description="the same with new customers arriving")
+    interval: list[dict[str, Any]] = Field(description="periods_ahead, state, low, median, high (90%, Dirichlet)")
     stationary: dict[str, float | None]
     expected_value: dict[str, float | None]
 
@@ -222,11 +226,48 @@ PortraitOut = _portrait_out()
 Alert = row_model("Alert", ALERTS, "A trajectory alert: one customer's move that matters, once per rule and period.")
 
 
+class AlertTotal(BaseModel):
+    period: date
+    kind: str
+    rule: str
+    alerts: int
+    value_at_stake: float
+
+
 class AlertPage(BaseModel):
     total: int
     page: int
     size: int
     items: list[Alert]
+    totals: list[AlertTotal]
+
+
+class ChangePage(BaseModel):
+    total: int
+    page: int
+    size: int
+    items: list[Change]
+
+
+class QualityCell(BaseModel):
+    segment_id: str
+    feature: str
+    homogeneity: float | None  # std inside the segment / std of the base (below 1: tighter)
+    separation: float | None  # |segment mean - others' mean| / std of the base
+    scale: str | None  # 'log' or 'raw'
+
+
+class QualityOut(BaseModel):
+    segmentation: str
+    version: int
+    as_of: date
+    sizes: list[dict[str, Any]]
+    per_feature: list[QualityCell]
+    silhouette: float | None
+    stability: float | None
+    predictive_power: float | None
+    horizon_days: int
+    warnings: list[str]
 
 
 # ---- keys and status --------------------------------------------------------------------

@@ -70,6 +70,16 @@ def _keyed_suppression(con: BaseBackend) -> None:
         con.raw_sql("UPDATE erased_customers SET kind = 'customer-sha256' WHERE kind IS NULL")
 
 
+def _reasons(con: BaseBackend) -> None:
+    """alerts gain reason and figures, audience_changes gains why; the membership view shows it."""
+    _add_columns("alerts", {"reason": "string", "figures": "string"})(con)
+    _add_columns("audience_changes", {"why": "string"})(con)
+    existing = set(con.list_tables())
+    for view, (source, definition) in VIEWS.items():
+        if view in existing and source in existing:
+            con.create_view(view, definition(con.table(source)), overwrite=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the layout of databases made before versions were recorded", _unchanged),
     Migration(2, "quarantine: rule and parsed columns", _add_columns("quarantine", {"rule": "string",
@@ -79,6 +89,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "campaigns and campaign_targets tables", _unchanged),
     Migration(5, "quarantine: the customer and order ids each row names, as mapped", _add_columns(
         "quarantine", {"customer_id": "string", "order_id": "string"})),
+    Migration(6, "alert reasons and figures, audience change why", _reasons),
 )
 
 

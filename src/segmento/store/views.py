@@ -14,7 +14,7 @@ MEMBERSHIP_VIEW = "audience_membership"
 
 
 def intervals(changes: ibis.Table) -> ibis.Table:
-    """(customer_id, audience, entered_at, exited_at, enter_reason, exit_reason); exited_at NULL while a member.
+    """(customer_id, audience, entered_at, exited_at, enter/exit reason and why); exited_at NULL while a member.
 
     Changes alternate enter/exit per customer and audience, so the k-th entry (position 2k)
     closes with the change at position 2k + 1. Pairing them in a view means writing a
@@ -39,6 +39,8 @@ def intervals(changes: ibis.Table) -> ibis.Table:
         exited_at=exits.at,
         enter_reason=enters.reason,
         exit_reason=exits.reason,
+        enter_why=enters.why,
+        exit_why=exits.why,
         enter_change_id=enters.change_id,
     )
 

@@ -74,6 +74,8 @@ def features(windows: Windows, categories: tuple[str, ...] | None) -> list[Featu
               lambda ctx, t: t._od_last.delta(t._od_first, unit="day").cast("float64")),
         _btyd("btyd_T", "BTYD T: days between the first order day and D (lifetimes)",
               lambda ctx, t: ctx.as_of.days_since(t._od_first).cast("float64")),
+        _btyd("order_interval_days", "Usual days between orders: mean gap between order days (null below two)",
+              lambda ctx, t: (t._od_last.delta(t._od_first, unit="day") / (t._od_days - 1).nullif(0)).cast("float64")),
         _btyd("btyd_monetary_value", "BTYD monetary value: mean day total after the first order day (lifetimes)",
               _monetary),
     ]  # fmt: skip
