@@ -143,7 +143,7 @@ def test_audience_changes_route_by_audience_and_kind_with_segments_as_of_the_cha
     changes = pd.DataFrame([
         {"change_id": f"ch{i}", "customer_id": f"C{rng.randrange(300):03d}", "audience": rng.choice(["tennis", "golf"]),
          "kind": rng.choice(["enter", "exit"]), "at": datetime(2024, 1, 15) + timedelta(hours=rng.randrange(24 * 90)),
-         "reason": "rule matched"}
+         "reason": "rule matched", "why": f"age {30 + i % 10} -> {31 + i % 10}"}
         for i in range(200)
     ])
     ws.con.insert(CHANGES, changes)
@@ -152,7 +152,7 @@ def test_audience_changes_route_by_audience_and_kind_with_segments_as_of_the_cha
     for change in changes[(changes.audience == "tennis") & (changes.kind == "enter")].itertuples():
         payload = json.loads(out.loc[change.change_id, "payload"])
         assert payload["journey"] == "tennis-welcome" and payload["customer_id"] == change.customer_id
-        assert payload["audience"] == {"name": "tennis", "change": "enter", "reason": "rule matched"}
+        assert payload["audience"] == {"name": "tennis", "change": "enter", "reason": "rule matched", "why": change.why}
         assert payload["segments"] == segments_at(snaps, change.customer_id, change.at.to_pydatetime())
         assert out.loc[change.change_id, "topic"] == "audience-tennis"
     assert ws.enqueue_audience_changes() == 0

@@ -207,6 +207,7 @@ class Realtime:
         with engine.transaction() if changes else nullcontext():  # one statement commits alone
             engine.insert_rows("events", EVENTS.column_names, [[row[c] for c in EVENTS.column_names]])
             if changes:
-                engine.insert_rows("audience_changes", AUDIENCE_CHANGES.names, [
-                    [c.change_id, c.seq, c.customer_id, c.audience, c.kind, c.at, c.reason, recorded] for c in changes
+                engine.insert_rows("audience_changes", AUDIENCE_CHANGES.names, [  # why: the event (reason) explains it
+                    [c.change_id, c.seq, c.customer_id, c.audience, c.kind, c.at, c.reason, recorded, None]
+                    for c in changes
                 ])
