@@ -213,11 +213,12 @@ def test_the_cli_shows_reasons_totals_and_refuses_stale_snapshots(base, tmp_path
     config = tmp_path / "segmento.yaml"
     config.write_text(PROJECT.replace("DROP", str(tmp_path / "drop")), encoding="utf-8")
     runner = CliRunner()
-    shown = runner.invoke(app, ["alerts", "--limit", "5", "--db", db, "--config", str(config)], env={"COLUMNS": "200"})
+    shown = runner.invoke(app, ["alerts", "--limit", "5", "--db", db, "--config", str(config)], env={"COLUMNS": "400"})
     assert shown.exit_code == 0, shown.output
-    for alert in ws.alerts(limit=5).to_pyarrow().to_pylist():
-        assert f"{alert['period']} {alert['customer_id']} {alert['rule']}" in shown.output
-        assert alert["reason"] in shown.output
+    lines = shown.output.splitlines()
+    for alert in ws.alerts(limit=5).to_pyarrow().to_pylist():  # one table row each: who, which rule, why
+        cells = [[c.strip() for c in line.split("│")] for line in lines if alert["customer_id"] in line]
+        assert [[c[1], c[3], c[-2]] for c in cells] == [[str(alert["period"]), alert["rule"], alert["reason"]]]
     assert "totals per period, kind and rule" in shown.output
     stale = runner.invoke(app, ["snapshot", "--as-of", "2024-10", "--db", db, "--config", str(config)])
     assert stale.exit_code == 2 and "--force" in stale.output and "after the last loaded order or event" in stale.output

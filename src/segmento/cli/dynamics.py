@@ -94,8 +94,10 @@ def markov(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Average transition matrix, segment-mix forecast with new customers and its interval, stationary mix,
-    expected value per segment, and a backtest (forecast from --steps periods back vs what happened)."""
+    """Average transition matrix, mix forecast with new customers and its interval, backtest, value per segment.
+
+    The backtest forecasts from --steps periods back and compares with what happened; the long run shows the
+    stationary mix and the expected value per segment."""
     with open_workspace(db, config) as ws:
         model = ws.markov(segmentation)
         import pandas as pd
@@ -132,8 +134,9 @@ def alerts(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Trajectory alerts, latest period first then highest value at stake, with why; the title counts every
-    alert matched, totals per period, kind and rule follow."""
+    """Trajectory alerts with why, latest period first then highest value at stake; totals per rule follow.
+
+    The title counts every alert matched, not only the rows shown."""
     from segmento import formatting as fmt
     from segmento.dynamics.periods import period_end
 
