@@ -2,10 +2,11 @@
 
 The demo generator gives every customer a latent persona per month (the `truth` table).
 A decline is a month where a loyal or regular customer becomes lapsing or churned. For each
-rule of examples/demo.yaml, and for the naive rule it replaces (any slide out of the top
-tier at a fixed cut point), this prints: alerts raised over the complete periods, the share
-whose customer had not bought within their own usual interval, precision (the customer is
-lapsing or churned at the alert's period) and recall (declines alerted within 3 months).
+rule of examples/demo.yaml, for all win-back alerts together (rules with journey win-back),
+and for the naive rule they replace (any slide out of the top tier at a fixed cut point),
+this prints: alerts raised over the complete periods, the share whose customer had not
+bought within their own usual interval, precision (the customer is lapsing or churned at
+the alert's period) and recall (declines alerted within 3 months).
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ from segmento.demo import generate
 DEMO = Path(__file__).parents[1] / "examples" / "demo.yaml"
 AS_OF = date(2024, 12, 31)
 VALUABLE, DECLINING = {"loyal_high_value", "regular"}, {"lapsing", "churned"}
+PREDICTIVE_FITS = (date(2024, 6, 30), AS_OF)
 NAIVE = {"name": "naive-slide", "segmentation": "value", "from": ["very_good"], "direction": "down"}
 
 
 def project() -> segmento.config.Project:
-    """The demo's value tiers and rules, plus the naive rule as the baseline."""
+    """The demo's value tiers, predictive settings and rules, plus the naive rule as the baseline."""
     demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     value = [s for s in demo["segmentations"] if s["name"] == "value"]
     rules = [r for r in demo["dynamics"]["rules"] if r["segmentation"] == "value"] + [NAIVE]
-    return parse_project(yaml.safe_dump({"segmentations": value, "dynamics": {"rules": rules}}))
+    return parse_project(yaml.safe_dump({"segmentations": value, "predictive": demo["predictive"],
+                                         "dynamics": {"rules": rules}}))
 
 
 def declines(truth: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +55,8 @@ def score(alerts: pd.DataFrame, truth: pd.DataFrame, periods: list[date]) -> pd.
     episodes = declines(truth)
     episodes = episodes[episodes.month.isin(periods[:-3])]  # leave 3 months to catch each one
     out = []
-    for rule, rows in alerts.groupby("rule"):
+    winback = alerts[alerts.journey == "win-back"].assign(rule="all win-back alerts")
+    for rule, rows in pd.concat([alerts, winback]).groupby("rule", sort=False):
         figures = [json.loads(f) for f in rows.figures]
         last = [(f.get("recency_days"), f.get("order_interval_days")) for f in figures]
         last = [(r[-1] if isinstance(r, list) else r, i[-1] if isinstance(i, list) else i) for r, i in last]
@@ -76,6 +80,8 @@ def run(scale: float = 0.1) -> None:
             for name in ("customers", "orders", "order_lines", "events", "consents"):
                 ws.ingest(name, getattr(data, name))
             ws.fit_segmentation("value", AS_OF)
+            for day in PREDICTIVE_FITS:  # as `make demo` does: rules on p_alive alert from the first fit on
+                ws.fit_predictive(day)
             reports, seconds = timed(lambda: ws.backfill("2023-01", "2024-12"))
             line(f"backfill of {len(reports)} periods with the demo's rules", seconds, customers * len(reports))
             complete = [r.period for r in reports if not r.incomplete]
