@@ -52,7 +52,12 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         ws.snapshot(END, ["value"])
     empty = root / "empty"
     empty.mkdir()
-    return {"db": str(db), "config": str(config), "empty": str(empty / "empty.duckdb"), "dir": str(empty)}
+    bad_where = root / "bad-where.yaml"
+    bad_where.write_text(PROJECT.replace("kind: negative}", 'kind: negative, where: "p_alive <"}'))
+    bad_trigger = root / "bad-trigger.yaml"
+    bad_trigger.write_text(PROJECT.replace("direction: down,", "trigger: condition,"))
+    return {"db": str(db), "config": str(config), "empty": str(empty / "empty.duckdb"), "dir": str(empty),
+            "bad_where": str(bad_where), "bad_trigger": str(bad_trigger)}
 
 
 def run(*args: str):
@@ -110,6 +115,13 @@ CASES = [
     (["snapshot", "--as-of", END, "-s", "nope", "--db", "{db}", "--config", "{config}"], ["nope", "value"]),
     (["snapshot", "--as-of", "someday", "--db", "{db}", "--config", "{config}"], ["someday"]),
     (["backfill", "--from", "2024-06", "--to", "2024-01", "--db", "{db}", "--config", "{config}"], ["empty"]),
+    (["snapshot", "--as-of", "2024-09", "-s", "value", "--db", "{db}", "--config", "{config}"], ["2024-09-30", "--force"]),
+    (["backfill", "--from", "2024-06", "--to", "2024-08", "--db", "{db}", "--config", "{config}"],
+     ["2024-08-31", "--force"]),
+    (["backfill", "--from", "2024-06", "--to", "2024-06", "--db", "{db}", "--config", "{bad_where}"],
+     ["bad-where.yaml", "line 13", "in where", "p_alive <"]),
+    (["snapshot", "--as-of", END, "--db", "{db}", "--config", "{bad_trigger}"],
+     ["bad-trigger.yaml", "line 13", "trigger: condition needs `overdue` or `where`"]),
     (["transitions", "valu", "--from", "2024-05", "--to", "2024-06", "--db", "{db}", "--config", "{config}"],
      ["unknown segmentation 'valu'", "value"]),
     (["transitions", "value", "--from", "2024-01", "--to", "2024-06", "--db", "{db}", "--config", "{config}"],

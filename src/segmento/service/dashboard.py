@@ -83,6 +83,7 @@ def warm(service: Any) -> None:
         section(service, ws, "predictive", None)
         for name in names:
             section(service, ws, "portraits", name, None)
+            section(service, ws, "quality", name, None)
 
 
 class LoginNeeded(Exception):
