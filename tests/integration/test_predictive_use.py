@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pandas as pd
@@ -74,3 +75,6 @@ def test_alert_rules_on_p_alive_weigh_clv(ws: segmento.Workspace) -> None:
         assert sorted(lost.index) == sorted(drop[drop >= 1].index)
         pd.testing.assert_series_equal(lost.priority.sort_index(), drop[drop >= 1].sort_index(), check_names=False,
                                        rtol=1e-9)  # fmt: skip
+        for customer, row in lost.iterrows():  # the reason says what the move cost
+            assert f"expected 12-month value lost {drop[customer]:,.0f}" in row.reason
+            assert json.loads(row.figures)["clv_lost"] == pytest.approx(drop[customer])

@@ -16,6 +16,7 @@ from segmento.dynamics.rules import RECENCY, RHYTHM, condition_fields, reason_fi
 from segmento.dynamics.store import VALUE_FEATURE
 
 NAMES = {VALUE_FEATURE: "12-month spend"}
+AT_STAKE = {"clv_12m": "expected 12-month value", "clv_lost": "expected 12-month value lost"}
 
 
 def number(value: float | int | None) -> str:
@@ -34,6 +35,9 @@ def explain(rule: TrajectoryRule, row: dict[str, Any]) -> tuple[str, str]:
     parts = [f"{NAMES[VALUE_FEATURE]} {number(before)} -> {number(after)}"]
     if before and after is not None:
         parts[0] += f" ({(after - before) / before:+.0%})"
+    if rule.value in AT_STAKE:  # the predictive value at stake, the alert's priority
+        figures[rule.value] = row["priority"]
+        parts.append(f"{AT_STAKE[rule.value]} {row['priority']:,.0f}")  # an amount, like the spend
     if rule.persist > 1:
         parts.append(f"still past the move after {rule.persist} periods")
     recency, rhythm = row.get(RECENCY), row.get(RHYTHM)
