@@ -69,8 +69,7 @@ def run(scale: float = 0.1, db: Path | None = None) -> None:
             first, warm = _server_times(url, key, pages)
             browser = _browser_times(url, key, pages)
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            _stop(server)
         uncached = _uncached_times(path, project, customer)
         print(f"  {'page':<34} {'first':>7} {'later':>7} {'no cache':>9} {'browser load':>13} {'drawn':>7}")
         for page in pages:
@@ -125,6 +124,15 @@ def _serve(path: Path, directory: Path) -> tuple[subprocess.Popen, str]:
     return server, url
 
 
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=120)
+    except subprocess.TimeoutExpired:  # still computing pages ahead: it holds nothing worth keeping
+        server.kill()
+        server.wait()
+
+
 def _server_times(url: str, key: str, pages: list[str]) -> tuple[dict[str, float], dict[str, float]]:
     first, warm = {}, {}
     with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=300) as client:
@@ -136,13 +144,14 @@ def _server_times(url: str, key: str, pages: list[str]) -> tuple[dict[str, float
     return first, warm
 
 
-def _wait_warmed(client: httpx.Client, timeout: float = 600) -> None:
-    """The pages computed ahead after the read model build: wait until the overview answers from memory."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _get(client, "/dashboard/") < 0.3:
-            return
-        time.sleep(1)
+def _wait_warmed(client: httpx.Client, timeout: float = 1800) -> None:
+    """Until the pages computed ahead after the read model build are done (/health says so)."""
+    started, deadline = time.perf_counter(), time.monotonic() + timeout
+    while client.get("/health").json().get("dashboard") != "ready":
+        if time.monotonic() > deadline:
+            raise TimeoutError("the dashboard pages were not computed ahead in time")
+        time.sleep(0.5)
+    print(f"  pages computed ahead in {time.perf_counter() - started:.1f} s more")
 
 
 def _get(client: httpx.Client, page: str) -> float:

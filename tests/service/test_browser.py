@@ -292,3 +292,32 @@ def test_customer_identity_and_features_read_as_text(browser, server: str, base:
     broken = [text for text, count in lines if " " not in text.strip() and count > 1]
     assert lines and broken == [], broken  # a value of one word is never split across lines
     context.close()
+
+
+def test_alert_reasons_next_best_actions_and_forecast_intervals_are_shown(page, server: str, base: Base) -> None:
+    page.goto(f"{server}/dashboard/alerts")
+    headers = page.locator("#alerts thead th").all_inner_texts()
+    first = page.locator("#alerts tbody tr").first.locator("td").all_inner_texts()
+    row = dict(zip(headers, first))
+    with duckdb.connect(str(base.path), read_only=True) as con:
+        stored = con.execute("SELECT reason FROM alerts WHERE customer_id = ? AND period = ? AND rule = ?",
+                             [row["customer"], row["period"], row["rule"]]).fetchone()[0]
+    assert stored and row["reason"] == stored  # the alert's own reason, as raised
+    page.goto(f"{server}/dashboard/customers?id={row['customer']}")
+    assert stored in page.inner_text("#alerts")
+
+    page.goto(f"{server}/dashboard/portraits?segmentation=value")
+    charts_drawn(page)
+    table = page.locator("#portraits-value table").first
+    column = table.locator("thead th").all_inner_texts().index("next best action")
+    actions = table.locator(f"tbody td:nth-child({column + 1})").all_inner_texts()
+    assert actions and all(a.strip() and a != "—" for a in actions), actions
+    assert page.locator("#quality-value").count() == 1  # homogeneity and separation per segment
+
+    page.goto(f"{server}/dashboard/trajectories?segmentation=value")
+    charts_drawn(page)
+    forecast = page.locator("#forecast-value")
+    assert "90% interval" in forecast.locator("thead").first.inner_text()
+    bands = forecast.locator("tbody tr td:nth-child(3)").all_inner_texts()
+    assert bands and all(re.fullmatch(r"[\d.]+% – [\d.]+%", b) for b in bands), bands
+    assert page.problems == []

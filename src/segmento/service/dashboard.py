@@ -49,6 +49,7 @@ SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (bui
     "mix": (sections.mix, SEGMENT_TABLES + ("orders", "snapshot_periods")),
     "transitions": (sections.transitions, SEGMENT_TABLES + ("orders",)),
     "trajectories": (sections.trajectories, SEGMENT_TABLES),
+    "markov": (sections.markov, SEGMENT_TABLES),
     "portraits": (sections.portraits, None),  # features: every table
     "quality": (sections.quality, None),
     "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
@@ -79,6 +80,7 @@ def warm(service: Any) -> None:
         for name in names:
             section(service, ws, "transitions", name, None, None)
             section(service, ws, "trajectories", name, 6)
+            section(service, ws, "markov", name)
         section(service, ws, "audiences")
         section(service, ws, "predictive", None)
         for name in names:
@@ -252,11 +254,12 @@ def trajectories(
     request: Request, key: Viewer, segmentation: SegmentationParam = None,
     last: Annotated[int, Query(ge=2, le=36)] = 6,
 ) -> HTMLResponse:
-    """Customers' paths through the segments as a Sankey, and the most frequent paths."""
+    """Customers' paths through the segments as a Sankey, the most frequent paths, and where the mix
+    is heading (Markov forecast with its interval, and how a past forecast fared)."""
     service = service_of(request)
     with service.reader() as ws:
         name, names, notes = _choose(ws, segmentation)
-        found = [section(service, ws, "trajectories", name, last)] if name else []
+        found = [section(service, ws, "trajectories", name, last), section(service, ws, "markov", name)] if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("last", "periods", last, list(range(2, 25)))]
     return page(request, "Trajectories", found, controls, notes)
