@@ -106,6 +106,12 @@ def test_trajectories_and_sankey(planted):
     sankey = result.sankey()
     first_link_total = sum(v for s, v in zip(sankey["source"], sankey["value"]) if sankey["nodes"][s].startswith("2024-01-31"))
     assert first_link_total == len(wide)
+    distinct = wide.value_counts().sort_index()  # every distinct path and its customers, by pandas
+    counted = result.counts().set_index([p.isoformat() for p in PERIODS]).customers
+    assert counted.tolist() == distinct.tolist() and list(counted.index) == list(distinct.index)
+    pairs = wide.groupby([PERIODS[1], PERIODS[2]]).size()
+    assert dict(result.pairs(*(p.isoformat() for p in PERIODS[1:3])).set_index(["2024-02-29", "2024-03-31"]).customers) == dict(pairs)
+    assert result.customers == len(wide)
 
 
 def oracle_revenue_per_period(snaps: pd.DataFrame, orders: pd.DataFrame, states: list[str]) -> np.ndarray:

@@ -1,10 +1,17 @@
-"""Trajectories: each customer's path through a segmentation over several periods."""
+"""Trajectories: each customer's path through a segmentation over several periods.
+
+The paths are one engine-side pivot (a conditional aggregate per period, grouped by
+customer); the summaries (top paths, flows between periods, distinct paths) are counted
+in the engine too, so only aggregates reach Python whatever the size of the base.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
+import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
@@ -16,24 +23,47 @@ ABSENT = "-"
 
 @dataclass
 class Trajectories:
-    """Per-customer paths, the most frequent ones, and a Sankey-ready structure."""
+    """Per-customer paths (lazy, in the engine), the most frequent ones, and a Sankey-ready structure."""
 
     periods: list[date]
-    paths: pd.DataFrame  # customer_id, one column per period, path
+    table: ibis.Table  # customer_id, one column per period (ISO date), path
+
+    @property
+    def columns(self) -> list[str]:
+        return [p.isoformat() for p in self.periods]
+
+    @cached_property
+    def paths(self) -> pd.DataFrame:
+        """Every customer's path as a DataFrame (for one customer or a small base; the summaries below scale)."""
+        return self.table.order_by("customer_id").to_pandas()
+
+    @cached_property
+    def customers(self) -> int:
+        return int(self.table.count().execute())
 
     def top_paths(self, n: int = 10) -> pd.DataFrame:
-        counts = self.paths["path"].value_counts().head(n)
-        return counts.rename_axis("path").reset_index(name="customers")
+        """The ``n`` most frequent paths (ties by path), counted in the engine."""
+        counts = self.table.group_by("path").aggregate(customers=ibis._.count())
+        return counts.order_by([ibis.desc("customers"), "path"]).limit(n).to_pandas()
+
+    def counts(self) -> pd.DataFrame:
+        """Each distinct path (one column per period) with its number of customers."""
+        counted = self.table.group_by(self.columns).aggregate(customers=ibis._.count())
+        return counted.order_by(self.columns).to_pandas()
+
+    def pairs(self, before: str, after: str) -> pd.DataFrame:
+        """Customers per (segment at ``before``, segment at ``after``), two period columns."""
+        counted = self.table.group_by([before, after]).aggregate(customers=ibis._.count())
+        return counted.order_by([before, after]).to_pandas()
 
     def sankey(self) -> dict:
         """Nodes are (period, segment); links count customers between consecutive periods."""
-        columns = [p.isoformat() for p in self.periods]
+        columns = self.columns
         nodes: list[str] = []
         index: dict[str, int] = {}
         links: dict[tuple[int, int], int] = {}
         for before, after in zip(columns, columns[1:]):
-            pairs = self.paths.groupby([before, after]).size()
-            for (a, b), count in pairs.items():
+            for a, b, count in self.pairs(before, after).itertuples(index=False):
                 for label in (f"{before} {a}", f"{after} {b}"):
                     if label not in index:
                         index[label] = len(nodes)
@@ -51,23 +81,20 @@ class Trajectories:
 def trajectories(
     con: BaseBackend, segmentation: str, periods: list[date], customer_id: str | None = None
 ) -> Trajectories:
-    """Paths over ``periods`` ('-' where the customer was not in the base yet)."""
+    """Paths over ``periods`` ('-' where the customer was not in the base yet), as an engine-side pivot."""
     if not periods:
         raise NotReadyError(f"no period to trace {segmentation!r} over: run `segmento snapshot` or `segmento backfill` first")
     table = snapshots(con)
     rows = table.filter((table.segmentation == segmentation) & table.period.isin(periods))
     if customer_id is not None:
         rows = rows.filter(rows.customer_id == customer_id)
-    columns = [p.isoformat() for p in periods]
-    wide = (
-        rows.select("customer_id", "segment_label", period=rows.period.cast("string"))
-        .to_pandas()
-        .pivot(index="customer_id", columns="period", values="segment_label")
-        .reindex(columns=columns)
-        .fillna(ABSENT)
-    )
-    if customer_id is not None and wide.empty:
+    at = {
+        p.isoformat(): rows.segment_label.max(where=rows.period == p).coalesce(ABSENT)
+        for p in periods
+    }
+    wide = rows.group_by("customer_id").aggregate(**at)
+    wide = wide.mutate(path=ibis.literal(" -> ").join([wide[c] for c in at]))
+    result = Trajectories(periods, wide)
+    if customer_id is not None and result.paths.empty:
         raise NotFoundError(f"customer {customer_id!r} is in no snapshot of {segmentation!r} from {periods[0]} to {periods[-1]}")
-    first, rest = columns[0], columns[1:]
-    wide["path"] = wide[first].str.cat([wide[c] for c in rest], sep=" -> ") if rest else wide[first]
-    return Trajectories(periods, wide.reset_index())
+    return result

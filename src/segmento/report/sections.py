@@ -141,7 +141,7 @@ def trajectories(ws: Workspace, segmentation: str, last: int = 6, top: int = 12)
     section.legend = palette.legend(palette.UP, palette.DOWN, palette.STAY, palette.NEW, palette.LOST) + [
         (s.colour, s.label) for s in info.values()]
     changed, steady = views.changed_paths(paths, top)
-    total = max(len(paths.paths), 1)
+    total = max(paths.customers, 1)
     section.tables.append(Table(
         ["path (repeats merged)", "customers", "% of customers"],
         [[Cell(p), Cell(fmt.count(n)), Cell(fmt.percent(n / total))] for p, n in changed.itertuples(index=False)],

@@ -150,7 +150,7 @@ def flows(paths: Trajectories, info: dict[str, SegmentInfo]) -> Flows:
     nodes: dict[tuple[int, str], int] = {}
     links: Counter[tuple[int, int, str]] = Counter()
     for i, (before, after) in enumerate(zip(columns, columns[1:])):
-        for (a, b), n in paths.paths.groupby([before, after]).size().items():
+        for a, b, n in paths.pairs(before, after).itertuples(index=False):
             if a == ABSENT and b == ABSENT:
                 continue
             source = NEW_NAME if a == ABSENT else a
@@ -174,13 +174,13 @@ def flows(paths: Trajectories, info: dict[str, SegmentInfo]) -> Flows:
 def changed_paths(paths: Trajectories, top: int = 15) -> tuple[pd.DataFrame, int]:
     """The most frequent paths that changed segment at least once ('new'/'lost' named), and
     how many customers kept one segment throughout."""
-    columns = [p.isoformat() for p in paths.periods]
-    wide = paths.paths[columns]
+    counted = paths.counts()  # one row per distinct path, counted in the engine
+    wide, weight = counted[paths.columns], counted["customers"]
     present = wide.where(wide != ABSENT)
     distinct = present.nunique(axis=1)
     entered = (wide.iloc[:, 0] == ABSENT) & present.notna().any(axis=1)
     moved = (distinct > 1) | entered
-    steady = int((~moved & present.notna().any(axis=1)).sum())
+    steady = int(weight[~moved & present.notna().any(axis=1)].sum())
 
     def named(row: pd.Series) -> str:
         seen, out = False, []
@@ -195,8 +195,10 @@ def changed_paths(paths: Trajectories, top: int = 15) -> tuple[pd.DataFrame, int
 
     if not moved.any():
         return pd.DataFrame(columns=["path", "customers"]), steady
-    counted = wide[moved].apply(named, axis=1).value_counts().head(top)
-    return counted.rename_axis("path").reset_index(name="customers"), steady
+    named_paths = pd.DataFrame({"path": wide[moved].apply(named, axis=1), "customers": weight[moved]})
+    summed = named_paths.groupby("path", sort=False)["customers"].sum()
+    ordered = summed.sort_values(ascending=False, kind="stable").head(top)
+    return ordered.rename_axis("path").reset_index(name="customers"), steady
 
 
 def recorded_guidance(ws: Workspace) -> Guidance:
