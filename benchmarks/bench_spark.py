@@ -1,4 +1,5 @@
-"""The monthly batch on local Spark beside DuckDB: one snapshot and a 12-month backfill.
+"""The monthly batch on local Spark beside DuckDB: one snapshot, a 12-month backfill, and the
+most frequent trajectories over those 12 periods (the pivot runs in the engine).
 
 Scale 1.0 = 1M customers over 24 months of history (the features benchmark's cached
 base); the same base is copied once into Parquet tables of a Spark warehouse (setup,
@@ -42,10 +43,12 @@ def run(scale: float = 0.1) -> None:
                 ws.fit_segmentation(name, AS_OF)
             _, duck["snapshot"] = timed(lambda: ws.snapshot(AS_OF))
             _, duck["backfill"] = timed(lambda: ws.backfill(FIRST, AS_OF))
+            _, duck["paths"] = timed(lambda: ws.trajectories("value", last=12).top_paths(10))
             for name in TABLES:  # the same base for Spark, as Parquet files (setup)
                 ws.table(name).to_parquet(Path(tmp) / f"{name}.parquet")
         line("DuckDB: one period snapshot", duck["snapshot"], customers)
         line("DuckDB: backfill of 12 periods (+ alerts)", duck["backfill"], customers * 12)
+        line("DuckDB: top paths over 12 periods", duck["paths"], customers * 12)
 
         memory = os.environ.get("SEGMENTO_BENCH_SPARK_MEMORY", "4g")
         con = connect_spark(master="local[2]", warehouse=str(Path(tmp) / "warehouse"), conf={
@@ -61,8 +64,10 @@ def run(scale: float = 0.1) -> None:
                     ws.fit_segmentation(name, AS_OF)
                 _, snapshot = timed(lambda: ws.snapshot(AS_OF))
                 _, backfill = timed(lambda: ws.backfill(FIRST, AS_OF))
+                _, paths = timed(lambda: ws.trajectories("value", last=12).top_paths(10))
         finally:
             con._session.stop()
         line("Spark: one period snapshot", snapshot, customers, duck["snapshot"])
         line("Spark: backfill of 12 periods (+ alerts)", backfill, customers * 12, duck["backfill"])
+        line("Spark: top paths over 12 periods", paths, customers * 12, duck["paths"])
         print(f"    peak RSS of this process {peak_rss_mb():,.0f} MB (the Spark driver's JVM is apart: {memory})")

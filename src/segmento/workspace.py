@@ -18,7 +18,7 @@ from segmento.dynamics.reads import DynamicsReads
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr, pseudonyms
 from segmento.store.backend import open_backend
-from segmento.store.engines import engine_of
+from segmento.store.engines import engine_of, home
 from segmento.store.compact import CompactReport
 from segmento.store.tables import ensure_tables
 from segmento.store.consents import consents_in_force
@@ -47,8 +47,8 @@ class Workspace(DynamicsReads):
         ensure_tables(con)
 
     def table(self, name: str) -> ibis.Table:
-        """A knowledge-base table as an Ibis expression."""
-        return self.con.table(name)
+        """A declared table as an Ibis expression (from the operational store for operational state kept apart)."""
+        return home(self.con, name).table(name)
 
     def ingest(self, table: str, source: Source, **options: Any) -> IngestionReport:
         """Load a CSV/Parquet file or a pandas/Polars/Arrow frame into ``table``.
@@ -341,7 +341,8 @@ def connect(
     if session is not None or str(target or "").startswith("sc://") or (target is None and engine.analytics == "spark"):
         remote = str(target) if target is not None else engine.remote
         options = {"remote": remote} if remote else {"master": engine.master, "warehouse": engine.warehouse}
-        con = connect_spark(session, database=engine.spark_database, conf=engine.conf, **options)
+        operational = engine_of(open_backend(project.database)) if project else None  # outbox, keys, audit
+        con = connect_spark(session, database=engine.spark_database, operational=operational, conf=engine.conf, **options)
     else:
         con = open_backend(target if target is not None else project.database if project else "segmento.duckdb")
     return Workspace(con, project)

@@ -1,4 +1,5 @@
-"""The CLI with the project's engine section set to Spark: the monthly verbs run on Parquet tables."""
+"""The CLI with the project's engine section set to Spark: the monthly verbs run on Parquet tables,
+the operational state (audit log, outbox, keys) in the project's DuckDB file."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
@@ -66,7 +68,12 @@ def test_the_monthly_verbs_on_spark(spark: Any, tmp_path: Path) -> None:
         assert loaded > 0
         for table in ("customers", "orders", "segment_snapshots", "audience_changes"):
             assert spark.sql(f"SELECT count(*) FROM cli_spark.{table} WHERE customer_id = '{customer}'").collect()[0][0] == 0
-        assert not (tmp_path / "ops.duckdb").exists()  # nothing went to the DuckDB file
+        warehouse = {t.name for t in spark.catalog.listTables("cli_spark")}
+        with duckdb.connect(str(tmp_path / "ops.duckdb"), read_only=True) as ops:  # the operational store
+            held_apart = {name for (name,) in ops.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            actions = [a for (a,) in ops.execute("SELECT action FROM audit_log").fetchall()]
+        assert held_apart == {"activation_outbox", "activation_exports", "api_keys", "audit_log", "campaigns", "campaign_targets"}
+        assert not held_apart & warehouse and "customers" in warehouse and "erasure" in actions
     finally:
         spark.sql("DROP DATABASE IF EXISTS cli_spark CASCADE")
         spark.catalog.setCurrentDatabase("default")

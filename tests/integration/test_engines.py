@@ -114,3 +114,11 @@ def test_null_text_stays_null_through_staging_and_memtables(engine: Engine) -> N
         assert staged.to_pyarrow().sort_by("customer_id").column("gender").to_pylist() == [None, "F"]
     frame = ibis.memtable(data.to_pandas())  # pandas turns the NULL into NaN on the way
     assert engine.con.execute(frame.gender.isnull().sum()) == 1
+
+
+def test_rows_after_an_empty_first_batch_are_appended(engine: Engine) -> None:
+    """Results concatenated per rule start with an empty batch when the first rule matched nothing."""
+    engine.create_table("moves", SCHEMA, ("period",))
+    empty = pa.Table.from_pylist([], SCHEMA.to_pyarrow())
+    engine.append("moves", pa.concat_tables([empty, empty, pa.Table.from_pylist(ROWS, SCHEMA.to_pyarrow())]))
+    assert held(engine, "moves") == as_tuples(ROWS)

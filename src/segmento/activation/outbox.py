@@ -1,4 +1,4 @@
-"""The outbox: messages accepted for delivery, kept in the knowledge base until settled.
+"""The outbox: messages accepted for delivery, kept in the operational store until settled.
 
 Producers write outbox rows in the same transaction as the change they announce (an
 alert, an audience enter/exit), so a change is never committed without its messages.
@@ -23,7 +23,7 @@ from ibis.backends import BaseBackend
 from segmento.store.backend import staged
 from segmento.store.registry import OUTBOX as OUTBOX_TABLE
 from segmento.store.tables import table
-from segmento.store.engines import engine_of
+from segmento.store.engines import engine_of, home
 
 OUTBOX = OUTBOX_TABLE.name
 OUTBOX_SCHEMA = OUTBOX_TABLE.schema
@@ -92,6 +92,7 @@ def enqueue(con: BaseBackend, rows: list[dict], now: datetime | None = None) -> 
 
     One INSERT, so it is atomic alone and joins the caller's transaction when there is one.
     """
+    con = home(con, OUTBOX)  # the operational store, when the batch runs on Spark
     table = outbox(con)
     if not rows:
         return 0

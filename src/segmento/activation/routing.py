@@ -33,7 +33,7 @@ from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
 from segmento.store.schema import CUSTOMERS
-from segmento.store.tables import table
+from segmento.store.tables import beside, table
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -232,7 +232,7 @@ def _queue(
             rows = select(table)
             wanted: dict[str, tuple[dict[str, Any], list[str]]] = {}
             for destination in route.to:
-                queued = existing_ids(con, destination, source)
+                queued = beside(con, existing_ids(con, destination, source))
                 fresh = rows.anti_join(queued, rows[id_column] == queued.source_id)
                 for row in fresh.to_pyarrow().to_pylist():
                     key = row[id_column]

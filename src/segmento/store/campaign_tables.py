@@ -15,6 +15,7 @@ CAMPAIGNS = TableSpec(
     ),
     key=("campaign_id",),
     role=Role.OPERATIONAL,
+    operational_store=True,
     stage="campaigns",
     customer_ref=NoCustomer("definitions, not targets"),
 )
@@ -36,6 +37,7 @@ CAMPAIGN_TARGETS = TableSpec(
     ),
     key=("campaign_id", "customer_id"),
     role=Role.OPERATIONAL,
+    operational_store=True,  # written in the transaction that queues the treated targets' messages
     stage="campaigns",
     time_column="sent_at",
 )

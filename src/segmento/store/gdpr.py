@@ -27,7 +27,7 @@ from ibis.backends import BaseBackend
 
 from segmento.errors import SegmentoError
 from segmento.store.backend import append, base_tables, count_where, delete_where, transaction
-from segmento.store.engines import engine_of
+from segmento.store.engines import engine_of, home
 from segmento.store.customer_refs import DECLARED, Bind, Part, matches, order_ids_query
 from segmento.store.compact import CompactReport, FileInUse, compact
 from segmento.store.pseudonyms import Pseudonyms
@@ -57,6 +57,7 @@ def audit(con: BaseBackend, actor: str, action: str, target: str | None = None, 
 
 def insert_rows(con: BaseBackend, table: str, rows: list[dict[str, Any]]) -> None:
     """A few rows: one prepared INSERT on DuckDB (an Ibis insert costs a schema read and a staging)."""
+    con = home(con, table)
     if con.name != "duckdb":
         append(con, table, pa.Table.from_pylist(rows))
         return
@@ -112,7 +113,7 @@ def held_rows(con: BaseBackend, customer_id: str) -> tuple[dict[str, tuple[sge.C
     orders = order_ids(con, customer_id)
     conditions = {}
     for name, ref in declared_tables(con).items():
-        bind = _bind(con)
+        bind = _bind(home(con, name))
         where = matches(ref, customer_id, orders, bind)
         if where is not None:
             conditions[name] = (where, bind)
@@ -127,7 +128,7 @@ def forget(con: BaseBackend, customer_id: str, pseudonyms: Pseudonyms, actor: st
     """
     with transaction(con):
         conditions, orders = held_rows(con, customer_id)
-        removed = {name: _delete(con, name, where, bind) for name, (where, bind) in conditions.items()}
+        removed = {name: _delete(home(con, name), name, where, bind) for name, (where, bind) in conditions.items()}
         now = datetime.now()
         ids = [(pseudonyms.of(customer_id), CUSTOMER)] + [(pseudonyms.of(o), ORDER) for o in orders]
         bind = _bind(con)
@@ -148,7 +149,7 @@ def export_customer(
     conditions, _ = held_rows(con, customer_id)
     held: dict[str, list[dict[str, Any]]] = {}
     for name, (where, bind) in conditions.items():
-        rows = _select(con, sg.select("*").from_(sge.table_(name, quoted=True)).where(where), bind).to_pylist()
+        rows = _select(home(con, name), sg.select("*").from_(sge.table_(name, quoted=True)).where(where), bind).to_pylist()
         if rows:
             held[name] = rows
     audit(con, actor, "access_export", target, {"tables": sorted(held)})

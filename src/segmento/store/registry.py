@@ -8,6 +8,11 @@ declaration from here (those of the later stages are written in
 ``registry_stages.py``) and ask ``store.tables.table()`` for it; nothing else creates
 tables. To add or change a table: declare it here, and if existing databases need
 changing, append a step to ``store.tables.MIGRATIONS``.
+
+``operational_store=True`` marks the row-level, transactional state (the outbox and its
+delivery state, export log, API keys, audit log, campaigns and their drawn targets): when
+the batch runs on Spark, those live in the operational store (a DuckDB file or
+PostgreSQL) beside the warehouse.
 """
 
 from __future__ import annotations
@@ -113,6 +118,7 @@ AUDIT = TableSpec(
     ),
     key=(),
     role=OPERATIONAL,
+    operational_store=True,
     customer_ref=HashedCustomer("target", prefix="customer:"),
 )
 # audit actions that change the knowledge base's rows (reads, key and export actions do not)
@@ -156,6 +162,9 @@ REGISTRY: dict[str, TableSpec] = {
         CAMPAIGNS, CAMPAIGN_TARGETS,
     )
 }
+
+
+KEPT_APART = frozenset(name for name, table in REGISTRY.items() if table.operational_store)
 
 
 def spec(name: str) -> TableSpec:

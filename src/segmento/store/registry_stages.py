@@ -216,6 +216,7 @@ OUTBOX = TableSpec(
     ),
     key=("message_id",),
     role=OPERATIONAL,
+    operational_store=True,
     stage="activation",
     customer_ref=(CustomerColumn(), JsonField("payload", "customer_id")),
 )
@@ -236,6 +237,7 @@ EXPORTS = TableSpec(
     ),
     key=("export_id",),
     role=OPERATIONAL,
+    operational_store=True,
     stage="activation",
     customer_ref=NoCustomer("counts per export"),
 )
@@ -253,6 +255,7 @@ API_KEYS = TableSpec(
     ),
     key=("key_id",),
     role=OPERATIONAL,
+    operational_store=True,
     stage="service",
     customer_ref=NoCustomer("keys of API clients"),
 )

@@ -143,6 +143,7 @@ class TableSpec:
     stage: str = "store"  # the stage that writes it
     customer_ref: CustomerRef = CustomerColumn()
     partition_by: tuple[str, ...] = ()  # stored apart where the engine partitions (Spark): what a re-run replaces
+    operational_store: bool = False  # row-level state kept in the operational store when the batch runs on Spark
 
     @property
     def schema(self) -> ibis.Schema:

@@ -26,7 +26,7 @@ from ibis.common.exceptions import TableNotFound
 
 from segmento.errors import UnsupportedError
 from segmento.store.backend import append, transaction
-from segmento.store.engines import engine_of
+from segmento.store.engines import engine_of, home
 from segmento.store.registry import REGISTRY, SCHEMA_VERSION, TableSpec, spec
 from segmento.store.views import VIEWS
 
@@ -105,14 +105,15 @@ def stored_version(con: BaseBackend, existing: set[str] | None = None) -> tuple[
 
 
 def create_table(con: BaseBackend, table: TableSpec) -> None:
-    """Create one declared table, empty (the one place tables are created), as its engine stores it."""
+    """Create one declared table, empty (the one place tables are created), as its engine stores it
+    (in the operational store when it is an operational table kept apart)."""
     engine_of(con).create_table(table.name, table.schema, table.partition_by)
 
 
 def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Bring the database to the current layout (never loses data); returns its version."""
     latest = migrations[-1].version
-    existing = set(con.list_tables())
+    existing = engine_of(con).tables()
     found, recorded = stored_version(con, existing)
     if found > latest:
         raise UnsupportedError(
@@ -126,7 +127,7 @@ def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS
     with transaction(con):
         for step in steps:
             step.apply(con)
-        existing = set(con.list_tables())
+        existing = engine_of(con).tables()
         for table in REGISTRY.values():
             if table.name not in existing:
                 create_table(con, table)
@@ -145,8 +146,14 @@ def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS
 def table(con: BaseBackend, name: str) -> ibis.Table:
     """A declared table, created (with every other missing one) if this database lacks it."""
     spec(name)
+    held = home(con, name)
     try:
-        return con.table(name)
+        return held.table(name)
     except TableNotFound:
         ensure_tables(con)
-        return con.table(name)
+        return held.table(name)
+
+
+def beside(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
+    """``expr`` as a table ``con`` can join: itself, or its rows copied from the operational store (keys only)."""
+    return expr if expr._find_backend() is con else ibis.memtable(expr.to_pyarrow())

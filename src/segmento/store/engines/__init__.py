@@ -13,7 +13,7 @@ from ibis.backends import BaseBackend
 from segmento.errors import UnsupportedError
 from segmento.store.engines.base import Capabilities, Engine, equals, matching, scratch_name
 
-__all__ = ["Capabilities", "Engine", "engine_of", "equals", "matching", "require", "scratch_name"]
+__all__ = ["Capabilities", "Engine", "engine_of", "equals", "home", "matching", "require", "scratch_name"]
 
 
 def _adapter(con: BaseBackend, **options: Any) -> Engine:
@@ -35,6 +35,11 @@ def engine_of(con: BaseBackend, **options: Any) -> Engine:
         engine = _adapter(con, **options)
         con._segmento_engine = engine
     return engine
+
+
+def home(con: BaseBackend, table: str) -> BaseBackend:
+    """The connection holding ``table``: ``con``, or its operational store for an operational table kept apart."""
+    return engine_of(con).home(table).con
 
 
 def require(con: BaseBackend, capability: str, doing: str, instead: str) -> None:

@@ -21,7 +21,7 @@ import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmento.errors import UnsupportedError
-
+from segmento.store.registry import KEPT_APART
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,18 @@ class Engine:
     capabilities = Capabilities(transactions=False, temporary_tables=True, delete=True,
                                 partition_overwrite=False, merge=True)
 
+    operational: Engine | None = None  # where the operational tables live when kept apart (Spark)
+
     def __init__(self, con: BaseBackend) -> None:
         self.con = con
+
+    def home(self, table: str) -> Engine:
+        """The adapter holding ``table``: the operational store's for an operational table kept apart."""
+        return self.operational if self.operational is not None and table in KEPT_APART else self
+
+    def tables(self) -> set[str]:
+        """Every table and view name of the base, wherever it lives."""
+        return set(self.con.list_tables())
 
     def check(self) -> None:
         """Refuse an engine on which a batch write could be left half-done (said at connect time)."""

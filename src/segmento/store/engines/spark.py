@@ -9,13 +9,19 @@ UPDATE. So:
 - deleting a customer's rows, an upsert or an update rewrite only the affected data:
   the partitions that hold matching rows (the whole table when it has no partitions)
   are computed into a staging table first, then overwritten from it (the same swap);
-- ``transaction()`` does not group writes: each write above is all-or-nothing alone,
+- ``transaction()`` does not group Spark writes: each write above is all-or-nothing alone,
   and every batch step is written so that running it again repairs a stopped run.
+
+Operational state (the outbox and its delivery state, export log, API keys, audit log:
+tables declared ``operational_store`` in the registry) is row-level and transactional, so
+with an operational store (a DuckDB file, or PostgreSQL) it lives there: every write to
+those tables goes to that store's adapter, and ``transaction()`` is that store's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,6 +32,19 @@ import sqlglot.expressions as sge
 from segmento.store.engines.base import Capabilities, Engine, Rows, matching, scratch_name
 
 
+def _routed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A write or count on a table, done by the operational store when the table lives there."""
+
+    @functools.wraps(method)
+    def run(self: SparkEngine, table: str, *args: Any, **kwargs: Any) -> Any:
+        home = self.home(table)
+        if home is not self:
+            return getattr(home, method.__name__)(table, *args, **kwargs)
+        return method(self, table, *args, **kwargs)
+
+    return run
+
+
 class SparkEngine(Engine):
     """Spark SQL over Parquet tables; see the module docstring for how writes stay whole."""
 
@@ -33,9 +52,10 @@ class SparkEngine(Engine):
     capabilities = Capabilities(transactions=False, temporary_tables=False, delete=False,
                                 partition_overwrite=True, merge=False)
 
-    def __init__(self, con: Any, owns_session: bool = False) -> None:
+    def __init__(self, con: Any, owns_session: bool = False, operational: Engine | None = None) -> None:
         super().__init__(con)
         self.owns_session = owns_session
+        self.operational = operational
         self.session = con._session
         self.session.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # Ibis hands in-memory tables to Spark through pandas, where a NULL text becomes NaN
@@ -49,14 +69,30 @@ class SparkEngine(Engine):
         from ibis.backends.pyspark.datatypes import PySparkSchema
 
         schema = schema or ibis.Schema.from_pyarrow(data.schema)
-        return self.session.createDataFrame(data, schema=PySparkSchema.from_ibis(schema))
+        # one batch: PySpark reads no row at all from a table whose first batch is empty
+        # (what concatenating per-rule results gives when the first rule matched nothing)
+        return self.session.createDataFrame(data.combine_chunks(), schema=PySparkSchema.from_ibis(schema))
 
     # ---- tables ---------------------------------------------------------------------
 
     def base_tables(self) -> list[str]:
         tables = self.session.catalog.listTables()
-        return sorted(t.name for t in tables if not t.isTemporary and not t.name.startswith(("ibis_", "_")))
+        found = {t.name for t in tables if not t.isTemporary and not t.name.startswith(("ibis_", "_"))}
+        return sorted(found | set(self.operational.base_tables() if self.operational else ()))
 
+    def tables(self) -> set[str]:
+        return set(self.con.list_tables()) | (self.operational.tables() if self.operational else set())
+
+    def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
+        return tuple(Engine.row_counts(self.home(n), [n])[0] for n in names)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The operational store's transaction (Spark's own writes are each whole alone)."""
+        with self.operational.transaction() if self.operational else super().transaction():
+            yield
+
+    @_routed
     def create_table(self, name: str, schema: ibis.Schema, partition_by: Sequence[str] = ()) -> ibis.Table:
         """A Parquet table in the warehouse, its partition columns stored as directories (and last)."""
         from ibis.backends.pyspark.datatypes import PySparkSchema
@@ -101,6 +137,7 @@ class SparkEngine(Engine):
     def _insert(self, table: str, rows: ibis.Table) -> None:
         self._sql_frame(rows).write.insertInto(table)
 
+    @_routed
     def delete_where(self, table: str, where: sge.Condition) -> int:
         """Rewrite of the partitions holding matching rows (of the table when it has none), without them."""
         count = self.count_where(table, where)
@@ -118,6 +155,7 @@ class SparkEngine(Engine):
         self._rewrite(table, f"SELECT * FROM `{table}` WHERE ({scope}) AND NOT COALESCE(({condition}), FALSE)", touched)
         return count
 
+    @_routed
     def replace_partitions(self, table: str, partitions: Sequence[Mapping[str, object]], rows: ibis.Table) -> None:
         """One dynamic partition overwrite when the table is partitioned by the spec's columns."""
         columns = self.partition_columns(table)
@@ -135,6 +173,7 @@ class SparkEngine(Engine):
         self._sql_frame(ordered).write.insertInto(table, overwrite=True)
         self._drop_partitions(table, [s for s in partitions if tuple(str(s[c]) for c in columns) not in present])
 
+    @_routed
     def upsert(self, table: str, rows: Rows, key: Sequence[str]) -> None:
         """Rewrite of the table: the stored rows of other keys, then ``rows``."""
         with self.staged(rows) as source:
@@ -142,6 +181,7 @@ class SparkEngine(Engine):
             merged = stored.anti_join(source, list(key)).union(source.select(*stored.columns).cast(stored.schema()))
             self._rewrite_expr(table, merged)
 
+    @_routed
     def update(self, table: str, rows: pa.Table, key: str) -> None:
         """Rewrite of the table with the given columns taken from ``rows`` where the key matches."""
         with self.staged(rows) as source:
@@ -189,7 +229,13 @@ class SparkEngine(Engine):
             parts = ", ".join(f"`{c}` = '{str(v).replace(chr(39), '')}'" for c, v in spec.items())
             self.session.sql(f"ALTER TABLE `{table}` DROP IF EXISTS PARTITION ({parts})")
 
+    append = _routed(Engine.append)
+    count_where = _routed(Engine.count_where)
+    insert_rows = _routed(Engine.insert_rows)
+
     def close(self) -> None:
+        if self.operational is not None:
+            self.operational.close()
         if self.owns_session:
             self.con.disconnect()
 
@@ -218,9 +264,13 @@ def spark_session(master: str | None = None, remote: str | None = None, warehous
     return session, True
 
 
-def connect_spark(session: Any = None, database: str | None = None, **options: Any) -> Any:
+def connect_spark(session: Any = None, database: str | None = None, operational: Engine | None = None,
+                  **options: Any) -> Any:
     """An Ibis connection over ``session`` (or one from ``options``, stopped with the workspace when
-    started here), its engine adapter attached, in ``database`` (created if missing)."""
+    started here), its engine adapter attached, in ``database`` (created if missing).
+
+    ``operational`` is the adapter of the operational store (``engine_of(ibis.duckdb.connect(path))``),
+    or None to keep every table in the warehouse (the outbox's writes then have no transactions)."""
     import ibis as ibis_
 
     owns = False
@@ -230,5 +280,5 @@ def connect_spark(session: Any = None, database: str | None = None, **options: A
         session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         session.catalog.setCurrentDatabase(database)
     con = ibis_.pyspark.connect(session)
-    con._segmento_engine = SparkEngine(con, owns_session=owns)  # what engine_of(con) gives from now on
+    con._segmento_engine = SparkEngine(con, owns_session=owns, operational=operational)  # what engine_of(con) gives from now on
     return con
