@@ -53,6 +53,7 @@ SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (bui
     "portraits": (sections.portraits, None),  # features: every table
     "quality": (sections.quality, None),
     "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
+    "audience-names": (lambda ws: [a.name for a in ws.audiences.list()], ("audiences",)),  # the stage loads slowly
     "alerts": (lambda ws, limit, filters: sections_activity.alerts(ws, limit, CUSTOMER_LINK, **dict(filters)),
                SEGMENT_TABLES + ("alerts", "orders")),
     "predictive": (predictive, ("predictive_models", "orders", "segment_snapshots")),
@@ -82,6 +83,7 @@ def warm(service: Any) -> None:
             section(service, ws, "trajectories", name, 6)
             section(service, ws, "markov", name)
         section(service, ws, "audiences")
+        section(service, ws, "audience-names")
         section(service, ws, "predictive", None)
         for name in names:
             section(service, ws, "portraits", name, None)
@@ -292,7 +294,7 @@ def audiences(
     notes: list[str] = []
     with service.reader() as ws:
         found = [section(service, ws, "audiences")]
-        names = [a.name for a in ws.audiences.list()]
+        names = section(service, ws, "audience-names")
         if portrait and portrait not in names:
             notes.append(f"No audience {portrait!r}.")
         elif portrait:
