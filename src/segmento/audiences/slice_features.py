@@ -34,11 +34,17 @@ from ibis.backends import BaseBackend
 from segmento.audiences.evaluate import FeatureSource
 from segmento.audiences.replica import plain
 from segmento.store.engines import local
+from segmento.store.registry import REGISTRY
 from segmento.store.schema import TABLES
 
 _PROBES = (time(3, 17, 29, 113_457), time(20, 41, 53, 886_542))
 ONE_TICK = timedelta(microseconds=1)
 STAMPS = {"orders": "ordered_at", "consents": "recorded_at", "events": "occurred_at"}  # order_lines: their order's
+
+
+# tables that hold no customer's rows but that features read (the predictive traits' scores of
+# purchase histories): the local engine sees them whole, as the day's compilation left them
+SHARED = tuple(name for name in REGISTRY if name not in TABLES)
 
 
 def tables_read(sql: str) -> set[str]:
@@ -56,6 +62,8 @@ class SliceQuery:
         self.templates: dict[date, local.Template | None] = {}
         self.compiled_per_event = 0
         self.tables: set[str] = set()
+        self.shared: dict[str, pa.Table] = {}  # SHARED tables the SQL reads, as of the day's compilation
+        self.shared_day: date | None = None
 
     def sql(self, at: datetime) -> str:
         return local.compile_local(self.source(self.con, at, self.names))
@@ -72,6 +80,7 @@ class SliceQuery:
         Only columns named in the SQL are tried (a column never named cannot be read)."""
         sql = self.sql(at)
         self.tables = tables_read(sql)
+        self.shared = {name: REGISTRY[name].schema.to_pyarrow().empty_table() for name in local.tables_read(sql, SHARED)}
         full = {name: TABLES[name].schema.to_pyarrow().empty_table() for name in TABLES}
         needed: dict[str, list[str]] = {}
         for name in self.tables:
@@ -86,12 +95,20 @@ class SliceQuery:
         return needed
 
     def run(self, rows: Mapping[str, pa.Table], at: datetime) -> list[dict[str, Any]]:
-        plain_rows = {name: plain(table) for name, table in rows.items()}
-        template = self.template(at.date())
+        template = self.template(at.date())  # compiling may add rows to shared tables (new histories scored)
+        plain_rows = {name: plain(table) for name, table in {**rows, **self._shared(at.date())}.items()}
         if template is None:
             self.compiled_per_event += 1
             return self.local.run(plain_rows, self.sql(at))
         return self.local.run(plain_rows, template.sql, template.parameters(at))
+
+
+    def _shared(self, day: date) -> dict[str, pa.Table]:
+        """The shared tables the SQL reads, read again once a day (after that day's compilation)."""
+        if self.shared and self.shared_day != day:
+            self.shared = {name: self.con.table(name).to_pyarrow() for name in self.shared}
+            self.shared_day = day
+        return self.shared
 
 
 _SPLITS: dict[int, frozenset[str]] = {}  # hash of the features' SQL -> those that read events
