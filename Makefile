@@ -41,6 +41,9 @@ demo: install
 	$(BIN)/segmento load $(DEMO_DIR)/data $(DEMO_OPTS)
 	for s in value rfm behaviour; do $(BIN)/segmento fit $$s --as-of $(AS_OF) $(DEMO_OPTS) || exit 1; done
 	for d in 2024-06-30 $(AS_OF); do $(BIN)/segmento predict fit --as-of $$d $(DEMO_OPTS) || exit 1; done
+	$(BIN)/segmento campaign launch autumn-promo --at 2024-10-10 $(DEMO_OPTS)
+	$(BIN)/segmento campaign launch vip-preview --at 2024-11-05 $(DEMO_OPTS)
+	$(BIN)/segmento demo-responses --data $(DEMO_DIR)/data $(DEMO_OPTS)
 	$(BIN)/segmento backfill --from 2023-01 --to 2024-11 $(DEMO_OPTS)
 	$(BIN)/segmento snapshot --as-of $(AS_OF) $(DEMO_OPTS)
 	for m in $(DEMO_REFRESHES) $(AS_OF); do $(BIN)/segmento refresh --as-of $$m $(DEMO_OPTS) || exit 1; done
@@ -51,6 +54,8 @@ demo: install
 	$(BIN)/segmento predict traits --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento markov value --steps 6 $(DEMO_OPTS)
 	$(BIN)/segmento alerts --limit 10 $(DEMO_OPTS)
+	$(BIN)/segmento campaign results autumn-promo --segmentation behaviour $(DEMO_OPTS)
+	$(BIN)/segmento campaign moves winback $(DEMO_OPTS)
 	$(BIN)/segmento deliver $(DEMO_OPTS)
 	$(BIN)/segmento report --out $(DEMO_DIR)/report.html $(DEMO_OPTS)
 	$(BIN)/python tools/screenshots.py --as-of $(AS_OF) --report $(DEMO_DIR)/report.html --out $(DEMO_DIR)/screenshots $(DEMO_OPTS)

@@ -14,6 +14,7 @@ from ibis.backends import BaseBackend
 
 from segmento import segmentations  # light: its models load on first use
 from segmento.config import EngineSection, Project, load_project
+from segmento.campaigns import history as _campaign_history  # noqa: F401  (registers campaign history features)
 from segmento.dynamics.reads import DynamicsReads
 from segmento.predictive import scoring as _predictive_scoring  # noqa: F401  (registers the traits as features)
 from segmento.store import gdpr, pseudonyms
@@ -259,7 +260,7 @@ class Workspace(DynamicsReads):
 
     @cached_property
     def campaigns(self) -> Any:  # segmento.campaigns.Campaigns: declare, launch with a control group, results
-        from segmento.campaigns import Campaigns
+        from segmento.campaigns.api import Campaigns
         return Campaigns(self.con, self.project, lambda: self.pseudonyms.keys[0], lambda: self.audiences)
 
     def enqueue_alerts(self, period: date | str | None = None) -> int:

@@ -89,6 +89,7 @@ CASES = [
     # the demo and the store
     (["demo-data", "--customers", "0", "--out", "{dir}/demo"], ["--customers"]),
     (["demo-data", "--end", "31/12/2024", "--out", "{dir}/demo"], ["31/12/2024", "YYYY-MM-DD"]),
+    (["demo-responses", "--data", "{dir}/nope", "--db", "{empty}"], ["campaign_responses.parquet", "demo-data"]),
     (["ingest", "bogus", "{dir}/x.csv", "--db", "{empty}"], ["bogus", "customers"]),
     (["ingest", "orders", "{dir}/missing.csv", "--db", "{empty}"], ["missing.csv"]),
     (["ingest", "orders", "{dir}/x.csv", "-m", "order_id", "--db", "{empty}"], ["ours=theirs"]),
@@ -139,6 +140,8 @@ CASES = [
     (["delivery-status", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
     # campaigns
     (["campaign", "list", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
+    (["campaign", "moves", "nope", "--db", "{db}", "--config", "{config}"], ["no campaign 'nope'"]),
+    (["campaign", "moves", "nope", "--after", "0", "--db", "{empty}"], ["--after"]),
     (["campaign", "results", "nope", "--db", "{db}", "--config", "{config}"], ["no campaign 'nope'"]),
     (["campaign", "results", "nope", "--level", "95", "--db", "{empty}"], ["--level", "0.95"]),
     (["campaign", "launch", "nope", "--db", "{db}", "--config", "{config}"], ["no campaign 'nope'"]),

@@ -65,7 +65,9 @@ def test_report_section_and_dashboard_page_show_the_results(api: Api, reader: se
         api.post("/api/campaigns/vip-thanks/launch", params={"at": "2024-12-15"})
     results = reader.campaigns.results("vip-thanks", "rfm")
     section = campaigns(reader, "rfm")
-    table = section.tables[0]
+    worked, table = section.tables[:2]
+    assert [row[0] for row in worked.rows] == [g.label for g in results.segments]
+    assert worked.columns == ["segment", "vip-thanks"]
     assert [row[0].text for row in table.rows] == ["all targets", *(g.label for g in results.segments)]
     assert [row[1] for row in table.rows] == [f"{g.treated:,}" for g in (results.total, *results.segments)]
     html = build_report(reader, tmp_path / "report.html").read_text(encoding="utf-8")

@@ -72,7 +72,9 @@ def test_the_campaigns_page_draws_its_uplift_chart_and_fits_the_screen(server: s
         assert charts_drawn(tab) == 1 and problems == []
         assert tab.locator(".js-plotly-plot .main-svg").first.is_visible()
         captions = tab.locator("table caption").all_inner_texts()
-        assert captions == ["vip-thanks: orders within 14 days of the send", "all-in: orders within 14 days of the send"]
+        assert captions[1:] == ["vip-thanks: orders within 14 days of the send",
+                                "all-in: orders within 14 days of the send"]
+        assert captions[0].startswith("which campaigns worked for each segment of value")
         assert tab.evaluate("document.querySelector('main').scrollWidth") <= width  # the page's own content
         assert "Campaigns" in tab.locator("nav").inner_text()
         browser.close()

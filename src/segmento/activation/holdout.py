@@ -107,19 +107,6 @@ def journey_split(con: BaseBackend, campaign: CampaignDefinition, key: str, chan
     return send, set(reachable_keys) - send
 
 
-def drawn(con: BaseBackend, campaign_id: str) -> set[str]:
-    """Customers already drawn for a campaign."""
-    targets = table(con, TARGETS)
-    return set(targets.filter(targets.campaign_id == campaign_id).customer_id.to_pyarrow().to_pylist())
-
-
-def held_out(con: BaseBackend, campaign_id: str) -> set[str]:
-    """The campaign's control group."""
-    targets = table(con, TARGETS)
-    rows = targets.filter((targets.campaign_id == campaign_id) & (targets.arm == CONTROL))
-    return set(rows.customer_id.to_pyarrow().to_pylist())
-
-
 def reachable(con: BaseBackend, channel: str | None, purpose: str, members: ibis.Table, at: datetime) -> ibis.Table:
     """Members who consent to the campaign's channel at ``at`` (all of them without a channel)."""
     if channel is None:

@@ -7,9 +7,7 @@ who can be reached on its channel are split by a keyed draw into treated (sent) 
 control (held out, never sent); both are recorded. Results compare the two groups, in
 total and per segment, with confidence intervals.
 
-launch (activation's outbox and holdout) -> targets -> results (uplift by segment)
+launch (activation's outbox and holdout) -> targets -> results (uplift by segment);
+history: the customers' campaign history as features (the loop back into audiences and segmentations).
+The modules are imported where used (``segmento.campaigns.api.Campaigns`` is ``Workspace.campaigns``).
 """
-
-from segmento.campaigns.api import Campaigns
-
-__all__ = ["Campaigns"]

@@ -13,6 +13,7 @@ from segmento.activation.campaign_settings import CampaignDefinition
 from segmento.activation.holdout import TARGETS, declared_campaigns
 from segmento.campaigns import catalog
 from segmento.campaigns.results import CampaignResults, campaign_results
+from segmento.campaigns.journeys import JourneyMoves, journey_moves
 from segmento.campaigns.launch import LaunchReport, launch, launch_instant
 from segmento.config import Project
 from segmento.errors import NotFoundError
@@ -67,6 +68,11 @@ class Campaigns:
         """Treated vs control in total and per segment of ``segmentation`` at the send (or of ``groups``:
         customer_id, segment): reach, opens, clicks, responses, conversion, revenue, uplifts with intervals."""
         return campaign_results(self.con, self.get(campaign_id), segmentation, level, resamples, groups=groups)
+
+    def journey_moves(self, campaign_id: str, after: int = 1, level: float = 0.95) -> JourneyMoves:
+        """For a journey (a campaign on an alert rule): transition probabilities of treated vs control customers
+        from the alert's period to ``after`` periods on, and the uplift of the share who moved back up."""
+        return journey_moves(self.con, self.get(campaign_id), after, level)
 
     def targets(self, campaign_id: str | None = None) -> ibis.Table:
         """Drawn targets with their group (treated or control), draw and message id."""

@@ -154,10 +154,12 @@ def compare(frame: pd.DataFrame, segment: str, label: str, level: float, resampl
         return int(treated[column].sum()), int(control[column].sum())
 
     responded, converted = counts("responded"), counts("converted")
+    revenue_t, revenue_c = treated.revenue.to_numpy(), control.revenue.to_numpy()
     uplifts = {
         "response": two_proportions(responded[0], n1, responded[1], n0, level),
         "conversion": two_proportions(converted[0], n1, converted[1], n0, level),
-        "revenue": mean_difference(treated.revenue.to_numpy(), control.revenue.to_numpy(), level, resamples, seed),
+        "revenue": mean_difference(revenue_t, revenue_c, level, resamples, seed) if min(n1, n0) >= MINIMUM
+        else Uplift(revenue_t.mean() if n1 else None, revenue_c.mean() if n0 else None, *[None] * 6, level),
     }
     if min(n1, n0) < MINIMUM:
         uplifts = {k: Uplift(u.treated, u.control, *[None] * 6, level) for k, u in uplifts.items()}

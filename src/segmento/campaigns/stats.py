@@ -99,7 +99,8 @@ def mean_difference(treated: np.ndarray, control: np.ndarray, level: float = 0.9
     low, high = (float(v) for v in diff.confidence_interval)
     ratio_value = low_r = high_r = None
     if m0 > 0:
-        with np.errstate(divide="ignore", invalid="ignore"):  # a resample of the control may spend nothing
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():  # a resample may spend nothing
+            warnings.simplefilter("ignore", DegenerateDataWarning)
             found = bootstrap((treated, control), ratio, rng=np.random.default_rng(seed + 1), **options)
         ratio_value = m1 / m0
         low_r, high_r = (float(v) if math.isfinite(v) else None for v in found.confidence_interval)

@@ -105,3 +105,29 @@ def results(
                     f"{fmt.money(group.revenue.treated, digits=2)} / {fmt.money(group.revenue.control, digits=2)}",
                     uplift_text(group.revenue, money=True))
     console.print(out)
+
+
+@app.command()
+def moves(
+    campaign_id: Annotated[str, typer.Argument(metavar="ID", help="Campaign id of a journey (on an alert rule).")],
+    after: Annotated[int, typer.Option(help="Snapshot periods after the alert.")] = 1,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A journey's treated vs control customers: where they were some periods after their alert, who moved back up."""
+    from segmento import formatting as fmt
+    from segmento.campaigns.results import uplift_text
+
+    if after < 1:
+        fail(f"--after {after}: give a number of periods, 1 or more")
+    with open_workspace(db, config) as ws:
+        found = ws.campaigns.journey_moves(campaign_id, after)
+    shares = found.probabilities
+    out = Table("group", *map(str, shares.columns), "customers",
+                title=f"{found.campaign_id}: segment of {found.segmentation} {after} period(s) after the alert")
+    for arm, row in shares.iterrows():
+        out.add_row(str(arm), *(fmt.percent(v) for v in row), fmt.count(found.counts.loc[arm].sum()))
+    console.print(out)
+    console.print(f"moved back up: {fmt.percent(found.moved_up.treated)} of treated, "
+                  f"{fmt.percent(found.moved_up.control)} of control; uplift {uplift_text(found.moved_up)}",
+                  highlight=False)

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from segmento import formatting as fmt
 from segmento.campaigns.results import CampaignResults, uplift_text
+from segmento.campaigns.stats import Uplift
 from segmento.report import charts, views
 from segmento.report.sections import Cell, Section, Table, Tile
 from segmento.workspace import Workspace
@@ -41,6 +42,8 @@ def campaigns(ws: Workspace, segmentation: str | None = None, level: float = 0.9
     section.tiles = [Tile(r.campaign_id, fmt.points(r.total.conversion.difference),
                           f"conversion uplift: {r.total.conversion.verdict}") for r in found]
     section.figures.append(uplift_chart(found, level))
+    if segmentation:
+        section.tables.append(worked_table(found, segmentation))
     for results in found:
         section.tables.append(results_table(results))
     section.notes.append(
@@ -64,6 +67,22 @@ def results_table(results: CampaignResults) -> Table:
                   "conversion uplift", "revenue per customer (T / C)", "revenue uplift"], rows,
                  f"{results.campaign_id}: orders within {results.attribution_days} days of the send",
                  numeric=(1, 2, 3))
+
+
+def worked_table(found: list[CampaignResults], segmentation: str) -> Table:
+    """Which campaigns worked for each segment: conversion uplift, marked when significant."""
+    labels = list(dict.fromkeys(g.label for r in found for g in r.segments))
+    cells = {(r.campaign_id, g.label): g.conversion for r in found for g in r.segments}
+
+    def cell(uplift: Uplift | None) -> Cell:
+        if uplift is None or uplift.difference_low is None:
+            return Cell(fmt.MISSING, tip="too few customers to tell")
+        text = fmt.points(uplift.difference) + (" worked" if uplift.significant and uplift.difference > 0 else "")
+        return Cell(text, tip=uplift.verdict, cls="num")
+
+    rows = [[label, *(cell(cells.get((r.campaign_id, label))) for r in found)] for label in labels]
+    return Table(["segment", *(r.campaign_id for r in found)], rows,
+                 f"which campaigns worked for each segment of {segmentation}: conversion uplift (significant: worked)")
 
 
 def uplift_chart(found: list[CampaignResults], level: float) -> go.Figure:

@@ -92,3 +92,19 @@ def campaign_results(
         except SegmentoError as exc:
             raise _refused(exc) from None
         return respond(found.to_dict())
+
+
+@router.get("/{campaign_id}/moves", dependencies=[Reader], responses=NOT_FOUND)
+def journey_moves(campaign_id: CampaignId, request: Request,
+                  after: Annotated[int, Query(ge=1, le=24, description="snapshot periods after the alert")] = 1,
+                  ) -> Response:
+    """A journey's treated vs control customers: transition probabilities out of the alert's segment and the
+    uplift of the share who moved back up."""
+    with service_of(request).reader() as ws:
+        try:
+            found = ws.campaigns.journey_moves(campaign_id, after)
+        except SegmentoError as exc:
+            raise _refused(exc) from None
+        return respond({"campaign_id": found.campaign_id, "segmentation": found.segmentation, "after": after,
+                        "probabilities": found.probabilities.to_dict("index"), "counts": found.counts.to_dict("index"),
+                        "moved_up": {**vars(found.moved_up), "verdict": found.moved_up.verdict}})
