@@ -97,8 +97,8 @@ def history_table(con: BaseBackend, as_of: AsOf, names: Sequence[str]) -> ibis.T
     columns = {name: out[name].fill_null(0).cast("int64") for name in counts}
     columns["campaign_response_rate_12m"] = (columns["campaigns_responded_12m"]
                                              / columns["campaigns_received_12m"].nullif(0)).cast("float64")
-    columns["offers_received_12m"] = out.offers_received_12m
-    columns["offers_responded_12m"] = out.offers_responded_12m
+    for name in ("offers_received_12m", "offers_responded_12m"):  # none known: null on every engine (not [])
+        columns[name] = ibis.ifelse(out[name].length().fill_null(0) > 0, out[name], ibis.null("array<string>"))
     columns["last_campaign_response_days"] = as_of.days_since(out._last.date()).cast("int64")
     columns["promo_sensitivity_12m"] = out.promo_sensitivity_12m
     return out.select("customer_id", **{name: columns[name] for name in names})
