@@ -74,6 +74,10 @@ def test_launch_draws_a_keyed_control_group_among_consenting_members_and_never_s
             targets = ws.campaigns.targets("spring-sale").to_pandas()
             again = ws.campaigns.launch("spring-sale")
             outbox = ws.table("activation_outbox").to_pandas()
+            gone = sorted(consenting)[0]
+            ws.forget(gone)  # erasure finds her targets by the registry's customer_ref
+            assert ws.campaigns.targets("spring-sale").filter(lambda t: t.customer_id == gone).count().execute() == 0
+            assert ws.campaigns.targets("spring-sale").count().execute() == len(consenting) - 1
     assert set(targets.customer_id) == consenting  # consent before the draw: only reachable customers are drawn
     expected_control = {c for c in consenting if keyed_draw(SECRET, "spring-sale", c) < 0.25}
     control = set(targets.customer_id[targets.arm == "control"])

@@ -72,6 +72,9 @@ def test_report_section_and_dashboard_page_show_the_results(api: Api, reader: se
     assert [row[1] for row in table.rows] == [f"{g.treated:,}" for g in (results.total, *results.segments)]
     html = build_report(reader, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Campaigns: uplift against the control group" in html and "vip-thanks" in html
+    portraits = html[html.index('id="portraits-rfm"'):]
+    portraits = portraits[:portraits.index("</section>")]
+    assert "which campaigns worked for each segment of rfm" in portraits  # the portraits say what worked for whom
     page = api.get("/dashboard/campaigns", params={"segmentation": "rfm"})
     assert page.status_code == 200 and "conversion uplift" in page.text and "vip-thanks" in page.text
     assert all(html_escape(g.label) in page.text for g in results.segments)

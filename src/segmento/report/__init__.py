@@ -12,7 +12,7 @@ from pathlib import Path
 
 from segmento import formatting as fmt
 from segmento.report import sections, sections_activity, views
-from segmento.report.campaigns import campaigns
+from segmento.report.campaigns import campaigns, with_campaigns
 from segmento.report.predictive import predictive
 from segmento.report.charts import PLOTLY_JS
 from segmento.report.headline import data_as_of, headline_section, stamp
@@ -28,7 +28,7 @@ def report_sections(ws: Workspace) -> list[sections.Section]:
         found.append(sections.transitions(ws, name))
         found.append(sections.trajectories(ws, name))
         found.append(sections.markov(ws, name))
-        found.append(sections.portraits(ws, name))
+        found.append(with_campaigns(ws, sections.portraits(ws, name), name))
         found.append(sections.quality(ws, name))
     found.append(predictive(ws))
     found.append(sections_activity.audiences(ws))

@@ -54,6 +54,16 @@ def campaigns(ws: Workspace, segmentation: str | None = None, level: float = 0.9
     return section
 
 
+def with_campaigns(ws: Workspace, portraits: Section, segmentation: str) -> Section:
+    """A segmentation's portraits, followed by which campaigns worked for each of its segments (when any
+    campaign was launched and the segmentation has snapshots to read the segments at the send)."""
+    ids = launched(ws)
+    if ids and ws.periods(segmentation):
+        found = [ws.campaigns.results(cid, segmentation) for cid in ids[:LATEST]]
+        portraits.tables.append(worked_table(found, segmentation))
+    return portraits
+
+
 def results_table(results: CampaignResults) -> Table:
     rows = []
     for group in (results.total, *results.segments):
