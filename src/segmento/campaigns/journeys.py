@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import ibis
 from ibis.backends import BaseBackend
 
 from segmento.activation.campaign_settings import CampaignDefinition
