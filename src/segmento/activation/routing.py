@@ -97,8 +97,10 @@ def enqueue_alerts(
         alerts = table(con, ALERTS)
         period = period or alerts.period.max().execute()
         alerts = alerts.filter(alerts.period == period)
-    newest = data_extent(con).last_data
     journeys = campaign_journeys(con, project)
+    if not journeys and all(route.alerts is None for route in project.routes):
+        return 0  # nothing takes alerts: no need to find the base's present
+    newest = data_extent(con).last_data
     selections = [(route, lambda rows, route=route, c=c: _within(_alerts_of(rows, route, newest), c))
                   for route, c in journeys.values()]
     for route in project.routes:
