@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -109,3 +115,35 @@ class Api:
         self.portal.call(self.client.aclose)
         self.portal.call(self._lifespan.__aexit__, None, None, None)
         self._portal_cm.__exit__(None, None, None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(database: Path, config: Path, as_of: date = END, timeout: float = 90) -> Iterator[str]:
+    """`segmento serve` in its own process on ``database``, once its read model is ready: its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of", as_of.isoformat(),
+               "--db", str(database), "--config", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{url}/health").json()["read_model"] == "ready":
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"segmento serve did not start:\n{process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

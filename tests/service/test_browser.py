@@ -6,19 +6,13 @@ screen, every page reachable by keyboard."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import httpx
 import pytest
-from service_support import END, PROJECT, Base
+from service_support import END, PROJECT, Base, serving
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -39,12 +33,6 @@ RFM_IDS = ("cant_lose", "at_risk", "about_to_sleep", "need_attention", "potentia
 FIGURE = re.compile(r"[€$£]?\d{1,3}(,\d{3})*(\.\d+)?%?")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`segmento serve` in its own process on this module's copy of the base."""
@@ -52,27 +40,8 @@ def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs the Debian packages chromium and chromium-driver")
     directory = tmp_path_factory.mktemp("browser")
     (directory / "segmento.yaml").write_text(PROJECT)
-    port = free_port()
-    command = [sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of", END.isoformat(),
-               "--db", str(base.copy(directory)), "--config", str(directory / "segmento.yaml")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "COLUMNS": "200"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health").json()["read_model"] == "ready":
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"segmento serve did not start:\n{process.stdout.read() if process.stdout else ''}")
-            time.sleep(0.2)
+    with serving(base.copy(directory), directory / "segmento.yaml") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

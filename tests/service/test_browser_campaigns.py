@@ -3,16 +3,11 @@ the uplift chart draws, the console stays clean, the page fits a phone, the resu
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from service_support import END, PROJECT, Base
-from test_browser import ARGS, CHROMIUM, SIZES, charts_drawn, free_port
+from service_support import END, PROJECT, Base, serving
+from test_browser import ARGS, CHROMIUM, SIZES, charts_drawn
 
 import segmento
 from segmento.config import parse_project
@@ -34,27 +29,8 @@ def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     with segmento.connect(db, parse_project(PROJECT + CAMPAIGNS)) as ws:
         ws.campaigns.launch("vip-thanks", at=END.replace(day=15))
         ws.campaigns.launch("all-in", at=END.replace(month=11, day=20))
-    port = free_port()
-    command = [sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of", END.isoformat(),
-               "--db", str(db), "--config", str(directory / "segmento.yaml")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "COLUMNS": "200"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health").json()["read_model"] == "ready":
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"segmento serve did not start:\n{process.stdout.read() if process.stdout else ''}")
-            time.sleep(0.2)
+    with serving(db, directory / "segmento.yaml") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -4,17 +4,12 @@ while the server runs, and the server keeps serving everyone else from the rewri
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from service_support import END, PROJECT, Base
+from service_support import END, PROJECT, Base, serving
 
 
 @pytest.fixture(scope="module")
@@ -22,29 +17,8 @@ def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     directory = tmp_path_factory.mktemp("gdpr-server")
     (directory / "segmento.yaml").write_text(PROJECT)
     database = base.copy(directory)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of", END.isoformat(),
-               "--db", str(database), "--config", str(directory / "segmento.yaml")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "COLUMNS": "200"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/health").json()["read_model"] == "ready":
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"segmento serve did not start:\n{process.stdout.read() if process.stdout else ''}")
-            time.sleep(0.2)
+    with serving(database, directory / "segmento.yaml") as url:
         yield url, database
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def event(event_id: str, customer: str) -> dict:
