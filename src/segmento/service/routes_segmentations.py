@@ -18,6 +18,7 @@ from segmento.dynamics.store import period_of
 from segmento.report import views
 from segmento.segmentations import load_model, versions
 from segmento.service.auth import DENIED, Reader, service_of
+from segmento.service.runtime import Service
 from segmento.service.http import not_found, respond, unprocessable
 from segmento.service.inputs import PRINTABLE
 from segmento.service.schemas import (
@@ -132,6 +133,15 @@ def members(
     return respond({"total": total, "page": page, "size": size, "items": items})
 
 
+def _fitted_as_of(ws: Workspace, service: Service, name: str, as_of: date | None) -> date:
+    """The date a fitted segmentation is described as of: ``as_of``, else its latest snapshot period."""
+    _known(ws, name)
+    if not versions(ws.con, name):
+        raise not_found(f"segmentation {name!r} has snapshots but no fitted model")
+    periods = ws.periods(name)
+    return as_of or (periods[-1] if periods else service.clock().date())
+
+
 @router.get("/segmentations/{name}/portraits", response_model=list[PortraitOut], responses=NOT_FOUND)
 def portraits(
     name: Name,
@@ -141,11 +151,7 @@ def portraits(
     """Each segment described: size, value, what they buy, preferred channel, reach, reactivity."""
     service = service_of(request)
     with service.reader() as ws:
-        _known(ws, name)
-        if not versions(ws.con, name):
-            raise not_found(f"segmentation {name!r} has snapshots but no fitted model")
-        periods = ws.periods(name)
-        when = as_of or (periods[-1] if periods else service.clock().date())
+        when = _fitted_as_of(ws, service, name, as_of)
         found = service.cached(("portraits", name, when), lambda: ws.portraits(name, when))
     return respond([p.to_dict() for p in found])
 
@@ -159,11 +165,7 @@ def quality(
     """Homogeneity and separation per segment and feature, silhouette, predictive power and warnings."""
     service = service_of(request)
     with service.reader() as ws:
-        _known(ws, name)
-        if not versions(ws.con, name):
-            raise not_found(f"segmentation {name!r} has snapshots but no fitted model")
-        periods = ws.periods(name)
-        when = as_of or (periods[-1] if periods else service.clock().date())
+        when = _fitted_as_of(ws, service, name, as_of)
         report = service.cached(("quality", name, when), lambda: ws.quality(name, when, bootstraps=0))
     body = report.to_dict()
     body["per_feature"] = report.per_feature().replace({float("nan"): None}).to_dict("records")
