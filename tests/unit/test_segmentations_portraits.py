@@ -162,3 +162,17 @@ def test_descriptions_only_claim_what_the_figures_show(tmp_path, lifecycle):
     assert result[1].next_best_action.startswith("First-purchase offer")
     assert result[3].next_best_action.startswith("Win-back")
     con.disconnect()
+
+
+def test_phrases_are_words_for_people_never_feature_names() -> None:
+    """Predictive traits, campaign history and features without a phrase of their own are said in
+    words: a marketer reads 'likely lapsed', not 'low p_alive'."""
+    from segmento.segmentations.labels import phrases
+
+    features = ["p_alive", "clv_12m", "expected_orders_90d", "campaign_response_rate_12m", "visits_per_week_3m"]
+    base_mean, base_std = dict.fromkeys(features, 1.0), dict.fromkeys(features, 1.0)
+    for direction in (+2.0, -2.0):
+        said = phrases({f: 1.0 + direction for f in features}, base_mean, base_std)
+        assert len(said) >= 4, said
+        assert not [p for p in said if "_" in p], said
+    assert "likely lapsed" in phrases({"p_alive": 0.1}, {"p_alive": 0.6}, {"p_alive": 0.2})

@@ -2,7 +2,7 @@
 promotions") from how a segment's feature means differ from the whole base.
 
 One small table of phrases per known feature; unknown features fall back to
-"high <feature>" so any features table can be described. Used by clustering (to name
+"high <feature in words>" so any features table can be described. Used by clustering (to name
 clusters when fitting) and by portraits (to label and describe every segment).
 """
 
@@ -43,6 +43,17 @@ PHRASES: dict[str, tuple[str, str | None, str | None]] = {
     "call_90d": ("call", "call the service centre", None),
     "selfcare_90d": ("selfcare", "self-care users", None),
     "age": ("age", "older", "younger"),
+    # predictive traits
+    "p_alive": ("outlook", "likely still active", "likely lapsed"),
+    "expected_orders_90d": ("outlook", "expected to buy soon", "not expected to buy soon"),
+    "expected_orders_365d": ("outlook", "expected to buy this year", "not expected to buy this year"),
+    "clv_12m": ("expected value", "high expected value", "low expected value"),
+    "expected_avg_order_value": ("expected value", "large expected orders", "small expected orders"),
+    # campaign history
+    "campaigns_received_12m": ("campaigns", "often targeted", "seldom targeted"),
+    "campaigns_responded_12m": ("campaign response", "campaign responders", None),
+    "campaign_response_rate_12m": ("campaign response", "responsive to campaigns", "unresponsive to campaigns"),
+    "promo_sensitivity_12m": ("promo", "respond to promotions", "respond to other offers"),
 }
 CHANNEL_SHARES = {"share_store_12m": "store", "share_web_12m": "web", "share_app_12m": "app"}
 THRESHOLD = 0.35  # |standardised difference| that is worth saying
@@ -57,7 +68,8 @@ def phrase_of(feature: str) -> tuple[str, str | None, str | None]:
         return feature, f"reachable by {channel}", f"hard to reach by {channel}"
     if feature.startswith("share_cat_"):
         return "category", f"{feature[len('share_cat_'):].replace('_', ' ')} buyers", None
-    return feature, f"high {feature}", f"low {feature}"
+    words = feature.replace("_", " ")  # readable, never an identifier, for features without a phrase
+    return feature, f"high {words}", f"low {words}"
 
 
 # Phrases about how someone buys now: false of a segment that mostly did not order in 12 months.
