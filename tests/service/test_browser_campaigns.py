@@ -54,3 +54,17 @@ def test_the_campaigns_page_draws_its_uplift_chart_and_fits_the_screen(server: s
         assert tab.evaluate("document.querySelector('main').scrollWidth") <= width  # the page's own content
         assert "Campaigns" in tab.locator("nav").inner_text()
         browser.close()
+
+
+def test_the_portraits_page_says_which_campaigns_worked_for_each_segment(server: str, base: Base) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        tab = browser.new_page()
+        tab.goto(f"{server}/dashboard/portraits?segmentation=value&key={base.keys['read']}")
+        table = tab.locator("table", has=tab.locator("caption", has_text="which campaigns worked for each segment"))
+        assert table.count() == 1
+        headers = table.locator("th").all_inner_texts()
+        assert {"vip-thanks", "all-in"} <= set(headers)
+        browser.close()

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from segmento.dynamics.periods import period_end
 from segmento.report import charts, customer as customer_view, sections, sections_activity, views
+from segmento.report.campaigns import with_campaigns
 from segmento.report.headline import data_as_of, headline_section, stamp
 from segmento.report.predictive import predictive
 from segmento.report.render import STATIC, render
@@ -50,7 +51,8 @@ SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (bui
     "transitions": (sections.transitions, SEGMENT_TABLES + ("orders",)),
     "trajectories": (sections.trajectories, SEGMENT_TABLES),
     "markov": (sections.markov, SEGMENT_TABLES),
-    "portraits": (sections.portraits, None),  # features: every table
+    "portraits": (lambda ws, name, when: with_campaigns(ws, sections.portraits(ws, name, when), name),
+                  None),  # features: every table; then which campaigns worked for each segment
     "quality": (sections.quality, None),
     "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
     "audience-names": (lambda ws: [a.name for a in ws.audiences.list()], ("audiences",)),  # the stage loads slowly
