@@ -12,7 +12,9 @@ import pytest
 from activation_support import PERIOD, plant_alerts
 
 import segmento
+from segmento import formatting as fmt
 from segmento.config import parse_project
+from segmento.report.campaigns import campaigns as campaigns_section
 from segmento.dynamics.store import snapshots
 from segmento.errors import SegmentoError
 
@@ -52,6 +54,7 @@ campaigns:
         with pytest.raises(SegmentoError, match="not an alert rule"):
             ws.campaigns.journey_moves("plain")
         results = ws.campaigns.results("winback")
+        section = campaigns_section(ws, "value")  # the report's and the dashboard's Campaigns view
         (tmp_path / "segmento.yaml").write_text(CONFIG)
         printed = CliRunner().invoke(app, ["campaign", "moves", "winback", "--db", str(tmp_path / "shop.duckdb"),
                                            "--config", str(tmp_path / "segmento.yaml")], env={"COLUMNS": "200"})
@@ -67,5 +70,12 @@ campaigns:
     assert moves.moved_up.treated == pytest.approx(up[planted.arm == "treated"].mean())
     assert moves.moved_up.control == pytest.approx(up[planted.arm == "control"].mean())
     assert moves.moved_up.verdict == "significant uplift"
+    journey = next(t for t in section.tables if t.caption.startswith("winback: segment of value 1 period(s) after"))
+    assert journey.columns == ["group", "customers", "Vip", "Good", "Occasional", "(exit)"]
+    for row in journey.rows:
+        assert row[1] == fmt.count(len(planted[planted.arm == row[0]]))
+        assert row[2:] == [fmt.percent(shares.loc[row[0], c]) if c in shares.columns else fmt.percent(0.0)
+                           for c in journey.columns[2:]]
+    assert "moved back up" in journey.caption and "significant uplift" in journey.caption
     assert (results.total.treated, results.total.control) == ((planted.arm == "treated").sum(),
                                                               (planted.arm == "control").sum())

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from segmento import formatting as fmt
 from segmento.campaigns.results import CampaignResults, uplift_text
 from segmento.campaigns.stats import Uplift
+from segmento.errors import NotReadyError
 from segmento.report import charts, views
 from segmento.report.sections import Cell, Section, Table, Tile
 from segmento.workspace import Workspace
@@ -46,6 +47,11 @@ def campaigns(ws: Workspace, segmentation: str | None = None, level: float = 0.9
         section.tables.append(worked_table(found, segmentation))
     for results in found:
         section.tables.append(results_table(results))
+    for cid in ids[:LATEST]:
+        if ws.campaigns.get(cid).alert is not None:
+            moves = journey_table(ws, cid, level)
+            section.tables.extend([moves] if isinstance(moves, Table) else [])
+            section.notes.extend([moves] if isinstance(moves, str) else [])
     section.notes.append(
         f"Treated (sent) against control (held out at random, never sent), orders within each campaign's "
         f"attribution window after the send; {level:.0%} intervals (two proportions for rates, bootstrap for "
@@ -77,6 +83,22 @@ def results_table(results: CampaignResults) -> Table:
                   "conversion uplift", "revenue per customer (T / C)", "revenue uplift"], rows,
                  f"{results.campaign_id}: orders within {results.attribution_days} days of the send",
                  numeric=(1, 2, 3))
+
+
+def journey_table(ws: Workspace, campaign_id: str, level: float = 0.95) -> Table | str:
+    """A journey on an alert rule: where treated and control customers were one period after their
+    alert (transition probabilities out of the segment they slid to), and who moved back up."""
+    try:
+        moves = ws.campaigns.journey_moves(campaign_id, level=level)
+    except NotReadyError as exc:
+        return f"{campaign_id}: {exc}"
+    probabilities, counts = moves.probabilities, moves.counts
+    later = list(probabilities.columns)
+    rows = [[arm, fmt.count(counts.loc[arm].sum()), *(fmt.percent(probabilities.loc[arm, c]) for c in later)]
+            for arm in ("treated", "control") if arm in probabilities.index]
+    return Table(["group", "customers", *later], rows,
+                 f"{campaign_id}: segment of {moves.segmentation} {moves.after} period(s) after the alert, treated vs "
+                 f"control; moved back up: {uplift_text(moves.moved_up)}", numeric=tuple(range(1, 2 + len(later))))
 
 
 def worked_table(found: list[CampaignResults], segmentation: str) -> Table:
