@@ -44,8 +44,8 @@ demo: install
 	$(BIN)/segmento campaign launch autumn-promo --at 2024-10-10 $(DEMO_OPTS)
 	$(BIN)/segmento campaign launch vip-preview --at 2024-11-05 $(DEMO_OPTS)
 	$(BIN)/segmento demo-responses --data $(DEMO_DIR)/data $(DEMO_OPTS)
-	$(BIN)/segmento backfill --from 2023-01 --to 2024-11 $(DEMO_OPTS)
-	$(BIN)/segmento snapshot --as-of $(AS_OF) $(DEMO_OPTS)
+	$(BIN)/segmento backfill --from 2023-01 --to 2024-10 $(DEMO_OPTS)
+	for m in 2024-11-30 $(AS_OF); do $(BIN)/segmento snapshot --as-of $$m $(DEMO_OPTS) || exit 1; done
 	for m in $(DEMO_REFRESHES) $(AS_OF); do $(BIN)/segmento refresh --as-of $$m $(DEMO_OPTS) || exit 1; done
 	$(BIN)/segmento guidance --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento portraits behaviour --as-of $(AS_OF) $(DEMO_OPTS)
