@@ -100,7 +100,7 @@ def _later_stages(ws: segmento.Workspace, ids: list[str]) -> None:
          "priority": 1.0, "created_at": datetime(2024, 2, 1)} for i, cid in enumerate(ids)], ALERTS.schema.to_pyarrow()))
     append(con, "audience_changes", pa.Table.from_pylist([
         {"change_id": f"ch-{i}", "seq": i + 1, "customer_id": cid, "audience": "read", "kind": "enter",
-         "at": datetime(2024, 2, 1), "reason": f"event:E-{i}", "recorded_at": datetime(2024, 2, 1)}
+         "at": datetime(2024, 2, 1), "reason": f"event:E-{i}", "recorded_at": datetime(2024, 2, 1), "why": ""}
         for i, cid in enumerate(ids)]))
     append(con, "audiences", pa.Table.from_pylist([{"name": "value", "rule": "age > 1", "description": "",
                                                    "owner": "AB_1", "tags": ["%"], "updated_at": datetime(2024, 1, 1)}]))

@@ -53,12 +53,12 @@ def _received(con: BaseBackend, as_of: AsOf, since: ir.TimestampScalar) -> ibis.
     """(customer, campaign) received within the window, with channel, offer and when."""
     targets = table(con, CAMPAIGN_TARGETS.name)
     sent = targets.filter((targets.arm == "treated") & as_of.visible(targets.sent_at) & (targets.sent_at >= since))
-    sent = sent.select("customer_id", "campaign_id", "channel", "offer", at=sent.sent_at)
+    sent = sent.select("customer_id", "campaign_id", "channel", "offer", at=sent.sent_at.cast("timestamp"))
     events = con.table("events")
     mailed = events.filter((events.type == "email_sent") & events.campaign_id.notnull()
                            & as_of.visible(events.occurred_at) & (events.occurred_at >= since))
     mailed = mailed.select("customer_id", "campaign_id", channel=ibis.literal("email"),
-                           offer=ibis.null("string"), at=mailed.occurred_at)
+                           offer=ibis.null("string"), at=mailed.occurred_at.cast("timestamp"))  # one precision
     both = sent.union(mailed)
     return both.group_by(["customer_id", "campaign_id"]).agg(channel=both.channel.max(), offer=both.offer.max(),
                                                              at=both.at.min())

@@ -159,4 +159,5 @@ def alerts(
         totals = ws.alert_totals(period=when, kind=kind, rule=rule)
         totals = totals[totals.period.astype(str).str[:10].isin({str(r["period"]) for r in rows})]
         if len(totals):
+            totals = totals.assign(period=totals.period.map(fmt.day)).rename(columns={"value_at_stake": "value at stake"})
             print_frame(totals.set_index("period"), "totals per period, kind and rule")
