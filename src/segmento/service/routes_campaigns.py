@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from segmento.activation.campaign_settings import CampaignDefinition
 from segmento.campaigns.catalog import describe
 from segmento.errors import NotFoundError, SegmentoError
-from segmento.service.auth import DENIED, Reader, Writer, service_of
+from segmento.service.auth import BAD_BODY, DENIED, Reader, Writer, service_of
 from segmento.service.http import not_found, respond, unprocessable
 from segmento.workspace import Workspace
 
@@ -44,7 +44,7 @@ def list_campaigns(request: Request) -> Response:
         return respond([_out(c, counts) for c in ws.campaigns.list()])
 
 
-@router.post("", dependencies=[Writer], status_code=201, responses=NOT_FOUND)
+@router.post("", dependencies=[Writer], status_code=201, responses={**NOT_FOUND, **BAD_BODY})
 def create_campaign(campaign: CampaignDefinition, request: Request) -> Response:
     """Store a campaign (same keys as the project file's ``campaigns:``)."""
     with service_of(request).writer() as ws:
