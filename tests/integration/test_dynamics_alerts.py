@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from dynamics_support import features_by_hand
 
 import segmento
 from segmento.activation.outbox import outbox as activation_outbox
@@ -55,19 +56,6 @@ def base(tmp_path_factory):
     orders = data.orders.to_pandas()
     yield ws, reports, orders, data
     ws.close()
-
-
-def features_by_hand(orders: pd.DataFrame, day: date) -> pd.DataFrame:
-    """spend_12m, recency_days and the mean gap between order days as of the end of ``day``."""
-    seen = orders[orders.ordered_at < pd.Timestamp(day + timedelta(days=1))]
-    start = pd.Timestamp(day) - pd.DateOffset(months=12) + pd.Timedelta(days=1)
-    spend = seen[seen.ordered_at >= start].groupby("customer_id").amount.sum()
-    days = seen.assign(day=seen.ordered_at.dt.normalize()).groupby("customer_id").day
-    first, last, count = days.min(), days.max(), days.nunique()
-    recency = (pd.Timestamp(day) - last).dt.days
-    interval = ((last - first).dt.days / (count - 1)).where(count > 1)
-    frame = pd.DataFrame({"spend_12m": spend, "recency_days": recency, "interval": interval})
-    return frame.fillna({"spend_12m": 0.0})
 
 
 def expected_alerts(ws, orders: pd.DataFrame) -> set[tuple[str, date, str]]:

@@ -9,6 +9,7 @@ the loaded history raises none (see freshness.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date, datetime
 from typing import TYPE_CHECKING, get_args
 
@@ -18,7 +19,7 @@ from ibis.backends import BaseBackend
 
 from segmento.dynamics.freshness import incomplete_periods
 from segmento.dynamics.reasons import explain
-from segmento.dynamics.rules import condition_fields, picked, reason_fields
+from segmento.dynamics.rules import condition_fields, pairs, picked, reason_fields
 from segmento.dynamics.settings import TrajectoryRule
 from segmento.dynamics.store import require_periods, taken_periods
 from segmento.errors import NotFoundError
@@ -26,6 +27,7 @@ from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
 from segmento.features.sqlexpr import names_in
 from segmento.store.backend import append, transaction
+from segmento.store.engines import engine_of
 from segmento.store.registry import ALERTS as ALERTS_TABLE
 from segmento.store.tables import table
 
@@ -78,28 +80,37 @@ def rule_periods(con: BaseBackend, rule: TrajectoryRule, from_period: date, to_p
     return periods
 
 
-def alert_rows(
-    con: BaseBackend,
-    rule: TrajectoryRule,
-    periods: list[date],
-    now: ibis.Table,
-    then: ibis.Table | None,
-    project: Project | None = None,
-) -> pa.Table:
-    """The rule's alerts at ``periods[-1]``, with their reasons, as stored rows."""
-    rows = picked(con, rule, periods, now, then, project).to_pyarrow().to_pylist()
+def alert_rows(rules: dict[str, tuple[TrajectoryRule, list[str]]], period: date, picks: list[dict]) -> pa.Table:
+    """Picked rows (each with its ``rule`` and the columns that rule's pick has) as stored alerts, with reasons."""
     created = datetime.now().replace(microsecond=0)
     out = []
-    for row in rows:
+    for found in picks:
+        rule, columns = rules[found["rule"]]
+        row = {name: found[name] for name in columns}  # the rule's own columns: explain() reads which are there
         reason, figures = explain(rule, row)
         out.append({
-            "alert_id": f"{rule.name}|{periods[-1].isoformat()}|{row['customer_id']}", "period": periods[-1],
+            "alert_id": f"{rule.name}|{period.isoformat()}|{row['customer_id']}", "period": period,
             "customer_id": row["customer_id"], "rule": rule.name, "segmentation": rule.segmentation,
             "from_segment": row["from_segment"], "to_segment": row["to_segment"], "kind": rule.kind,
             "journey": rule.journey, "priority": row["priority"], "reason": reason, "figures": figures,
             "created_at": created,
         })
     return pa.Table.from_pylist(out, schema=ALERT_SCHEMA.to_pyarrow())
+
+
+def _one_table(picks: list[tuple[TrajectoryRule, ibis.Table]]) -> ibis.Table:
+    """Every rule's pick in one table: the union of their columns (missing ones NULL) and the rule's name."""
+    schema: dict[str, ibis.DataType] = {}
+    for _, rows in picks:
+        for name, dtype in rows.schema().items():
+            schema.setdefault(name, dtype)
+    parts = [
+        rows.select(rule=ibis.literal(rule.name, "string"),
+                    **{name: rows[name].cast(dtype) if name in rows.columns else ibis.null(dtype)
+                       for name, dtype in schema.items()})
+        for rule, rows in picks
+    ]
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 OnNewAlerts = Callable[[BaseBackend, pa.Table], object]
@@ -121,32 +132,49 @@ def raise_alerts(
     reason fields. ``on_new`` runs in the same transaction with the new rows
     (e.g. to write the activation outbox), so an alert is never stored without its
     delivery being queued.
+
+    One pass: the pairs of two periods are built once and shared by every rule that reads
+    them, every rule's pick is one query, alerts already stored are left out in the engine,
+    and only the new alerts come back to be explained (reasons are worded here) and written.
     """
-    stored = alerts_table(con)
     ready = [
         (rule, periods)
         for rule in rules
         if (periods := rule_periods(con, rule, from_period, to_period)) and traits_known(con, rule, periods)
     ]
+    if not ready:
+        return 0
     needed = sorted({f for rule, _ in ready for f in reason_fields(rule)})
-    if ready and (features is None or not set(needed) <= set(features.columns)):
+    if features is None or not set(needed) <= set(features.columns):
         features = compute_features(con, to_period, project, needed)
-    fresh = []
-    for rule, periods in ready:
-        then = None
-        if rule.trigger == "condition":
-            then = compute_features(con, from_period, project, condition_fields(rule))
-        rows = alert_rows(con, rule, periods, features, then, project)
-        known = set(stored.filter(stored.rule == rule.name).filter(stored.period == to_period)
-                    .select("alert_id").to_pyarrow().column(0).to_pylist())
-        fresh.append(rows.filter(pa.array([a not in known for a in rows.column("alert_id").to_pylist()], pa.bool_())))
-    rows = pa.concat_tables(fresh) if fresh else ALERT_SCHEMA.to_pyarrow().empty_table()
-    if rows.num_rows:
+    conditions = sorted({f for rule, _ in ready if rule.trigger == "condition" for f in condition_fields(rule)})
+    then = compute_features(con, from_period, project, conditions) if conditions else None
+    engine = engine_of(con)
+    with ExitStack() as stack:
+        built: dict[tuple[str, date, date], ibis.Table] = {}
+
+        def pairs_of(segmentation: str, before: date, after: date) -> ibis.Table:
+            key = (segmentation, before, after)
+            if key not in built:
+                built[key] = stack.enter_context(engine.staged(pairs(con, segmentation, before, after)))
+            return built[key]
+
+        picks = [(rule, picked(con, rule, periods, features, then if rule.trigger == "condition" else None,
+                               project, pairs_of))
+                 for rule, periods in ready]
+        rows = _one_table(picks)
+        stored = alerts_table(con)
+        known = stored.filter(stored.period == to_period).select("rule", "customer_id")
+        found = rows.anti_join(known, ["rule", "customer_id"]).order_by(["rule", "customer_id"]).to_pyarrow()
+    columns = {rule.name: (rule, rows.columns) for rule, rows in picks}
+    order = {rule.name: i for i, (rule, _) in enumerate(picks)}
+    new = alert_rows(columns, to_period, sorted(found.to_pylist(), key=lambda row: order[row["rule"]]))
+    if new.num_rows:
         with transaction(con):
-            append(con, ALERTS, rows)
+            append(con, ALERTS, new)
             if on_new is not None:
-                on_new(con, rows)
-    return rows.num_rows
+                on_new(con, new)
+    return new.num_rows
 
 
 def list_alerts(

@@ -17,6 +17,7 @@ in a ``from`` segment, with or without a change of segment. ``value`` says what 
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from datetime import date
 from functools import reduce
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from segmento.config import Project
 
 RECENCY, RHYTHM = "recency_days", "order_interval_days"
+PairsOf = Callable[[str, date, date], ibis.Table]  # (segmentation, before, after) -> pairs (see ``pairs``)
 
 
 def condition_fields(rule: TrajectoryRule) -> list[str]:
@@ -79,7 +81,7 @@ def _side(con: BaseBackend, segmentation: str, period: date, prefix: str) -> ibi
                                          f"value_{'before' if prefix == 'from' else 'after'}": "value"})
 
 
-def _pairs(con: BaseBackend, segmentation: str, before: date, after: date) -> ibis.Table:
+def pairs(con: BaseBackend, segmentation: str, before: date, after: date) -> ibis.Table:
     """One row per customer in the earlier snapshot: segments, ranks and values at both dates."""
     first = _side(con, segmentation, before, "from")
     second = _side(con, segmentation, after, "to").view()
@@ -124,28 +126,31 @@ def picked(
     now: ibis.Table,
     then: ibis.Table | None,
     project: Project | None = None,
+    pairs_of: PairsOf | None = None,
 ) -> ibis.Table:
     """The customers ``rule`` picks at ``periods[-1]``.
 
     ``periods`` are the consecutive taken periods the rule reads (``persist`` + 1 of them);
     ``now`` holds the features as of the last one, ``then`` as of the one before (condition
-    triggers only). Columns: customer_id, from/to segment, value before/after, priority (the
-    value at stake, at least ``min_value``), reason fields.
+    triggers only); ``pairs_of`` gives the pairs of two periods (default: :func:`pairs`, built
+    afresh; the alerts pass tables built once per period and shared by every rule). Columns:
+    customer_id, from/to segment, value before/after, priority (the value at stake, at least
+    ``min_value``), reason fields.
     """
+    pairs_of = pairs_of or (lambda segmentation, before, after: pairs(con, segmentation, before, after))
     start, last = periods[0], periods[-1]
     if rule.trigger == "move":
-        rows = _past_the_move(_pairs(con, rule.segmentation, start, periods[1]), rule)
+        rows = _past_the_move(pairs_of(rule.segmentation, start, periods[1]), rule)
         for later in periods[2:]:  # still past the move at every later period
-            still = _past_the_move(_pairs(con, rule.segmentation, start, later), rule).select("customer_id")
+            still = _past_the_move(pairs_of(rule.segmentation, start, later), rule).select("customer_id")
             rows = rows.semi_join(still, "customer_id")
-        if len(periods) > 2:  # segment and value at the alert's period
-            final = _side(con, rule.segmentation, last, "to").view()
+        if len(periods) > 2:  # segment and value at the alert's period (every row was in the first snapshot)
+            final = pairs_of(rule.segmentation, start, last).select("customer_id", "to_segment", "value_after").view()
             rows = rows.select("customer_id", "from_segment", "value_before")
             rows = rows.left_join(final, rows.customer_id == final.customer_id)
-            rows = rows.select("customer_id", "from_segment", "value_before", "value_after",
-                               to_segment=rows.to_segment.fill_null(EXIT))
+            rows = rows.select("customer_id", "from_segment", "value_before", "value_after", "to_segment")
     else:
-        rows = _pairs(con, rule.segmentation, start, last)
+        rows = pairs_of(rule.segmentation, start, last)
         if rule.from_segments != "*":
             rows = rows.filter(rows.from_segment.isin(rule.from_segments))
         if rule.to_segments != "*":
