@@ -22,4 +22,4 @@ class ConfigError(SegmentoError):
 class Strict(BaseModel):
     """Base for config sections: unknown keys are errors, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built once, at the first validation

@@ -9,23 +9,27 @@
 Rules are SQL conditions parsed by sqlglot into a small AST (ast.py, parser.py, check.py),
 compiled to Ibis for batch (to_ibis.py) and to a Python predicate for real time
 (to_python.py). History is the append-only ``audience_changes`` table (tables.py).
+
+Importing this package stays light (the project file's audience settings live here, and every
+CLI call reads them): each name below loads its module, with Ibis and pandas, on first use.
 """
 
-from segmento.audiences.ast import RuleError
-from segmento.audiences.definitions import Audience, AudienceError
-from segmento.audiences.guidance import Guidance, Thresholds
-from segmento.audiences.history import Change, RefreshReport
-from segmento.audiences.realtime import EventError
-from segmento.audiences.service import Audiences
+from __future__ import annotations
 
-__all__ = [
-    "Audience",
-    "AudienceError",
-    "Audiences",
-    "Change",
-    "EventError",
-    "Guidance",
-    "RefreshReport",
-    "RuleError",
-    "Thresholds",
-]
+from typing import Any
+
+_HOME = {
+    "Audience": "definitions", "AudienceError": "definitions", "Audiences": "service", "Change": "history",
+    "EventError": "realtime", "Guidance": "guidance", "RefreshReport": "history", "RuleError": "ast",
+    "Thresholds": "guidance",
+}  # fmt: skip
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(f"segmento.audiences.{_HOME[name]}"), name)
+    raise AttributeError(name)

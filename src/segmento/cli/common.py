@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 from segmento.errors import SegmentoError
 
 if TYPE_CHECKING:
+    from segmento.store.quick import Source
     from segmento.workspace import Workspace
 
 console = Console()
@@ -80,6 +81,42 @@ def open_workspace(db: str | None, config: Path | None) -> Iterator[Workspace]:
     with connect(db, config) as workspace:
         workspace.actor = "cli"
         yield workspace
+
+
+@contextmanager
+def open_reader(db: str | None, config: Path | None) -> Iterator[Source]:
+    """What listing verbs read from: the DuckDB file itself when it is at this layout (no Ibis, pandas or
+    settings loaded, see store/quick.py), else the workspace's engine (Spark, a base to create or migrate)."""
+    from segmento.store.quick import open_file
+
+    if config is None and PROJECT_FILE.exists():
+        config = PROJECT_FILE
+    path = _local_database(db, config)
+    with open_file(path) if path is not None else nullcontext() as connection:
+        if connection is not None:
+            yield connection
+            return
+    with open_workspace(db, config) as workspace:
+        yield workspace.con
+
+
+def _local_database(db: str | None, config: Path | None) -> Path | None:
+    """The DuckDB file named by --db, or by the project file's ``database`` when the batch runs on DuckDB;
+    None when the base is elsewhere or the project file does not say plainly (the workspace then checks it)."""
+    if db is not None:
+        return None if "://" in db else Path(db)
+    if config is None:
+        return Path("segmento.duckdb")
+    import yaml
+
+    try:
+        project = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    project = project if isinstance(project, dict) else {}
+    database, engine = project.get("database", "segmento.duckdb"), project.get("engine") or {}
+    spark = not isinstance(engine, dict) or engine.get("analytics", "duckdb") != "duckdb"
+    return None if spark or not isinstance(database, str) or "://" in database else Path(database)
 
 
 def fail(message: str) -> NoReturn:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segmento.cli.common import ConfigOption, DbOption, console, day, open_workspace
+from segmento.cli.common import open_reader, ConfigOption, DbOption, console, day, open_workspace
 
 app = typer.Typer()
 
@@ -77,8 +77,8 @@ def keys_list(db: DbOption = None, config: ConfigOption = None) -> None:
     """Every key with its scopes and whether it is revoked (never the secret)."""
     from segmento.service import keys as api_keys
 
-    with open_workspace(db, config) as ws:
-        found = api_keys.list_keys(ws.con)
+    with open_reader(db, config) as source:
+        found = api_keys.list_keys(source)
     out = Table("key id", "name", "scopes", "created", "revoked", title=f"{len(found)} API keys")
     for k in found:
         out.add_row(k.key_id, k.name, ", ".join(sorted(k.scopes)), str(k.created_at), str(k.revoked_at or ""))

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace
+from segmento.cli.common import ConfigOption, DbOption, console, fail, open_reader, open_workspace
+from segmento.store.quick import rows
 
 LOAD_ORDER = ("customers", "orders", "order_lines", "events", "consents")  # the knowledge-base tables, parents first
 
@@ -130,43 +131,43 @@ def quarantine(
     """Show rejected rows with their file, line, field and reason (or --resolve the ones that can load now)."""
     if table and table not in LOAD_ORDER:
         fail(f"--table {table!r}: rows are rejected for {', '.join(LOAD_ORDER)}")
-    with open_workspace(db, config) as ws:
-        if resolve:
+    if resolve:
+        with open_workspace(db, config) as ws:
             results = ws.resolve_quarantine(table)
-            for result in results:
-                console.print(str(result), highlight=False)
-            if not results:
-                console.print("no held row waits for a customer or an order", highlight=False)
-            return
-        rows = ws.table("quarantine")
-        if table:
-            rows = rows.filter(rows.table_name == table)
-        total = rows.count().to_pyarrow().as_py()  # not execute(): that loads pandas
-        out = Table("table", "source", "line", "field", "reason", title=f"{total:,} rejected rows")
-        for row in rows.order_by(["source", "line"]).limit(limit).to_pyarrow().to_pylist():
-            out.add_row(row["table_name"], row["source"], str(row["line"]), row["field"] or "", row["reason"])
-        console.print(out)
+        for result in results:
+            console.print(str(result), highlight=False)
+        if not results:
+            console.print("no held row waits for a customer or an order", highlight=False)
+        return
+    with open_reader(db, config) as source:
+        where, params = ("WHERE table_name = ?", [table]) if table else ("", [])
+        total = rows(source, f"SELECT count(*) AS n FROM quarantine {where}", *params)[0]["n"]
+        held = rows(source, f"SELECT * FROM quarantine {where} ORDER BY source, line LIMIT ?", *params, limit)
+    out = Table("table", "source", "line", "field", "reason", title=f"{total:,} rejected rows")
+    for row in held:
+        out.add_row(row["table_name"], row["source"], str(row["line"]), row["field"] or "", row["reason"])
+    console.print(out)
 
 
 @app.command()
 def status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Row counts of the knowledge base and the last ingestion runs."""
-    with open_workspace(db, config) as ws:
-        counts = Table("table", "rows", title="knowledge base")
-        for name in (*LOAD_ORDER, "quarantine"):
-            counts.add_row(name, f"{ws.table(name).count().to_pyarrow().as_py():,}")
-        console.print(counts)
-        held = ws.table("quarantine")
-        top = held.group_by(["table_name", "rule"]).agg(n=held.count())
-        top = top.order_by(top.n.desc()).limit(10)
-        reasons = Table("table", "reason", "rows", title="held in quarantine, by reason")
-        for row in top.to_pyarrow().to_pylist():
-            reasons.add_row(row["table_name"], row["rule"] or "", f"{row['n']:,}")
-        if reasons.row_count:
-            console.print(reasons)
-        runs = ws.table("ingestions").order_by(ws.table("ingestions").started_at.desc()).limit(10)
-        log = Table("table", "source", "in", "loaded", "duplicates", "rejected", "suppressed", title="last ingestions")
-        for run in runs.to_pyarrow().to_pylist():
-            counts = ("rows_in", "loaded", "duplicates", "rejected", "suppressed")
-            log.add_row(run["table_name"], run["source"], *(f"{run.get(k) or 0:,}" for k in counts))
-        console.print(log)
+    with open_reader(db, config) as source:
+        counts = {name: rows(source, f"SELECT count(*) AS n FROM {name}")[0]["n"] for name in (*LOAD_ORDER, "quarantine")}
+        top = rows(source, "SELECT table_name, rule, count(*) AS n FROM quarantine GROUP BY table_name, rule "
+                           "ORDER BY n DESC, table_name, rule LIMIT 10")
+        runs = rows(source, "SELECT * FROM ingestions ORDER BY started_at DESC LIMIT 10")
+    sizes = Table("table", "rows", title="knowledge base")
+    for name, count in counts.items():
+        sizes.add_row(name, f"{count:,}")
+    console.print(sizes)
+    reasons = Table("table", "reason", "rows", title="held in quarantine, by reason")
+    for row in top:
+        reasons.add_row(row["table_name"], row["rule"] or "", f"{row['n']:,}")
+    if reasons.row_count:
+        console.print(reasons)
+    log = Table("table", "source", "in", "loaded", "duplicates", "rejected", "suppressed", title="last ingestions")
+    for run in runs:
+        figures = ("rows_in", "loaded", "duplicates", "rejected", "suppressed")
+        log.add_row(run["table_name"], run["source"], *(f"{run.get(k) or 0:,}" for k in figures))
+    console.print(log)

@@ -29,7 +29,8 @@ from segmento.dynamics.settings import TrajectoryRule
 from segmento.dynamics.store import EXIT, NEW, period_of
 from segmento.errors import SegmentoError
 from segmento.features import compute_features
-from segmento.features.sqlexpr import SqlExprError, compile_sql, names_in
+from segmento.features.sqlexpr import SqlExprError, names_in
+from segmento.features.sqlexpr_ibis import compile_sql
 
 if TYPE_CHECKING:
     from segmento.config import Project

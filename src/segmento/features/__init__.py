@@ -6,25 +6,27 @@
 
 A date D means the end of that day (see asof.py). Users add features in
 segmento.yaml (``features.custom``) or with the ``@feature`` decorator.
+
+Importing this package stays light (the project file's feature settings live here): each
+name below loads its module, with Ibis, on first use.
 """
 
-from segmento.features.asof import AsOf, Window
-from segmento.features.catalog import catalog, categories_at, find
-from segmento.features.compute import compute_features
-from segmento.features.custom import FeatureError, feature, unregister
-from segmento.features.model import Feature
-from segmento.features.sources import PointInTime
+from __future__ import annotations
 
-__all__ = [
-    "AsOf",
-    "Feature",
-    "FeatureError",
-    "PointInTime",
-    "Window",
-    "catalog",
-    "categories_at",
-    "compute_features",
-    "feature",
-    "find",
-    "unregister",
-]
+from typing import Any
+
+_HOME = {
+    "AsOf": "asof", "Window": "asof", "catalog": "known", "categories_at": "known", "find": "known",
+    "compute_features": "compute", "FeatureError": "custom", "feature": "custom", "unregister": "custom",
+    "Feature": "model", "PointInTime": "sources",
+}  # fmt: skip
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(f"segmento.features.{_HOME[name]}"), name)
+    raise AttributeError(name)

@@ -16,7 +16,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 from segmento.features.asof import AsOf
-from segmento.features.catalog import CATEGORY_FEATURE, categories_at, find, resolve
+from segmento.features.known import CATEGORY_FEATURE, categories_at, find, resolve
 from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows
 from segmento.features.providers import provider_of, unready

@@ -36,7 +36,8 @@ from segmento.features.asof import AsOf, Window, both
 from segmento.features.model import Context, Feature, Windows
 from segmento.features.names import did_you_mean
 from segmento.features.sources import TIME_COLUMNS, PointInTime
-from segmento.features.sqlexpr import SqlExprError, UnknownName, compile_sql, names_in
+from segmento.features.sqlexpr import SqlExprError, UnknownName, names_in
+from segmento.features.sqlexpr_ibis import compile_sql
 
 if TYPE_CHECKING:
     from segmento.config import Project

@@ -26,7 +26,7 @@ TIMELINE_ROWS = 500
 def feature_groups(ws: Workspace, features: dict[str, Any] | None, currency: str) -> list[tuple[str, list[Cell]]]:
     """[(axis, [Cell(label, tip=name, cls=formatted value)])] in catalog order; features not in the
     catalog (e.g. predictive traits) under their own axis or 'other'."""
-    from segmento.features.catalog import catalog
+    from segmento.features.known import catalog
 
     if not features:
         return []

@@ -218,7 +218,7 @@ def human_label(description: str) -> str:
 
 def feature_names(ws: Workspace) -> dict[str, str]:
     """Feature name -> a short human label (its catalog description up to the first bracket)."""
-    from segmento.features.catalog import catalog
+    from segmento.features.known import catalog
 
     return {f.name: human_label(f.description) for f in catalog(ws.project)}
 

@@ -14,17 +14,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import ibis
-import pyarrow as pa
-from ibis.backends import BaseBackend
+from typing import TYPE_CHECKING
 
 from segmento.errors import SegmentoError
-from segmento.store.backend import append
-from segmento.store.engines import engine_of
-from segmento.store.registry import API_KEYS
-from segmento.store.tables import table
+from segmento.store.quick import Source, rows
 
-KEYS = API_KEYS.name
+if TYPE_CHECKING:  # writes load Ibis and Arrow; listing keys needs neither (see store/quick.py)
+    import ibis
+    from ibis.backends import BaseBackend
+
+KEYS = "api_keys"  # declared in store/registry.py
 SCOPES = ("read", "write", "admin")
 PREFIX = "sgk"
 
@@ -70,6 +69,8 @@ def key_id_of(key: str) -> str | None:
 
 
 def keys_table(con: BaseBackend) -> ibis.Table:
+    from segmento.store.tables import table
+
     return table(con, KEYS)
 
 
@@ -83,6 +84,10 @@ def check_scopes(scopes: list[str] | tuple[str, ...]) -> frozenset[str]:
 
 def create_key(con: BaseBackend, name: str, scopes: list[str] | tuple[str, ...]) -> tuple[str, ApiKey]:
     """A new key: returns (the full key, shown only now; its stored record)."""
+    import pyarrow as pa
+
+    from segmento.store.backend import append
+
     chosen = check_scopes(scopes)
     keys_table(con)
     key_id = secrets.token_hex(4)
@@ -96,12 +101,12 @@ def create_key(con: BaseBackend, name: str, scopes: list[str] | tuple[str, ...])
     return key, record
 
 
-def list_keys(con: BaseBackend) -> list[ApiKey]:
-    rows = keys_table(con).order_by("created_at").to_pyarrow().to_pylist()
+def list_keys(source: Source) -> list[ApiKey]:
+    """Every key, oldest first, from a workspace's engine or straight from the file (``keys list``)."""
     return [
         ApiKey(r["key_id"], r["name"], r["key_hash"], frozenset(filter(None, r["scopes"].split(","))),
                r["created_at"], r["revoked_at"])
-        for r in rows
+        for r in rows(source, f"SELECT * FROM {KEYS} ORDER BY created_at")
     ]
 
 
@@ -111,6 +116,10 @@ def revoke_key(con: BaseBackend, key_id: str) -> ApiKey:
     if key_id not in found:
         raise ApiKeyError(f"no API key {key_id!r}; keys: {', '.join(found) or 'none'}")
     if found[key_id].revoked_at is None:
+        import pyarrow as pa
+
+        from segmento.store.engines import engine_of
+
         revoked = pa.table({"key_id": [key_id], "revoked_at": [datetime.now().replace(microsecond=0)]})
         engine_of(con).update(KEYS, revoked, "key_id")
     return {k.key_id: k for k in list_keys(con)}[key_id]

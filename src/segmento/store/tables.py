@@ -6,8 +6,9 @@ migration steps the database has not had yet (in order), creates every declared 
 and view still missing, and records the version reached. Stages get their tables from
 ``table()``, which makes sure they exist.
 
-To change the layout: edit the declaration in ``store/registry.py`` and append a step to
-``MIGRATIONS`` that brings a database at the previous version to the new declaration.
+To change the layout: edit the declaration in ``store/registry.py``, append a step to
+``MIGRATIONS`` that brings a database at the previous version to the new declaration, and
+set ``store/layout.py`` to its number.
 A step changes only tables that exist; tables still missing afterwards are created at
 the current layout.
 """
@@ -27,6 +28,7 @@ from ibis.common.exceptions import TableNotFound
 from segmento.errors import UnsupportedError
 from segmento.store.backend import append, transaction
 from segmento.store.engines import engine_of, home
+from segmento.store.layout import LAYOUT_VERSION
 from segmento.store.registry import REGISTRY, SCHEMA_VERSION, TableSpec, spec
 from segmento.store.views import VIEWS
 
@@ -91,6 +93,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "quarantine", {"customer_id": "string", "order_id": "string"})),
     Migration(6, "alert reasons and figures, audience change why", _reasons),
 )
+if MIGRATIONS[-1].version != LAYOUT_VERSION:  # quick reads trust the file only at the layout migrations reach
+    raise RuntimeError(f"the last migration reaches version {MIGRATIONS[-1].version}: set store/layout.py to it")
 
 
 def stored_version(con: BaseBackend, existing: set[str] | None = None) -> tuple[int, bool]:

@@ -1,4 +1,4 @@
-"""The feature catalog: built-ins by axis, the project's features, Python features.
+"""The feature catalog: built-ins by axis, the project's features, Python features (every feature known).
 
 The README, the dashboard and the audience rule language list features from here,
 and ``find`` gives the 'did you mean' for a mistyped name.
