@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 import multiprocessing
 import resource
+import shutil
 import time
 import warnings
 from datetime import date, datetime, time as clock, timedelta
@@ -52,26 +53,27 @@ def run(scale: float = 0.1) -> None:
 
 
 def _knowledge_base(customers: int) -> Path:
-    """The demo generator's tables in a DuckDB file, generated once per size."""
+    """The demo generator's tables in a DuckDB file, generated once per size (through Parquet files written
+    one month at a time, so 1M customers fit in memory)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"features-{customers}.duckdb"
     if path.exists():
         return path
-    from segmento.demo import generate
+    from segmento.demo.generator import write_demo
 
     started = time.perf_counter()
-    data = generate(customers, MONTHS, seed=42, end=AS_OF).tables()
+    files = write_demo(CACHE / f"parquet-{customers}", customers, MONTHS, seed=42, end=AS_OF)
     print(f"  generated in {time.perf_counter() - started:.0f} s")
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     with segmento.connect(partial) as ws:
-        raw = ws.con.con  # bulk load straight from Arrow: setup only, not what is measured
+        raw = ws.con.con  # bulk load straight from the files: setup only, not what is measured
         for name, spec in TABLES.items():
-            raw.register("source", data.pop(name).select(spec.column_names).cast(spec.schema.to_pyarrow()))
-            raw.execute(f'INSERT INTO "{name}" SELECT * FROM source')
-            raw.unregister("source")
+            columns = ", ".join(f'"{c}"' for c in spec.column_names)
+            raw.execute(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM read_parquet(?)', [str(files[name])])
         raw.execute("CHECKPOINT")
     partial.rename(path)
+    shutil.rmtree(CACHE / f"parquet-{customers}")
     return path
 
 
