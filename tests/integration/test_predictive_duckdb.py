@@ -156,7 +156,9 @@ def test_frozen_versions_and_point_in_time(ws: segmento.Workspace, orders: pd.Da
     full = traits(ws.con, day).to_pandas().sort_values("customer_id").reset_index(drop=True)
     short = traits(cut.con, day).to_pandas().sort_values("customer_id").reset_index(drop=True)
     cut.close()
-    pd.testing.assert_frame_equal(full, short, check_exact=False, rtol=1e-12)
+    # DuckDB sums in parallel, in no fixed order: the fits agree to about 1e-9, while a later order leaking in
+    # would move a customer's traits by far more
+    pd.testing.assert_frame_equal(full, short, check_exact=False, rtol=1e-7)
     assert full.p_alive.notna().sum() > 1000
 
 
