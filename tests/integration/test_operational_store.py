@@ -86,3 +86,20 @@ def test_keys_audit_and_erasure_across_both_stores(spark: Any, split: Any) -> No
     assert in_file(path, "SELECT key_hash FROM api_keys") == [(digest(secret),)]
     assert in_file(path, "SELECT customer_id FROM activation_outbox") == [("C2",)]
     assert in_file(path, "SELECT action FROM audit_log") == [("erasure",)]
+
+
+def test_campaign_history_features_read_targets_from_the_operational_store(split: Any) -> None:
+    """Targets live in the DuckDB file, customers in the warehouse: the features join both (one engine each)."""
+    from segmento.features import compute_features
+
+    ws, _ = split
+    ws.ingest("customers", pa.table({"customer_id": ["C1", "C2", "C3"], "signup_date": ["2024-01-02"] * 3}))
+    sent = [("spring", "C1", "treated", "2024-03-01"), ("summer", "C1", "treated", "2024-06-01"),
+            ("summer", "C2", "control", "2024-06-01"), ("winter", "C3", "treated", "2025-01-10")]  # after D: unseen
+    ws.con._segmento_engine.append("campaign_targets", pa.table({
+        "campaign_id": [r[0] for r in sent], "customer_id": [r[1] for r in sent], "arm": [r[2] for r in sent],
+        "sent_at": [datetime.fromisoformat(r[3]) for r in sent], "channel": ["email"] * 4, "offer": ["discount"] * 4,
+        "draw": [0.5] * 4, "source_id": [""] * 4, "message_id": [None] * 4,
+    }))
+    features = compute_features(ws.con, datetime(2024, 12, 31), names=["campaigns_received_12m"]).to_pyarrow()
+    assert dict(zip(*features.to_pydict().values())) == {"C1": 2, "C2": 0, "C3": 0}

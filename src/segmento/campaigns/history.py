@@ -23,7 +23,7 @@ from segmento.features.asof import AsOf
 from segmento.features.model import Feature
 from segmento.features.providers import Provider, register_provider
 from segmento.store.registry import CAMPAIGN_TARGETS
-from segmento.store.tables import table
+from segmento.store.tables import beside, table
 
 AXIS = "campaigns"
 CHANNELS = ("email", "sms", "push")
@@ -53,7 +53,9 @@ def _received(con: BaseBackend, as_of: AsOf, since: ir.TimestampScalar) -> ibis.
     """(customer, campaign) received within the window, with channel, offer and when."""
     targets = table(con, CAMPAIGN_TARGETS.name)
     sent = targets.filter((targets.arm == "treated") & as_of.visible(targets.sent_at) & (targets.sent_at >= since))
-    sent = sent.select("customer_id", "campaign_id", "channel", "offer", at=sent.sent_at.cast("timestamp"))
+    # the targets may live in the operational store (beside a Spark warehouse): their few columns come over
+    sent = beside(con, sent.select("customer_id", "campaign_id", "channel", "offer", at=sent.sent_at))
+    sent = sent.mutate(at=sent.at.cast("timestamp"))
     events = con.table("events")
     mailed = events.filter((events.type == "email_sent") & events.campaign_id.notnull()
                            & as_of.visible(events.occurred_at) & (events.occurred_at >= since))

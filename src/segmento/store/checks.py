@@ -21,6 +21,7 @@ from segmento.store.sources import LINE
 
 LOADED, DUPLICATE, REJECTED = "loaded", "duplicate", "rejected"
 UNKNOWN = "unknown "  # rules that wait for another table: "unknown customer_id (not in customers)"
+KNOWN = "_known_"  # the referenced key found for a column, NULL when not (a helper, dropped from the result)
 
 Check = tuple[Any, str, Any, str]  # failed?, field, reason, rule
 
@@ -83,13 +84,25 @@ def _value_checks(t: ibis.Table, column: Column, options: IngestOptions) -> list
     return checks
 
 
-def _checks(con: BaseBackend, t: ibis.Table, spec: TableSpec, options: IngestOptions) -> list[Check]:
+def _with_references(con: BaseBackend, t: ibis.Table, spec: TableSpec) -> ibis.Table:
+    """Each referenced key looked up once, by an equi-join on the target's keys (``KNOWN + column``).
+
+    Not ``NOT IN (SELECT key ...)``: its NULL semantics make Spark run it as a nested loop over
+    both tables (every order line against every order), evaluated once per rule column.
+    """
+    for column, target in spec.references.items():
+        keys = con.table(target)
+        known = keys.select(**{KNOWN + column: keys[table_spec(target).key[0]]}).distinct()
+        t = t.left_join(known, t[column] == known[KNOWN + column])
+    return t
+
+
+def _checks(t: ibis.Table, spec: TableSpec, options: IngestOptions) -> list[Check]:
     """Every rule, in the order they are reported (the first that fails is the row's reason)."""
     checks = [check for column in spec.columns for check in _value_checks(t, column, options)]
     for column_name, target in spec.references.items():
-        known = con.table(target)[table_spec(target).key[0]]
         value = t[column_name]
-        checks.append((value.notnull() & ~value.isin(known), column_name,
+        checks.append((value.notnull() & t[KNOWN + column_name].isnull(), column_name,
                        ibis.literal(f"unknown {column_name} '") + value + f"' (not in {target})",
                        f"{UNKNOWN}{column_name} (not in {target})"))
     return checks
@@ -106,7 +119,8 @@ def classify(con: BaseBackend, t: ibis.Table, spec: TableSpec, options: IngestOp
     """Every staged row with its status (loaded/duplicate/rejected), field, reason and rule."""
     t = t.mutate(**{c.name: parsed(t, c) for c in spec.columns})
     t, money = convert(con, t, spec, options, rates, syntax or Syntax(), " + ".join(names.values()))
-    checks = _checks(con, t, spec, options) + money
+    t = _with_references(con, t, spec)
+    checks = _checks(t, spec, options) + money
     t = t.mutate(
         _field=ibis.cases(*((cond, name) for cond, name, _, _ in checks), else_=ibis.null("string")),
         _reason=ibis.cases(*((cond, text) for cond, _, text, _ in checks), else_=ibis.null("string")),
@@ -155,7 +169,11 @@ def classify(con: BaseBackend, t: ibis.Table, spec: TableSpec, options: IngestOp
             else_=ibis.null("string"),
         ),
     ).drop("_hash", "_first_hash", "_first_line", "_first_source", "_stored_hash", "_rank",
-           *(c for c in HELPERS if c in valid.columns))
+           *_helpers(valid))
     invalid = t.filter(t._reason.notnull()).mutate(_status=ibis.literal(REJECTED))
-    invalid = invalid.drop(*(c for c in HELPERS if c in invalid.columns))
+    invalid = invalid.drop(*_helpers(invalid))
     return valid.union(invalid.select(valid.columns))
+
+
+def _helpers(t: ibis.Table) -> list[str]:
+    return [c for c in t.columns if c in HELPERS or c.startswith(KNOWN)]
