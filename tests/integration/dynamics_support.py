@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
+import pyarrow as pa
 
 
 def features_by_hand(orders: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -18,3 +19,23 @@ def features_by_hand(orders: pd.DataFrame, day: date) -> pd.DataFrame:
     interval = ((last - first).dt.days / (count - 1)).where(count > 1)
     frame = pd.DataFrame({"spend_12m": spend, "recency_days": recency, "interval": interval})
     return frame.fillna({"spend_12m": 0.0})
+
+
+def plant_snapshots(con, rows: pd.DataFrame) -> None:
+    """Snapshot rows as readers see them (period, segmentation, version, customer_id, segment_id,
+    segment_label, segment_rank, value), written as they are stored: the narrow rows, each model
+    version's labels and ranks once, each period's version once."""
+    from segmento.store.backend import append
+    from segmento.store.engines import engine_of
+    from segmento.store.registry import SEGMENT_SNAPSHOTS, SNAPSHOT_PERIODS, SNAPSHOT_SEGMENTS
+    from segmento.store.tables import table
+
+    engine = engine_of(con)
+    for spec in (SEGMENT_SNAPSHOTS, SNAPSHOT_PERIODS, SNAPSHOT_SEGMENTS):
+        table(con, spec.name)
+    narrow = rows[list(SEGMENT_SNAPSHOTS.column_names)]
+    append(con, SEGMENT_SNAPSHOTS.name, pa.Table.from_pandas(narrow, SEGMENT_SNAPSHOTS.schema.to_pyarrow(), preserve_index=False))
+    for spec in (SNAPSHOT_SEGMENTS, SNAPSHOT_PERIODS):
+        held = [c for c in spec.column_names if c in rows.columns]
+        found = rows[held].drop_duplicates().to_dict("records")
+        engine.upsert(spec.name, pa.Table.from_pylist(found, spec.schema.to_pyarrow()), spec.key)

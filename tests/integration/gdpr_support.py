@@ -91,8 +91,8 @@ def _renamed_exports(ws: segmento.Workspace, ids: list[str]) -> None:
 def _later_stages(ws: segmento.Workspace, ids: list[str]) -> None:
     con = ws.con
     append(con, "segment_snapshots", pa.Table.from_pylist([
-        {"period": date(2024, 1, 31), "segmentation": "value", "version": 1, "customer_id": cid,
-         "segment_id": "a", "segment_label": "A", "segment_rank": 1, "value": 1.0} for cid in ids],
+        {"period": date(2024, 1, 31), "segmentation": "value", "customer_id": cid, "segment_id": "a", "value": 1.0}
+        for cid in ids],
         SEGMENT_SNAPSHOTS.schema.to_pyarrow()))
     append(con, "alerts", pa.Table.from_pylist([
         {"alert_id": f"A-{i}", "period": date(2024, 1, 31), "customer_id": cid, "rule": "read",

@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from dynamics_support import plant_snapshots
 
 import segmento
 from segmento.activation.routing import CHANGES, enqueue_alerts
 from segmento.config import ConfigError, parse_project
 from segmento.dynamics.alerts import ALERT_SCHEMA, ALERTS, alerts_table, raise_alerts
-from segmento.dynamics.store import SNAPSHOTS, snapshots
 from segmento.store.backend import transaction
 
 P1, P2, P3 = date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)
@@ -72,8 +72,7 @@ def planted(tmp_path_factory):
     ws = segmento.connect(tmp_path_factory.mktemp("routing") / "shop.duckdb", project)
     ws.ingest("customers", pd.DataFrame({"customer_id": ids, "signup_date": "2023-01-01",
                                          "city": [CITIES[i % 3] for i in range(300)]}))
-    snapshots(ws.con)
-    ws.con.insert(SNAPSHOTS, snaps.drop(columns='visible_from'))
+    plant_snapshots(ws.con, snaps)
     raise_alerts(ws.con, project.dynamics.rules, P1, P2)
     yield ws, snaps
     ws.close()

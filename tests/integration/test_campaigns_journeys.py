@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dynamics_support import plant_snapshots
 from activation_support import PERIOD, plant_alerts
 
 import segmento
 from segmento import formatting as fmt
 from segmento.config import parse_project
 from segmento.report.campaigns import campaigns as campaigns_section
-from segmento.dynamics.store import snapshots
 from segmento.errors import SegmentoError
 
 NEXT = date(2024, 3, 31)
@@ -47,9 +47,7 @@ campaigns:
         snaps = pd.DataFrame(rows, columns=["period", "customer_id", "segment_id"])
         snaps = snaps.assign(segmentation="value", version=1, segment_label=snaps.segment_id.str.title(),
                              segment_rank=snaps.segment_id.map(RANKS), value=0.0)
-        snapshots(ws.con)
-        ws.con.insert("segment_snapshots", snaps[["period", "segmentation", "version", "customer_id", "segment_id",
-                                                  "segment_label", "segment_rank", "value"]])
+        plant_snapshots(ws.con, snaps)
         moves = ws.campaigns.journey_moves("winback")
         with pytest.raises(SegmentoError, match="not an alert rule"):
             ws.campaigns.journey_moves("plain")

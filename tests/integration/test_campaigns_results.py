@@ -11,10 +11,10 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 import pytest
+from dynamics_support import plant_snapshots
 
 import segmento
 from segmento.config import parse_project
-from segmento.dynamics.store import snapshots
 
 SEND = datetime(2024, 3, 5, 10, 0)
 PERIOD = date(2024, 2, 29)
@@ -49,8 +49,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory):
                           "segment_id": [segment[c] for c in ids],
                           "segment_label": [segment[c].title() for c in ids],
                           "segment_rank": [1 if segment[c] == "big" else 2 for c in ids], "value": 0.0})
-    snapshots(ws.con)
-    ws.con.insert("segment_snapshots", snaps)
+    plant_snapshots(ws.con, snaps)
     ws.campaigns.launch("spring", at=SEND)
     ws.deliver(until="settled")
     arms = {r["customer_id"]: r["arm"] for r in ws.campaigns.targets("spring").to_pyarrow().to_pylist()}

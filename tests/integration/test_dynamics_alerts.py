@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -17,6 +17,7 @@ import segmento
 from segmento.activation.outbox import outbox as activation_outbox
 from segmento.config import parse_project
 from segmento.demo import generate
+from segmento.dynamics.store import snapshots
 from segmento.errors import NotReadyError
 
 END = date(2024, 8, 31)
@@ -60,7 +61,7 @@ def base(tmp_path_factory):
 
 def expected_alerts(ws, orders: pd.DataFrame) -> set[tuple[str, date, str]]:
     """The rules read by hand over the snapshot table."""
-    snaps = ws.table("segment_snapshots").to_pandas()
+    snaps = snapshots(ws.con).to_pandas()
     periods = sorted(snaps.period.unique())
     seg = snaps.pivot(index="customer_id", columns="period", values="segment_rank")
     value = snaps.pivot(index="customer_id", columns="period", values="value")

@@ -8,12 +8,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from dynamics_support import plant_snapshots
 
 import segmento
 from segmento.dynamics.forecast import backtest, forecast_interval
 from segmento.dynamics.markov import fit_markov
 from segmento.dynamics.periods import period_ends
-from segmento.dynamics.store import SNAPSHOTS, snapshots
 
 STATES = ["top", "mid", "low"]
 TRUE_P = np.array([[0.85, 0.12, 0.03], [0.05, 0.80, 0.15], [0.01, 0.09, 0.90]])
@@ -37,8 +37,7 @@ def chain(tmp_path_factory):
     snaps = pd.DataFrame(rows, columns=["period", "segmentation", "version", "customer_id", "segment_id",
                                         "segment_label", "segment_rank", "value"])
     ws = segmento.connect(tmp_path_factory.mktemp("forecast") / "shop.duckdb")
-    snapshots(ws.con)
-    ws.con.insert(SNAPSHOTS, snaps)
+    plant_snapshots(ws.con, snaps)
     yield ws, snaps
     ws.close()
 

@@ -8,10 +8,11 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from dynamics_support import plant_snapshots
 
 import segmento
 from segmento.dynamics.markov import fit_markov
-from segmento.dynamics.store import EXIT, NEW, SNAPSHOTS, snapshots
+from segmento.dynamics.store import EXIT, NEW
 from segmento.dynamics.trajectories import trajectories
 from segmento.dynamics.transitions import transition_matrix
 
@@ -46,8 +47,7 @@ def planted(tmp_path_factory):
     ws = segmento.connect(tmp_path_factory.mktemp("dyn") / "shop.duckdb")
     ws.ingest("customers", pd.DataFrame({"customer_id": customers, "signup_date": "2023-01-01"}))
     ws.ingest("orders", orders)
-    snapshots(ws.con)
-    ws.con.insert(SNAPSHOTS, snaps)
+    plant_snapshots(ws.con, snaps)
     yield ws, snaps, orders
     ws.close()
 

@@ -95,7 +95,7 @@ def test_the_report_opens_on_the_data_date_and_headline_figures(report) -> None:
 def test_segments_are_named_and_moves_coloured_by_direction(report) -> None:
     html, db = report
     with duckdb.connect(str(db), read_only=True) as con:
-        ranks = dict(con.execute("SELECT segment_label, min(segment_rank) FROM segment_snapshots "
+        ranks = dict(con.execute("SELECT segment_label, min(segment_rank) FROM snapshot_segments "
                                  "WHERE segmentation = 'rfm' GROUP BY 1").fetchall())
     drawn = figures(html)
     heatmap = titled(drawn, "rfm: transitions")["data"][0]

@@ -29,6 +29,7 @@ from segmento.activation.holdout import campaign_key, declared_campaigns, journe
 from segmento.activation.outbox import enqueue, existing_ids, message_id, new_message, to_json
 from segmento.activation.settings import DestinationBase, Route
 from segmento.dynamics.freshness import data_extent
+from segmento.dynamics.store import snapshots
 from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 ALERT, CHANGE, EXPORT = "alert", "audience_change", "export"
 ALERTS = registry.ALERTS.name
-SNAPSHOTS = registry.SEGMENT_SNAPSHOTS.name
 CHANGES = registry.AUDIENCE_CHANGES.name
 PROFILE_COLUMNS = tuple(c for c in CUSTOMERS.column_names if c != "customer_id")
 
@@ -284,7 +284,7 @@ def customer_context(
         "customer_id": pa.array([c for _, c, _ in keys], pa.string()),
         "at": pa.array([a for _, _, a in keys], pa.timestamp("us")),
     })
-    snaps = table(con, SNAPSHOTS)
+    snaps = snapshots(con)  # labels joined back
     with staged(con, wanted) as asked:
         visible_from = snaps.period.cast("timestamp") + ibis.interval(days=1)
         joined = asked.join(snaps, "customer_id").filter(visible_from <= asked.at)

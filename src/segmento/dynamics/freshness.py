@@ -99,11 +99,12 @@ def require_fresh(period: date, extent: DataExtent, force: bool) -> str | None:
     return warning
 
 
-def record_checks(con: BaseBackend, checks: list[PeriodCheck]) -> None:
-    """Store the checks of a snapshot; a re-run replaces them."""
+def record_checks(con: BaseBackend, checks: list[PeriodCheck], versions: dict[str, int]) -> None:
+    """Store the checks of a snapshot with the model version of each segmentation; a re-run replaces them."""
     period_checks(con)
     rows = [{"period": c.period, "segmentation": c.segmentation, "complete": c.complete, "needs_from": c.needs_from,
-             "data_from": c.data_from, "data_to": c.data_to, "note": c.note} for c in checks]
+             "data_from": c.data_from, "data_to": c.data_to, "note": c.note, "version": versions[c.segmentation]}
+            for c in checks]
     engine_of(con).upsert(PERIOD_CHECKS, pa.Table.from_pylist(rows, schema=PERIOD_SCHEMA.to_pyarrow()),
                           ["segmentation", "period"])
 

@@ -15,13 +15,14 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import ibis
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
 from segmento.dynamics.freshness import check_period, data_extent, record_checks, require_fresh
 from segmento.dynamics.periods import period_ends, previous_period_end
 from segmento.dynamics.rules import reason_fields
-from segmento.dynamics.store import SNAPSHOTS, VALUE_FEATURE, require_segmentation, snapshots, taken_periods
+from segmento.dynamics.store import SNAPSHOTS, VALUE_FEATURE, require_segmentation, stored, taken_periods
 from segmento.errors import NotReadyError
 from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
@@ -29,10 +30,12 @@ from segmento.segmentations import load_model
 from segmento.segmentations.assign import assign
 from segmento.segmentations.registry import versions
 from segmento.store.engines import engine_of
+from segmento.store.registry import SNAPSHOT_SEGMENTS
 
 if TYPE_CHECKING:
     from segmento.config import Project
     from segmento.dynamics.settings import TrajectoryRule
+    from segmento.segmentations.registry import FrozenModel
 
 
 @dataclass
@@ -96,7 +99,7 @@ def take_snapshot(
     report.incomplete = {check.segmentation: check.note for check in checks if not check.complete}
     engine = engine_of(con)
     with engine.staged(features) as staged:  # computed once, read per model and by the alerts
-        table = snapshots(con)
+        table = stored(con)
         values = staged.select("customer_id", value=staged[VALUE_FEATURE].fill_null(0.0))
         parts = [
             assign(con, model, staged).join(values, "customer_id")
@@ -104,9 +107,11 @@ def take_snapshot(
             for model in models
         ]
         rows = ibis.union(*parts) if len(parts) > 1 else parts[0]
-        # every segmentation of the period in one write: all of it replaced, or none
-        engine.replace_partitions(SNAPSHOTS, [{"segmentation": m.name, "period": period} for m in models], rows)
-        record_checks(con, checks)
+        # every segmentation of the period in one write, with its version and labels: all of it replaced, or none
+        with engine.transaction():
+            engine.replace_partitions(SNAPSHOTS, [{"segmentation": m.name, "period": period} for m in models], rows)
+            engine.upsert(SNAPSHOT_SEGMENTS.name, _segments(models), SNAPSHOT_SEGMENTS.key)
+            record_checks(con, checks, {model.name: model.version for model in models})
         taken = table.filter((table.period == period) & table.segmentation.isin(names))
         sizes = taken.group_by("segmentation").agg(n=taken.count()).to_pyarrow().to_pylist()
         counted = {row["segmentation"]: row["n"] for row in sizes}
@@ -114,6 +119,13 @@ def take_snapshot(
         if rules:
             report.alerts = _alerts_into(con, project, period, rules, staged, on_new_alerts)
     return report
+
+
+def _segments(models: list[FrozenModel]) -> pa.Table:
+    """Label and rank of every segment of the models' versions, stored once per version (not per row)."""
+    rows = [{"segmentation": m.name, "version": m.version, "segment_id": s.id, "segment_label": s.label,
+             "segment_rank": s.rank} for m in models for s in m.segments]
+    return pa.Table.from_pylist(rows, SNAPSHOT_SEGMENTS.schema.to_pyarrow())
 
 
 def _alerts_into(

@@ -1,4 +1,9 @@
-"""The snapshot table: who was in which segment at each period end."""
+"""The snapshot table: who was in which segment at each period end.
+
+Stored narrow (customer, segment, value per period); the model version of each period and
+the label and rank of each segment are stored once and joined back here, so every reader
+(CLI, API, report, dashboard, alerts, campaigns) sees the same full rows.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,28 @@ import ibis
 from ibis.backends import BaseBackend
 
 from segmento.errors import NotFoundError, NotReadyError
-from segmento.store.registry import SEGMENT_SNAPSHOTS
+from segmento.store.registry import SEGMENT_SNAPSHOTS, SNAPSHOT_PERIODS, SNAPSHOT_SEGMENTS
 from segmento.store.tables import table
 
 SNAPSHOTS = SEGMENT_SNAPSHOTS.name
+COLUMNS = ("period", "segmentation", "version", "customer_id", "segment_id", "segment_label", "segment_rank", "value")
 NEW, EXIT = "(new)", "(exit)"
 VALUE_FEATURE = "spend_12m"  # the snapshot's value column
 
 
 def snapshots(con: BaseBackend) -> ibis.Table:
-    """The snapshot table."""
+    """The snapshot rows with the period's model version and the segment's label and rank joined back."""
+    rows = table(con, SNAPSHOTS)
+    periods = table(con, SNAPSHOT_PERIODS.name).select("segmentation", "period", "version")
+    labelled = rows.left_join(periods, ["segmentation", "period"])
+    labelled = labelled.select(*rows.columns, "version")
+    segments = table(con, SNAPSHOT_SEGMENTS.name)
+    labelled = labelled.left_join(segments, ["segmentation", "version", "segment_id"])
+    return labelled.select(*COLUMNS)
+
+
+def stored(con: BaseBackend) -> ibis.Table:
+    """The stored rows only (period, segmentation, customer, segment, value): for what needs no label."""
     return table(con, SNAPSHOTS)
 
 
@@ -31,7 +48,7 @@ def period_of(con: BaseBackend, segmentation: str, period: date) -> ibis.Table:
 
 def taken_periods(con: BaseBackend, segmentation: str) -> list[date]:
     """Period ends with a snapshot of this segmentation, oldest first."""
-    table = snapshots(con)
+    table = stored(con)
     periods = table.filter(table.segmentation == segmentation).select("period").distinct().order_by("period")
     return [row["period"] for row in periods.to_pyarrow().to_pylist()]
 
@@ -54,7 +71,7 @@ def require_segmentation(con: BaseBackend, segmentation: str, declared: Iterable
         return
     from segmento.segmentations.registry import fitted  # here: this module stays light for the readers of snapshots
 
-    table = snapshots(con)
+    table = stored(con)
     taken = table.select("segmentation").distinct().to_pyarrow().column(0).to_pylist()
     known = sorted({*declared, *fitted(con), *taken})
     if segmentation not in known:

@@ -4,4 +4,4 @@
 is this number); ``quick`` reads a database file directly only when it is at this layout.
 """
 
-LAYOUT_VERSION = 6
+LAYOUT_VERSION = 7

@@ -131,15 +131,14 @@ SEGMENTATION_MODELS = TableSpec(
 
 SEGMENT_SNAPSHOTS = TableSpec(
     "segment_snapshots",
-    "Who was in which segment of each segmentation at each period end.",
+    "Who was in which segment of each segmentation at each period end. Only what varies per customer is "
+    "stored: the model version is the period's (snapshot_periods), label and rank the version's "
+    "(snapshot_segments); readers get them joined back (dynamics.store.snapshots).",
     (
         Column("period", "date", "Period end"),
         Column("segmentation", "string", "Segmentation name"),
-        Column("version", "int", "Model version used"),
         _customer(),
         Column("segment_id", "string", "Segment"),
-        Column("segment_label", "string", "Segment label"),
-        Column("segment_rank", "int", "1 = best; lets trajectory rules say down"),
         Column("value", "float", "Spend over the 12 months before the period end: the value at stake"),
     ),
     key=("period", "segmentation", "customer_id"),
@@ -149,9 +148,25 @@ SEGMENT_SNAPSHOTS = TableSpec(
     partition_by=("segmentation", "period"),
 )
 
+SNAPSHOT_SEGMENTS = TableSpec(
+    "snapshot_segments",
+    "The segments of each model version snapshots were taken with: label and rank, joined back to the snapshot rows.",
+    (
+        Column("segmentation", "string", "Segmentation name"),
+        Column("version", "int", "Model version"),
+        Column("segment_id", "string", "Segment"),
+        Column("segment_label", "string", "Segment label"),
+        Column("segment_rank", "int", "1 = best; lets trajectory rules say down"),
+    ),
+    key=("segmentation", "version", "segment_id"),
+    role=DERIVED,
+    stage="dynamics",
+    customer_ref=NoCustomer("segment labels and ranks of a model version, no customer rows"),
+)
+
 SNAPSHOT_PERIODS = TableSpec(
     "snapshot_periods",
-    "Per segmentation and period: whether every feature window fits in the loaded history.",
+    "Per segmentation and period: the model version used, and whether every feature window fits in the loaded history.",
     (
         Column("period", "date", "Period end"),
         Column("segmentation", "string", "Segmentation name"),
@@ -160,6 +175,7 @@ SNAPSHOT_PERIODS = TableSpec(
         Column("data_from", "date", "First order in the base when the snapshot was taken"),
         Column("data_to", "date", "Last order or event in the base then"),
         Column("note", "string", "Why the period is incomplete"),
+        Column("version", "int", "Model version the period's memberships were assigned with"),
     ),
     key=("period", "segmentation"),
     role=DERIVED,

@@ -82,6 +82,31 @@ def _reasons(con: BaseBackend) -> None:
             con.create_view(view, definition(con.table(source)), overwrite=True)
 
 
+def _narrow_snapshots(con: BaseBackend) -> None:
+    """Snapshot rows lose what the model gives: labels and ranks go to snapshot_segments (once per
+    model version), the model version to snapshot_periods (once per period); the rows are copied
+    narrow into the table as now declared. Every reader joins them back, so what it reads is unchanged."""
+    _add_columns("snapshot_periods", {"version": "int64"})(con)
+    snaps, periods, segments = (REGISTRY[n] for n in ("segment_snapshots", "snapshot_periods", "snapshot_segments"))
+    existing = set(con.list_tables())
+    if snaps.name not in existing or "segment_label" not in con.table(snaps.name).columns:
+        return
+    engine = engine_of(con)
+    for needed in (periods, segments):
+        if needed.name not in existing:
+            create_table(con, needed)
+    old = con.table(snaps.name)
+    engine.append(segments.name, old.select(*segments.column_names).distinct())
+    versions = old.select("period", "segmentation", "version").distinct().to_pyarrow()
+    checked = {(r["period"], r["segmentation"]): r for r in con.table(periods.name).to_pyarrow().to_pylist()}
+    rows = [{**checked.get((r["period"], r["segmentation"]), {}), **r} for r in versions.to_pylist()]
+    engine.upsert(periods.name, pa.Table.from_pylist(rows, periods.schema.to_pyarrow()), periods.key)
+    with engine.staged(old.select(*snaps.column_names)) as narrow:
+        con.drop_table(snaps.name)
+        create_table(con, snaps)
+        engine.append(snaps.name, narrow)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the layout of databases made before versions were recorded", _unchanged),
     Migration(2, "quarantine: rule and parsed columns", _add_columns("quarantine", {"rule": "string",
@@ -92,6 +117,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "quarantine: the customer and order ids each row names, as mapped", _add_columns(
         "quarantine", {"customer_id": "string", "order_id": "string"})),
     Migration(6, "alert reasons and figures, audience change why", _reasons),
+    Migration(7, "segment_snapshots narrow: labels and ranks in snapshot_segments, model version in snapshot_periods",
+              _narrow_snapshots),
 )
 if MIGRATIONS[-1].version != LAYOUT_VERSION:  # quick reads trust the file only at the layout migrations reach
     raise RuntimeError(f"the last migration reaches version {MIGRATIONS[-1].version}: set store/layout.py to it")
