@@ -19,6 +19,7 @@ kept in build/bench/ so a second run skips building it.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -29,6 +30,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import httpx
 
 import segmento
@@ -80,7 +82,37 @@ def run(scale: float = 0.1, db: Path | None = None) -> None:
         print("  first: the first request after start (pages computed ahead); later: median of 5; no cache: the "
               "page's parts computed afresh (baseline); browser: Chromium 1366x768, load event and every chart "
               "drawn, median of 3")
+        _previous_customer_page(path, key, pages[-1], Path(tmp), browser[pages[-1]], warm[pages[-1]])
         _report(path, project, Path(tmp))
+
+
+def _previous_customer_page(path: Path, key: str, page: str, directory: Path, now: tuple[float, float],
+                            later: float) -> None:
+    """The customer page as served before the lookup indexes (the service of BENCH_SERVICE_BASELINE, on a copy of
+    the base without them): its timeline scanned the orders and events tables for each customer."""
+    from benchmarks.bench_service import BASELINE, _sources
+
+    sources = _sources(BASELINE, directory) if BASELINE else None
+    if sources is None:
+        return
+    copy = directory / "previous.duckdb"
+    shutil.copy(path, copy)
+    if path.with_name(path.name + ".key").exists():
+        shutil.copy(path.with_name(path.name + ".key"), copy.with_name(copy.name + ".key"))
+    with duckdb.connect(str(copy)) as con:
+        for (name,) in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall():
+            con.execute(f'DROP INDEX "{name}"')
+    server, url = _serve(copy, directory, sources)
+    try:
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=300) as client:
+            _wait_warmed(client)
+            _get(client, page)
+            before = statistics.median(_get(client, page) for _ in range(5))
+        load, drawn = _browser_times(url, key, [page])[page]
+    finally:
+        _stop(server)
+    print(f"  customer page before ({BASELINE}, no lookup index): later {before:.2f}s, browser load {load:.2f}s, "
+          f"drawn {drawn:.2f}s; now: later {later:.2f}s, browser load {now[0]:.2f}s, drawn {now[1]:.2f}s")
 
 
 def _demo_base(customers: int) -> Path:
@@ -105,14 +137,15 @@ def _demo_base(customers: int) -> Path:
     return path
 
 
-def _serve(path: Path, directory: Path) -> tuple[subprocess.Popen, str]:
+def _serve(path: Path, directory: Path, sources: Path | None = None) -> tuple[subprocess.Popen, str]:
     from benchmarks.bench_service import _free_port, _wait_ready
 
     port = _free_port()
     log = (directory / "server.log").open("w")
+    env = {**os.environ, "PYTHONPATH": str(sources)} if sources else None
     server = subprocess.Popen([sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of",
                                AS_OF.isoformat(), "--db", str(path), "--config", str(PROJECT_FILE)],
-                              stdout=log, stderr=subprocess.STDOUT)
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     try:

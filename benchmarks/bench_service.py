@@ -1,17 +1,18 @@
 """Service: customer-360 lookups per second and latency over HTTP, and event -> membership
-update latency over HTTP.
+latency over HTTP alone and under a mixed read/write load, with the server's peak memory.
 
-`segmento serve` (uvicorn, one process) runs on a copy of the features benchmark's base
-(scale 1.0 = 1M customers), with two segmentations snapshotted and four audiences; the
-load generator is this process (a second one), on loopback: keep-alive connections,
-bounded in requests and in time. The baseline is the same endpoint answering from the
-knowledge base on every request (``?fresh=true``: the queries a straightforward service
-would run), on the same server.
+`segmento serve` (uvicorn, one process: a DuckDB file has one writing process) runs on a copy
+of the features benchmark's base (scale 1.0 = 1M customers), with two segmentations
+snapshotted and four audiences; the load generator is this process (a second one), on
+loopback. The same measures run against the previous setup in the same run: the service as
+it was at ``BENCH_SERVICE_BASELINE`` (a git revision, default below; set it empty to skip),
+served from a copy of that revision's sources on the same base and the same load. The
+baseline of the 360 itself is the same endpoint answering from the knowledge base on every
+request (``?fresh=true``: the queries a straightforward service would run).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import shutil
@@ -20,14 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 import segmento
+from benchmarks import http_load
 from benchmarks.bench_features import _knowledge_base
 from benchmarks.common import section, timed
 from segmento.config import parse_project
@@ -35,12 +37,19 @@ from segmento.service import keys as api_keys
 
 AS_OF = date(2024, 12, 31)
 EVENTS_UP_TO_SCALE = 0.2  # the real-time state's memory grows with the base (see bench_audiences)
-PROJECT = """
-audiences:
-  - {name: big_spenders, rule: "spend_12m > 500"}
-  - {name: tennis_browsers, rule: "viewed(category = 'tennis', within = '30d')"}
-  - {name: recent_contacts, rule: "contacted(within = '7d')"}
-  - {name: web_lovers, rule: "share_web_12m > 0.5"}
+BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "eeefa01")  # main before the live-service work
+CATEGORIES = ("tennis", "running", "yoga", "camping", "cycling", "ski", "swimming", "football")
+AUDIENCES = [  # 20, as a brand's channels would hold
+    *(f'  - {{name: spend_over_{n}, rule: "spend_12m > {n}"}}' for n in (100, 300, 500, 1000, 2000)),
+    *(f"  - {{name: {c}_browsers, rule: \"viewed(category = '{c}', within = '30d')\"}}" for c in CATEGORIES),
+    *(f'  - {{name: contacted_{d}d, rule: "contacted(within = \'{d}d\')"}}' for d in (7, 30)),
+    '  - {name: web_lovers, rule: "share_web_12m > 0.5"}',
+    '  - {name: app_lovers, rule: "share_app_12m > 0.5"}',
+    '  - {name: store_lovers, rule: "share_store_12m > 0.5"}',
+    '  - {name: loyal_reachable, rule: "orders_12m >= 4 AND consent_email"}',
+    '  - {name: lapsing, rule: "recency_days > 180 AND orders_lifetime >= 2"}',
+]
+PROJECT = "audiences:\n" + "\n".join(AUDIENCES) + """
 segmentations:
   - name: value
     kind: tiers
@@ -52,70 +61,133 @@ segmentations:
       - {id: inactive}
   - {name: rfm, kind: rfm}
 """
-
-
-@dataclass
-class Load:
-    """What one load run measured."""
-
-    requests: int
-    seconds: float
-    latencies: np.ndarray  # seconds
-    errors: int
-
-    def __str__(self) -> str:
-        ms = self.latencies * 1000
-        return (f"{self.requests / self.seconds:>9,.0f} req/s  p50 {np.percentile(ms, 50):6.2f} ms  "
-                f"p95 {np.percentile(ms, 95):6.2f} ms  p99 {np.percentile(ms, 99):6.2f} ms  "
-                f"({self.requests:,} requests in {self.seconds:.1f} s, {self.errors} errors)")
+READ_RATE, WRITE_RATE, MIXED_SECONDS = 300, 20, 30  # channels reading while events come in
 
 
 def run(scale: float = 0.1) -> None:
     customers = max(1000, int(1_000_000 * scale))
-    with section(f"service: customer 360 over HTTP, {customers:,} customers, uvicorn on loopback"), \
-            tempfile.TemporaryDirectory() as tmp:
+    with section(f"service: customer 360 and events over HTTP, {customers:,} customers, 20 audiences, uvicorn on "
+                 "loopback, load from this process"), tempfile.TemporaryDirectory() as tmp:
         path, config, keys, ids = _prepare(Path(tmp), customers)
-        port = _free_port()
-        log = (Path(tmp) / "server.log").open("w")
+        setups = {"this version": None}
+        previous = _sources(BASELINE, Path(tmp)) if BASELINE else None
+        if previous is not None:
+            setups = {f"previous ({BASELINE})": previous, **setups}
+        found = {}
+        for label, sources in setups.items():
+            copy = Path(tmp) / f"{len(found)}.duckdb"  # each setup its own copy: the events one wrote stay its own
+            shutil.copy(path, copy)
+            print(f"  -- {label}")
+            with _served(copy, config, sources, keys) as (port, pid):
+                found[label] = _measure(port, pid, keys, ids, scale, baseline=sources is None)
+        _summary(found)
+
+
+def _measure(port: int, pid: int, keys: dict[str, str], ids: list[str], scale: float,
+             baseline: bool) -> dict[str, object]:
+    read = {"X-API-Key": keys["read"]}
+    rng = random.Random(1)
+    paths = [f"/api/customers/{rng.choice(ids)}" for _ in range(50_000)]
+    lookups = [http_load.get(p, read) for p in paths]
+    http_load.saturate(port, lookups[:500], 8, 500, 30)  # warm-up
+    floor = http_load.saturate(port, [http_load.get("/health", {})], 16, 20_000, 20)
+    print(f"  GET /health (framework floor)            {floor}")
+    fast = http_load.saturate(port, lookups, 16, 30_000, 30)
+    print(f"  GET 360 from the read model              {fast}")
+    if baseline:
+        live = http_load.saturate(port, [http_load.get(p + "?fresh=true", read) for p in paths], 4, 400, 30)
+        print(f"  GET 360 ?fresh=true (queries, baseline)  {live}")
+        print(f"    ratio: {fast.rate / live.rate:,.0f}x the baseline's throughput; p95 {live.ms(95) / fast.ms(95):,.0f}x lower")
+    result: dict[str, object] = {"360": fast}
+    if scale <= EVENTS_UP_TO_SCALE:
+        result.update(_events(port, pid, keys, ids, lookups))
+    else:  # the stage's real-time state would be built inside the server: see bench_audiences
+        print(f"  POST /api/events skipped above scale {EVENTS_UP_TO_SCALE}")
+    result["rss"] = http_load.rss_mb(pid, "VmHWM")
+    print(f"  server peak RSS {result['rss']:,.0f} MB")
+    return result
+
+
+def _events(port: int, pid: int, keys: dict[str, str], ids: list[str], lookups: list[bytes]) -> dict[str, object]:
+    """Events one at a time (the first loads the real-time state), then under the mixed load."""
+    write = {"X-API-Key": keys["write"]}
+    rng = random.Random(7)
+    stamp = time.time_ns()  # event ids unique to this run
+
+    def event(i: int) -> bytes:
+        body = {"event_id": f"bench-{stamp}-{i}", "customer_id": rng.choice(ids), "occurred_at": f"{AS_OF}T12:00:00",
+                "type": "product_view", "channel": "web", "category": rng.choice(CATEGORIES)}
+        return http_load.post("/api/events", write, body)
+
+    before = http_load.rss_mb(pid)
+    first = http_load.saturate(port, [event(0)], 1, 1, 3600)
+    print(f"  first event (loads the real-time state)  {first.latencies[0]:.1f} s; server RSS {before:,.0f} -> "
+          f"{http_load.rss_mb(pid):,.0f} MB (peak {http_load.rss_mb(pid, 'VmHWM'):,.0f} MB)")
+    alone = http_load.saturate(port, [event(i) for i in range(1, 301)], 1, 300, 60)
+    print(f"  POST /api/events alone, one at a time    {alone}")
+    reads, writes = http_load.mixed(port, lookups, READ_RATE, lambda i: event(1000 + i), WRITE_RATE, MIXED_SECONDS)
+    print(f"  mixed: POST /api/events at {WRITE_RATE}/s       {writes}")
+    print(f"  mixed: GET 360 at {READ_RATE}/s               {reads}")
+    return {"events alone": alone, "events mixed": writes, "reads mixed": reads}
+
+
+def _summary(found: dict[str, dict[str, object]]) -> None:
+    if len(found) < 2:
+        return
+    print(f"  {'':<28}" + "".join(f"{label:>36}" for label in found))
+    rows = [("360 req/s", lambda r: f"{r['360'].rate:,.0f}"),
+            ("360 p50 / p95 / max ms", lambda r: _spread(r["360"])),
+            ("event alone p50/p95/max ms", lambda r: _spread(r["events alone"]) if "events alone" in r else "-"),
+            ("event mixed p50/p95/max ms", lambda r: _spread(r["events mixed"]) if "events mixed" in r else "-"),
+            ("360 mixed p50/p95/max ms", lambda r: _spread(r["reads mixed"]) if "reads mixed" in r else "-"),
+            ("server peak RSS MB", lambda r: f"{r['rss']:,.0f}")]
+    for name, show in rows:
+        print(f"  {name:<28}" + "".join(f"{show(r):>36}" for r in found.values()))
+
+
+def _spread(load: http_load.Load) -> str:
+    return f"{load.ms(50):.2f} / {load.ms(95):.2f} / {load.latencies.max() * 1000:.1f}"
+
+
+def _sources(revision: str, directory: Path) -> Path | None:
+    """The package sources at ``revision`` (None, said, where git or the revision is missing)."""
+    root = Path(__file__).resolve().parent.parent
+    out = directory / "previous"
+    out.mkdir()
+    try:
+        archive = subprocess.run(["git", "-C", str(root), "archive", revision, "src"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"  previous setup skipped: no sources of {revision} ({exc})")
+        return None
+    return out / "src"
+
+
+@contextmanager
+def _served(path: Path, config: Path, sources: Path | None, keys: dict[str, str]) -> Iterator[tuple[int, int]]:
+    """`segmento serve` on ``path`` (from ``sources`` when given), its read model built: (port, pid)."""
+    port = _free_port()
+    log = path.with_suffix(".log")
+    env = {**os.environ, "PYTHONPATH": str(sources)} if sources else None
+    with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "segmento.cli", "serve", "--port", str(port), "--as-of", AS_OF.isoformat(),
-             "--db", str(path), "--config", str(config)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
+             "--db", str(path), "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
-            try:
-                _wait_ready(url, server)
-            except RuntimeError:
-                print((Path(tmp) / "server.log").read_text())
-                raise
-            model = httpx.post(f"{url}/api/read-model/refresh", headers={"X-API-Key": keys["admin"]}, timeout=600).json()
-            print(f"  server up with its read model in {time.perf_counter() - started:.1f} s "
-                  f"(read model build {model['seconds']:.1f} s for {model['customers']:,} customers); "
-                  f"server RSS {_rss_mb(server.pid):,.0f} MB")
-            read = {"X-API-Key": keys["read"]}
-            paths = [f"/api/customers/{random.Random(i).choice(ids)}" for i in range(50_000)]
-            asyncio.run(_load(port, paths[:500], read, 8, 500, 30))  # warm-up
-            floor = asyncio.run(_load(port, ["/health"] * 20_000, {}, 16, 20_000, 20))
-            print(f"  GET /health (framework floor)          {floor}")
-            fast = asyncio.run(_load(port, paths, read, 16, 30_000, 30))
-            print(f"  GET 360 from the read model            {fast}")
-            live = asyncio.run(_load(port, [p + "?fresh=true" for p in paths], read, 4, 400, 30))
-            print(f"  GET 360 ?fresh=true (queries, baseline) {live}")
-            ratio = (fast.requests / fast.seconds) / (live.requests / live.seconds)
-            print(f"  ratio: {ratio:,.0f}x the baseline's throughput; "
-                  f"p95 {np.percentile(live.latencies, 95) / np.percentile(fast.latencies, 95):,.0f}x lower")
-            print(f"  server RSS after the load {_rss_mb(server.pid):,.0f} MB")
-            if scale <= EVENTS_UP_TO_SCALE:
-                _events(url, keys, ids)
-            else:  # the stage's real-time state would be built inside the server: see bench_audiences
-                print(f"  POST /api/events skipped above scale {EVENTS_UP_TO_SCALE}: at 1M customers the first event "
-                      "took the server past 20 GB (the audiences stage's real-time state beside the read model)")
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-            log.close()
+            _wait_ready(url, server)
+        except RuntimeError:
+            print(log.read_text())
+            raise
+        model = httpx.post(f"{url}/api/read-model/refresh", headers={"X-API-Key": keys["admin"]}, timeout=600).json()
+        print(f"  server up with its read model in {time.perf_counter() - started:.1f} s (read model build "
+              f"{model['seconds']:.1f} s for {model['customers']:,} customers); RSS {http_load.rss_mb(server.pid):,.0f} MB")
+        yield port, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def _prepare(directory: Path, customers: int) -> tuple[Path, Path, dict[str, str], list[str]]:
@@ -133,70 +205,6 @@ def _prepare(directory: Path, customers: int) -> tuple[Path, Path, dict[str, str
         keys = {role: api_keys.create_key(ws.con, role, [role])[0] for role in ("read", "write", "admin")}
         ids = ws.table("customers").customer_id.to_pyarrow().to_pylist()
     return path, config, keys, ids
-
-
-async def _load(port: int, paths: list[str], headers: dict[str, str], connections: int, limit: int,
-                seconds: float) -> Load:
-    """``limit`` GETs at most, for ``seconds`` at most, over ``connections`` keep-alive connections."""
-    try:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:  # pragma: no cover
-        pass
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    requests = [f"GET {p} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode() for p in paths]
-    latencies: list[float] = []
-    errors = 0
-    next_request = 0
-    deadline = time.perf_counter() + seconds
-
-    async def client() -> None:
-        nonlocal next_request, errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while next_request < limit and time.perf_counter() < deadline:
-            request = requests[next_request % len(requests)]
-            next_request += 1
-            began = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - began)
-            errors += head[9:12] != b"200"
-        writer.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(connections)))
-    return Load(len(latencies), time.perf_counter() - began, np.array(latencies), errors)
-
-
-def _events(url: str, keys: dict[str, str], ids: list[str], count: int = 300, budget: float = 120) -> None:
-    """POST /api/events one at a time (at most ``count``, for ``budget`` seconds at most): the
-    event recorded and the customer's memberships updated; then that customer's 360, which
-    reads the written parts again (features, audiences) over the read model."""
-    rng = random.Random(7)
-    with httpx.Client(base_url=url, timeout=600) as client:
-        def post(i: int, customer: str) -> httpx.Response:
-            event = {"event_id": f"bench-{i}", "customer_id": customer, "occurred_at": f"{AS_OF}T12:00:00",
-                     "type": "product_view", "channel": "web", "category": rng.choice(["tennis", "running", "yoga"])}
-            return client.post("/api/events", json=event, headers={"X-API-Key": keys["write"]})
-
-        first, warm = timed(lambda: post(0, ids[0]))  # builds the stage's real-time state
-        writes, reads, changes = [], [], 0
-        deadline = time.perf_counter() + budget
-        while len(writes) < count and time.perf_counter() < deadline:
-            customer = rng.choice(ids)
-            response, seconds = timed(lambda c=customer: post(len(writes) + 1, c))
-            writes.append(seconds)
-            changes += len(response.json().get("changes") or [])
-            _, seconds = timed(lambda c=customer: client.get(f"/api/customers/{c}", headers={"X-API-Key": keys["read"]}))
-            reads.append(seconds)
-    for label, values in (("POST /api/events, one at a time", writes), ("GET 360 right after (written parts)", reads)):
-        ms = np.array(values) * 1000
-        print(f"  {label:<39} p50 {np.percentile(ms, 50):7.2f} ms  p95 {np.percentile(ms, 95):7.2f} ms  ({len(ms)} requests)")
-    print(f"    {changes} membership changes; the first event took {warm:.1f} s (status {first.status_code}): "
-          "it loads the real-time state")
 
 
 def _free_port() -> int:
@@ -217,13 +225,6 @@ def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 1800) -> No
             pass
         time.sleep(0.5)
     raise TimeoutError("the read model was not built in time")
-
-
-def _rss_mb(pid: int) -> float:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1]) / 1024
-    return float("nan")
 
 
 if __name__ == "__main__":

@@ -177,3 +177,28 @@ def test_no_module_but_the_store_creates_a_lasting_table() -> None:
                     creators.append(str(path.relative_to(SRC)))
     assert "store/tables.py" in creators
     assert [c for c in sorted(set(creators)) if c != "store/tables.py" and not c.startswith("store/engines/")] == []
+
+
+def lookup_indexes(con) -> set[tuple[str, str]]:
+    """(table, indexed columns) of every index in the file, from DuckDB's catalog."""
+    return {(table, columns) for table, columns in con.con.execute(
+        "SELECT table_name, expressions FROM duckdb_indexes()").fetchall()}
+
+
+def test_tables_read_per_customer_have_a_customer_index_that_a_point_query_uses(tmp_path: Path) -> None:
+    con = open_backend(tmp_path / "fresh.duckdb")
+    ensure_tables(con)
+    assert lookup_indexes(con) == {("orders", "[customer_id]"), ("events", "[customer_id]")}
+    con.raw_sql("INSERT INTO events (event_id, customer_id, occurred_at, type, channel) SELECT 'E' || i, "
+                "'C' || (i % 500), TIMESTAMP '2024-01-01' + INTERVAL (i) MINUTE, 'product_view', 'web' FROM range(20000) t(i)")
+    plan = con.con.execute("EXPLAIN ANALYZE SELECT occurred_at FROM events WHERE customer_id = 'C7' "
+                           "AND occurred_at <= TIMESTAMP '2024-02-01'").fetchall()[0][1]
+    assert "Index Scan" in plan
+
+
+def test_a_database_made_before_lookup_indexes_gets_them_when_opened(tmp_path: Path) -> None:
+    con = v1_database(tmp_path / "old.duckdb")
+    assert lookup_indexes(con) == set()
+    ensure_tables(con)
+    ensure_tables(con)  # once only
+    assert lookup_indexes(con) == {("orders", "[customer_id]"), ("events", "[customer_id]")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -289,4 +290,27 @@ def test_alert_reasons_next_best_actions_and_forecast_intervals_are_shown(page, 
     assert "90% interval" in forecast.locator("thead").first.inner_text()
     bands = forecast.locator("tbody tr td:nth-child(3)").all_inner_texts()
     assert bands and all(re.fullmatch(r"[\d.]+% – [\d.]+%", b) for b in bands), bands
+    assert page.problems == []
+
+
+def test_customer_timeline_shows_that_customers_latest_orders_and_events(page, server: str, base: Base) -> None:
+    customer = "C0000042"
+    until = f"TIMESTAMP '{END} 23:59:59.999999'"
+    with duckdb.connect(str(base.path), read_only=True) as con:
+        orders = con.execute(f"SELECT ordered_at, 'order' FROM orders WHERE customer_id = ? AND ordered_at <= {until}",
+                             [customer]).fetchall()
+        events = con.execute(f"SELECT occurred_at, replace(type, '_', ' ') FROM events WHERE customer_id = ? "
+                             f"AND occurred_at <= {until}", [customer]).fetchall()
+    assert orders and events  # the test base gives this customer both
+    latest = sorted(orders + events, reverse=True)[:15]
+    page.goto(f"{server}/dashboard/customers?id={customer}")
+    charts_drawn(page)
+    timeline = page.locator("#timeline")
+    assert timeline.locator("[data-figure].js-plotly-plot").count() == 1
+    caption = timeline.locator("caption").inner_text()
+    assert f"{len(orders):,} orders and {len(events):,} events" in caption, caption
+    rows = [r.locator("td").all_inner_texts() for r in timeline.locator("tbody tr").all()]
+    shown = [(f"{at:%Y-%m-%d}" if at.time() == datetime.min.time() else f"{at:%Y-%m-%d %H:%M}", what)
+             for at, what in latest]
+    assert [(when, what) for when, what, *_ in rows] == shown
     assert page.problems == []

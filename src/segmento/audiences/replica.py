@@ -23,6 +23,7 @@ from segmento.store.engines import engine_of
 from segmento.store.backend import count_where
 from segmento.store.registry import AUDIT, CHANGES_BASE, INGESTIONS
 from segmento.store.schema import TABLES
+from segmento.store.tables import table
 
 CUSTOMER_TABLES = ("customers", "orders", "order_lines", "events", "consents")
 WRITE_LOGS = (INGESTIONS.name, AUDIT.name)
@@ -42,6 +43,7 @@ class Replica:
         for name, cols in self.columns.items():
             self._load(con, name, cols)
         self.pushed: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        table(con, AUDIT.name)  # made now if missing, so a check never has to look for it
         self.counts = self.table_counts(con)
         self.base_changes = self.audited_changes(con)
 
@@ -56,8 +58,6 @@ class Replica:
     @staticmethod
     def audited_changes(con: BaseBackend) -> int:
         """Audited operations that changed rows (erasure, purge...): most audit entries are reads."""
-        if AUDIT.name not in con.list_tables():
-            return 0
         return count_where(con, AUDIT.name, sge.column("action", quoted=True).isin(*map(sge.convert, CHANGES_BASE)))
 
     def _load(self, con: BaseBackend, name: str, columns: list[str]) -> None:

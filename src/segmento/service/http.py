@@ -1,49 +1,32 @@
-"""Plain JSON responses: FastAPI's generic encoder costs more than a 360 lookup itself,
-and NaN (an empty segment's mean) is not JSON, so it becomes null."""
+"""Plain JSON responses by orjson: FastAPI's generic encoder, and even the standard library's
+json, cost more than a 360 lookup itself (about 40x orjson's time for a 360). orjson writes
+datetimes, dates and NumPy values itself, and NaN (an empty segment's mean) as null."""
 
 from __future__ import annotations
 
-import json
-import math
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
+import orjson
 from fastapi import HTTPException, Response
+
+OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, Decimal)):
+    if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, (np.ndarray, tuple, set, frozenset)):
+    if isinstance(value, (set, frozenset)):
         return list(value)
+    if hasattr(value, "isoformat"):  # a date or time orjson does not know (pandas' Timestamp)
+        return value.isoformat()
+    if hasattr(value, "item"):  # a NumPy scalar orjson does not know
+        return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def finite(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None, recursively."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    if isinstance(value, np.floating):
-        return finite(float(value))
-    return value
-
-
 def dumps(data: Any) -> bytes:
-    try:
-        text = json.dumps(data, default=_default, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    except ValueError:  # a NaN somewhere: the slow path
-        text = json.dumps(finite(data), default=_default, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8")
+    return orjson.dumps(data, default=_default, option=OPTIONS)
 
 
 def respond(data: Any, status: int = 200) -> Response:

@@ -14,6 +14,7 @@ path for both, so they cannot drift apart (a test compares them on every custome
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import _
 
 from segmento.dynamics.store import snapshots
@@ -52,19 +54,33 @@ class History:
 
 
 class Columns:
-    """A table's columns as contiguous arrays: one row as a dict in ~1 us per column
-    (a one-row ``Table.slice().to_pylist()`` costs five times more)."""
+    """A table's columns as contiguous arrays: one row as a dict in well under a microsecond per
+    number column (a NumPy array and its validity) and ~2 us per other column (an Arrow scalar);
+    a one-row ``Table.slice().to_pylist()`` costs ten times more."""
 
     def __init__(self, table: pa.Table) -> None:
         self.names = table.column_names
         self.arrays = [column.combine_chunks() for column in table.columns]
         self.num_rows = table.num_rows
+        self.getters = [_getter(array) for array in self.arrays]
 
     def row(self, i: int) -> dict[str, Any]:
-        return {name: array[i].as_py() for name, array in zip(self.names, self.arrays)}
+        return {name: get(i) for name, get in zip(self.names, self.getters)}
 
     def rows(self, start: int, end: int) -> list[dict[str, Any]]:
         return [self.row(i) for i in range(start, end)]
+
+
+def _getter(array: pa.Array) -> Callable[[int], Any]:
+    """Row i of ``array`` as a Python value: through NumPy for numbers and booleans, else Arrow."""
+    kind = array.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        values = pc.fill_null(array, False if pa.types.is_boolean(kind) else 0).to_numpy(zero_copy_only=False)
+        if not array.null_count:
+            return lambda i: values[i].item()
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        return lambda i: values[i].item() if valid[i] else None
+    return lambda i: array[i].as_py()
 
 
 @dataclass

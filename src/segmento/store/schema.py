@@ -144,6 +144,7 @@ class TableSpec:
     customer_ref: CustomerRef = CustomerColumn()
     partition_by: tuple[str, ...] = ()  # stored apart where the engine partitions (Spark): what a re-run replaces
     operational_store: bool = False  # row-level state kept in the operational store when the batch runs on Spark
+    lookup: tuple[str, ...] = ()  # read one value at a time (a customer's timeline): indexed where the engine can
 
     @property
     def schema(self) -> ibis.Schema:
@@ -189,6 +190,7 @@ ORDERS = TableSpec(
     key=("order_id",),
     references={"customer_id": "customers"},
     time_column="ordered_at",
+    lookup=("customer_id",),
 )
 
 ORDER_LINES = TableSpec(
@@ -227,6 +229,7 @@ EVENTS = TableSpec(
     key=("event_id",),
     references={"customer_id": "customers"},
     time_column="occurred_at",
+    lookup=("customer_id",),
 )
 
 CONSENTS = TableSpec(

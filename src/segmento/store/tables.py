@@ -153,6 +153,7 @@ def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS
         )
     missing_views = [name for name in VIEWS if name not in existing]
     if recorded and found == latest and set(REGISTRY) <= existing and not missing_views:
+        _lookups(con)
         return latest
     steps = [step for step in migrations if step.version > found] if found else []
     with transaction(con):
@@ -171,7 +172,13 @@ def ensure_tables(con: BaseBackend, migrations: Sequence[Migration] = MIGRATIONS
         if done:
             rows = [{"version": v, "applied_at": datetime.now(), "description": d} for v, d in done]
             append(con, SCHEMA_VERSION.name, pa.Table.from_pylist(rows, SCHEMA_VERSION.schema.to_pyarrow()))
+        _lookups(con)
     return latest
+
+
+def _lookups(con: BaseBackend) -> None:
+    """The declared lookup indexes, created where missing (a base made before they were declared gets them here)."""
+    engine_of(con).ensure_lookups({t.name: t.lookup for t in REGISTRY.values() if t.lookup})
 
 
 def table(con: BaseBackend, name: str) -> ibis.Table:

@@ -98,6 +98,9 @@ class Engine:
         """An empty table (``partition_by`` only matters to engines that store partitions apart)."""
         return self.con.create_table(name, schema=schema)
 
+    def ensure_lookups(self, wanted: Mapping[str, Sequence[str]]) -> None:
+        """Index each table's lookup columns where the engine has indexes (here: none; a scan finds the rows)."""
+
     def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
         """Rows of each table (-1 where it does not exist)."""
         present = set(self.con.list_tables())

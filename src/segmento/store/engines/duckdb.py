@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ class DuckDBEngine(Engine):
     def __init__(self, con: Any) -> None:
         super().__init__(con)
         self.depth = 0
+        self.present: set[str] = set()  # tables row_counts has seen
 
     @property
     def raw(self) -> Any:
@@ -34,14 +35,30 @@ class DuckDBEngine(Engine):
         ).fetchall()
         return [name for (name,) in rows]
 
+    def ensure_lookups(self, wanted: Mapping[str, Sequence[str]]) -> None:
+        """An ART index per lookup column, created where missing: one customer's rows of a 60M-row
+        table in a few ms instead of a full scan (~150 ms at 3M rows). It costs inserts about twice
+        the time and the table about twice the space, so only tables read per customer have one."""
+        held = {name for (name,) in self.raw.execute(
+            "SELECT index_name FROM duckdb_indexes() WHERE database_name = current_database()").fetchall()}
+        for table, columns in wanted.items():
+            for column in columns:
+                name = f"{table}_{column}_lookup"
+                if name not in held:
+                    self.raw.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")')
+
     def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
-        """From DuckDB's metadata: this runs after every service write, so it must cost a millisecond."""
-        listed = ", ".join(f"'{n}'" for n in names)
-        present = {row[0] for row in self.raw.execute(
-            f"SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            f"AND schema_name = current_schema() AND table_name IN ({listed})").fetchall()}
+        """From DuckDB's metadata: this runs before every pushed event and after every service write, so it
+        must cost a millisecond. Tables once seen are not looked for again (the catalog query costs more than
+        the counts; Segmento never drops a declared table)."""
+        unseen = [n for n in names if n not in self.present]
+        if unseen:
+            listed = ", ".join(f"'{n}'" for n in unseen)
+            self.present |= {row[0] for row in self.raw.execute(
+                f"SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                f"AND schema_name = current_schema() AND table_name IN ({listed})").fetchall()}
         # one statement per table: DuckDB answers a bare COUNT(*) from metadata, but not inside a subquery
-        return tuple(self.raw.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] if n in present else -1
+        return tuple(self.raw.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] if n in self.present else -1
                      for n in names)
 
     @contextmanager
@@ -81,8 +98,11 @@ class DuckDBEngine(Engine):
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A few rows by one prepared statement: the real-time path's write, without an Arrow round trip."""
         names = ", ".join(f'"{c}"' for c in columns)  # `at` is a keyword
-        self.raw.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})',
-                             [list(row) for row in rows])
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+        if len(rows) == 1:  # the usual case (one event): executemany costs about twice as much for one row
+            self.raw.execute(sql, list(rows[0]))
+        else:
+            self.raw.executemany(sql, [list(row) for row in rows])
 
     def batches(self, expr: ibis.Table, rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
         yield from self.raw.execute(self.con.compile(expr)).to_arrow_reader(rows)
