@@ -7,7 +7,7 @@ on the same transactions (summary_data_from_transaction_data, calibration_and_ho
 from __future__ import annotations
 
 import warnings
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -143,6 +143,8 @@ def test_frozen_versions_and_point_in_time(ws: segmento.Workspace, orders: pd.Da
     assert load_model(ws.con, first.version).params == first.params
     with pytest.raises(NotReadyError, match="no predictive model fitted as of 1997-03-31"):
         traits(ws.con, date(1997, 3, 31)).execute()
+    with pytest.raises(NotReadyError, match="the first saw 1997-06-30 to the end of the day, after this instant"):
+        traits(ws.con, datetime(1997, 6, 30, 12)).execute()  # the model fitted as of that day saw its afternoon
     assert list(fitted_versions(ws.con).version)[-2:] == [first.version, later.version]
 
     # a second base holding only the orders up to D, with the same frozen model, gives the same traits as of D

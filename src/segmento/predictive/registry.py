@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -131,6 +131,11 @@ def model_as_of(con: BaseBackend, at: date | datetime | AsOf) -> PredictiveModel
         if known.empty:
             raise NotReadyError(f"no predictive model fitted: {FIT_HINT}")
         first = min(_days(known))
+        if first == day:  # an instant inside the day the first model saw whole
+            raise NotReadyError(
+                f"no predictive model fitted as of {at.last:%Y-%m-%d %H:%M:%S}: the first saw {first} to the end of "
+                f"the day, after this instant; ask for {first} (its end) or later, or fit one as of {day - timedelta(days=1)}"
+            )
         raise NotReadyError(
             f"no predictive model fitted as of {day} (the first is as of {first}): "
             f"run `segmento predict fit --as-of {day}` or ask for a date on or after {first}"
