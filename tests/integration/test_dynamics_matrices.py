@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, datetime
 
 import numpy as np
@@ -50,6 +51,25 @@ def planted(tmp_path_factory):
     plant_snapshots(ws.con, snaps)
     yield ws, snaps, orders
     ws.close()
+
+
+def oracle_paths(snaps: pd.DataFrame) -> tuple[str, int, int]:
+    """The most frequent changed path over every period (labels, 'new'/'lost' named, repeats merged), its count,
+    and the customers who kept one segment throughout, by walking each customer's periods."""
+    held = {(r.customer_id, r.period): r.segment_label for r in snaps.itertuples()}
+    changed, steady = Counter(), 0
+    for customer in snaps.customer_id.unique():
+        walk, seen = [], False
+        for period in PERIODS:
+            seen = seen or (customer, period) in held
+            step = held.get((customer, period), "lost (left the base)" if seen else "new customers")
+            walk += [step] if not walk or walk[-1] != step else []
+        if len(walk) > 1:
+            changed[" → ".join(walk)] += 1
+        else:
+            steady += 1
+    (path, count), = changed.most_common(1)
+    return path, count, steady
 
 
 def oracle_counts(snaps: pd.DataFrame, before: date, after: date) -> pd.DataFrame:
@@ -199,7 +219,12 @@ def test_cli_prints_matrices_paths_markov_and_alerts(planted):
     assert "value: 2024-01-31 -> 2024-02-29" in out
     assert f"{counts.at['A', 'A']:,}" in out.splitlines()[[i for i, l in enumerate(out.splitlines()) if "│ A " in l][0]]
     assert '"rows"' in run("transitions", "value", "--from", "2024-01", "--to", "2024-02", "--json")
-    assert "top paths over 4 periods" in run("trajectories", "value", "--last", "4")
+    paths = run("trajectories", "value", "--last", "4", "--top", "200")
+    top_path, top_count, steady = oracle_paths(snaps)
+    assert f"{steady:,} customers" in paths and "kept one segment throughout" in paths
+    assert re.search(rf"│ {re.escape(top_path)} +│ +{top_count} │", paths), paths
+    listed = re.findall(r"^│ (\S.*?) +│ +[\d,]+ │$", paths, re.M)
+    assert listed and all("→" in path for path in listed)  # changed paths only
     assert "segment mix forecast" in run("markov", "value", "--steps", "3")
     from segmento.dynamics.alerts import raise_alerts
     from segmento.dynamics.settings import TrajectoryRule

@@ -75,14 +75,21 @@ def trajectories(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """The most frequent paths through a segmentation (or one customer's)."""
+    """The most frequent paths that changed segment through a segmentation (or one customer's path)."""
+    from segmento import formatting as fmt
+    from segmento.report.views import changed_paths
+
     with open_workspace(db, config) as ws:
         result = ws.trajectories(segmentation, last=last, customer_id=customer)
         if customer:
             for row in result.paths.to_dict("records"):
                 console.print(f"{row['customer_id']}: {row['path']}", highlight=False)
             return
-        print_frame(result.top_paths(top).set_index("path"), f"{segmentation}: top paths over {last} periods")
+        changed, steady = changed_paths(result, top)
+        total = max(result.customers, 1)
+    print_frame(changed.set_index("path"), f"{segmentation}: most frequent paths that changed over {last} periods")
+    console.print(f"{fmt.count(steady)} customers ({fmt.percent(steady / total)}) kept one segment throughout",
+                  highlight=False)
 
 
 @app.command()

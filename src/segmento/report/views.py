@@ -172,30 +172,27 @@ def flows(paths: Trajectories, info: dict[str, SegmentInfo]) -> Flows:
 
 
 def changed_paths(paths: Trajectories, top: int = 15) -> tuple[pd.DataFrame, int]:
-    """The most frequent paths that changed segment at least once ('new'/'lost' named), and
-    how many customers kept one segment throughout."""
+    """The most frequent paths that changed segment at least once ('new'/'lost' named, repeats merged),
+    and how many customers kept one segment throughout (a customer who left the base changed)."""
     counted = paths.counts()  # one row per distinct path, counted in the engine
     wide, weight = counted[paths.columns], counted["customers"]
-    present = wide.where(wide != ABSENT)
-    distinct = present.nunique(axis=1)
-    entered = (wide.iloc[:, 0] == ABSENT) & present.notna().any(axis=1)
-    moved = (distinct > 1) | entered
-    steady = int(weight[~moved & present.notna().any(axis=1)].sum())
+    seen = (wide != ABSENT).any(axis=1)
 
-    def named(row: pd.Series) -> str:
-        seen, out = False, []
+    def steps(row: pd.Series) -> list[str]:
+        present, out = False, []
         for value in row:
-            if value == ABSENT:
-                out.append(LOST_NAME if seen else NEW_NAME)
-            else:
-                seen = True
-                out.append(value)
-        squeezed = [v for k, v in enumerate(out) if k == 0 or v != out[k - 1]]
-        return " → ".join(squeezed)
+            present = present or value != ABSENT
+            name = value if value != ABSENT else LOST_NAME if present else NEW_NAME
+            if not out or out[-1] != name:
+                out.append(name)
+        return out
 
+    named = wide[seen].apply(steps, axis=1)
+    moved = named.map(len) > 1
+    steady = int(weight[seen][~moved].sum())
     if not moved.any():
         return pd.DataFrame(columns=["path", "customers"]), steady
-    named_paths = pd.DataFrame({"path": wide[moved].apply(named, axis=1), "customers": weight[moved]})
+    named_paths = pd.DataFrame({"path": named[moved].map(" → ".join), "customers": weight[seen][moved]})
     summed = named_paths.groupby("path", sort=False)["customers"].sum()
     ordered = summed.sort_values(ascending=False, kind="stable").head(top)
     return ordered.rename_axis("path").reset_index(name="customers"), steady
