@@ -234,6 +234,10 @@ def test_cli_prints_matrices_paths_markov_and_alerts(planted):
     raise_alerts(ws.con, [rule], PERIODS[1], PERIODS[2])
     total, periods = ws.con.con.execute("select count(*), count(distinct period) from alerts").fetchone()
     assert total > 1 and f"1 of {total:,} alerts" in run("alerts", "--limit", "1")  # the real total, not the limit
+    narrow = runner.invoke(app, ["alerts", "--limit", "3", "--db", db], env={"COLUMNS": "80"}).output
+    assert narrow.splitlines()[0] == f"3 of {total:,} alerts, latest period first"  # one alert per record, no table
+    assert len(re.findall(r"^\d{4}-\d{2}-\d{2}  C\d+  any-move \(negative\), [\d,]+ at stake$", narrow, re.M)) == 3
+    assert all(len(line) <= 80 for line in narrow.splitlines())
     listed = run("alerts", "--limit", str(total + 5))
     assert f"{total:,} alerts" in listed.splitlines()[0]
     table, totals = listed.split("totals per period, kind and rule")

@@ -154,17 +154,32 @@ def alerts(
         rows = matched.limit(limit).to_pyarrow().to_pylist()
         names = {s: segment_names(ws, s) for s in {r["segmentation"] for r in rows}}
         shown = f"{fmt.count(total)} alerts" if len(rows) == total else f"{fmt.count(len(rows))} of {fmt.count(total)} alerts"
-        out = Table("period", "customer", "rule", "move", "kind", "journey", "value at stake", "why",
-                    title=f"{shown}, latest period first")
-        out.columns[-2].justify = "right"
-        for r in rows:
-            label = names[r["segmentation"]]
-            move = f"{label.get(r['from_segment'], r['from_segment'])} -> {label.get(r['to_segment'], r['to_segment'])}"
-            out.add_row(fmt.day(r["period"]), r["customer_id"], r["rule"], move, r["kind"], r["journey"] or "",
-                        fmt.count(r["priority"]), r["reason"] or "")
-        console.print(out)
+        listed = [(fmt.day(r["period"]), r["customer_id"], r["rule"], _move(names[r["segmentation"]], r), r["kind"],
+                   r["journey"] or "", fmt.count(r["priority"]), r["reason"] or "") for r in rows]
+        _print_alerts(listed, f"{shown}, latest period first")
         totals = ws.alert_totals(period=when, kind=kind, rule=rule)
         totals = totals[totals.period.astype(str).str[:10].isin({str(r["period"]) for r in rows})]
         if len(totals):
             totals = totals.assign(period=totals.period.map(fmt.day)).rename(columns={"value_at_stake": "value at stake"})
             print_frame(totals.set_index("period"), "totals per period, kind and rule")
+
+
+def _move(label: dict[str, str], alert: dict) -> str:
+    return f"{label.get(alert['from_segment'], alert['from_segment'])} -> {label.get(alert['to_segment'], alert['to_segment'])}"
+
+
+def _print_alerts(listed: list[tuple[str, ...]], title: str) -> None:
+    """A table on a wide terminal; on a narrow one each alert on its own lines, so the why stays readable."""
+    if console.width >= 140:
+        out = Table("period", "customer", "rule", "move", "kind", "journey", "value at stake", "why", title=title)
+        out.columns[-2].justify = "right"
+        for row in listed:
+            out.add_row(*row)
+        console.print(out)
+        return
+    console.print(title, style="bold", highlight=False)
+    for period, customer, rule, move, kind, journey, stake, why in listed:
+        console.print(f"{period}  {customer}  {rule} ({kind}{', ' + journey if journey else ''}), {stake} at stake",
+                      highlight=False)
+        console.print(f"    {move}" + (f": {why}" if why else ""), highlight=False, style="dim" if not why else None)
+
