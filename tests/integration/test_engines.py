@@ -108,6 +108,14 @@ def test_upsert_and_update_by_key(engine: Engine) -> None:
     assert rows == [("m1", "pending", None), ("m2", "sent", None), ("m3", "pending", None)]
 
 
+def test_replace_values_maps_only_the_listed_ones(engine: Engine) -> None:
+    table_with_rows(engine, "facts", ("period",))
+    mapping = {"C1": "K1", "C3": "K3", "C9": "K9"}
+    engine.replace_values("facts", "customer_id", pa.table({"old": list(mapping), "new": list(mapping.values())}))
+    assert held(engine, "facts") == as_tuples([{**r, "customer_id": mapping.get(r["customer_id"], r["customer_id"])}
+                                              for r in ROWS])
+
+
 def test_null_text_stays_null_through_staging_and_memtables(engine: Engine) -> None:
     data = pa.table({"customer_id": ["C1", "C2"], "gender": pa.array([None, "F"], pa.string())})
     with engine.staged(data) as staged:

@@ -29,6 +29,7 @@ from ibis.backends import BaseBackend
 
 from segmento.errors import SegmentoError, UnsupportedError
 from segmento.store.backend import append, delete_where, transaction
+from segmento.store.engines import engine_of
 from segmento.store.tables import table
 
 ENV = "SEGMENTO_SECRET"
@@ -108,9 +109,15 @@ def rotate(con: BaseBackend, current: Pseudonyms, path: Path | None) -> Pseudony
     the commit (a crash in between is finished by the next ``load``); with ``SEGMENTO_SECRET``
     the caller must set the variable to the returned chain.
     """
-    if con.name != "duckdb" or path is None and current.where != ENV:
-        raise UnsupportedError("rotating the GDPR secret re-keys a DuckDB file's tables; "
-                               f"not done on {con.name} or an in-memory base")
+    if not engine_of(con).capabilities.transactions:
+        raise UnsupportedError(
+            f"rotate-key re-keys the suppression list, audit log and key fingerprint in one transaction, and "
+            f"{engine_of(con).name} has none (a stopped rotation would let erased customers back in): keep the "
+            f"current secret on this base, or rotate on a DuckDB base"
+        )
+    if path is None and current.where != ENV:
+        raise UnsupportedError("rotate-key needs the secret kept outside the database (a key file or "
+                               f"{ENV}); an in-memory base has neither")
     new_key = secrets.token_hex(32)
     rotated = Pseudonyms([*current.keys, new_key], current.where)
     if path is not None and current.where != ENV:
@@ -129,19 +136,13 @@ def rotate(con: BaseBackend, current: Pseudonyms, path: Path | None) -> Pseudony
     return rotated
 
 
-def _rekey_column(con: BaseBackend, table: str, column: str, prefix: str, rekey: Callable[[str], str]) -> None:
+def _rekey_column(con: BaseBackend, name: str, column: str, prefix: str, rekey: Callable[[str], str]) -> None:
     """Replace each stored ``prefix + pseudonym`` by ``prefix + rekey(pseudonym)``."""
-    t = con.table(table)
+    t = table(con, name)
     values = t.filter(t[column].startswith(prefix)).select(column).distinct().to_pyarrow().column(column).to_pylist()
-    if not values:
-        return
-    mapping = pa.table({"old": values, "new": [prefix + rekey(v[len(prefix):]) for v in values]})
-    name = "_rekey_" + secrets.token_hex(6)
-    con.con.register(name, mapping)
-    try:
-        con.raw_sql(f'UPDATE "{table}" SET "{column}" = m.new FROM "{name}" AS m WHERE "{table}"."{column}" = m.old')
-    finally:
-        con.con.unregister(name)
+    if values:
+        pairs = pa.table({"old": values, "new": [prefix + rekey(v[len(prefix):]) for v in values]})
+        engine_of(con).replace_values(name, column, pairs)
 
 
 def _stored_fingerprint(con: BaseBackend) -> str | None:

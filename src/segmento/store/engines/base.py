@@ -184,6 +184,17 @@ class Engine:
             )
             self.con.raw_sql(update.sql(self.con.dialect))
 
+    def replace_values(self, table: str, column: str, pairs: pa.Table) -> None:
+        """Set ``column`` to ``pairs.new`` wherever it equals ``pairs.old`` (one UPDATE ... FROM)."""
+        with self.staged(pairs) as source:
+            update = sge.Update(
+                this=sge.table_(table, quoted=True),
+                expressions=[sge.EQ(this=sge.column(column, quoted=True), expression=sge.column("new", table="m"))],
+                from_=sge.From(this=sge.table_(source.get_name(), quoted=True, alias="m")),
+                where=sge.Where(this=sge.column(column, table=table, quoted=True).eq(sge.column("old", table="m"))),
+            )
+            self.con.raw_sql(update.sql(self.con.dialect))
+
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         """A few rows given as values (the real-time path's write)."""
         self.append(table, pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows]))

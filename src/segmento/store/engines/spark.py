@@ -195,6 +195,16 @@ class SparkEngine(Engine):
             ])
             self._rewrite_expr(table, merged)
 
+    @_routed
+    def replace_values(self, table: str, column: str, pairs: pa.Table) -> None:
+        """Rewrite of the table with ``column`` mapped through ``pairs`` (old -> new)."""
+        with self.staged(pairs) as source:
+            stored = self.con.table(table)
+            joined = stored.left_join(source, stored[column] == source.old)
+            self._rewrite_expr(table, joined.select(*[
+                ibis.coalesce(joined.new, joined[c]).name(c) if c == column else joined[c] for c in stored.columns
+            ]))
+
     def _rewrite_expr(self, table: str, content: ibis.Table) -> None:
         self._rewrite(table, self.con.compile(content), None, content)
 
