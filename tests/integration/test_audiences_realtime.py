@@ -211,3 +211,15 @@ def test_a_row_stamped_since_midnight_is_seen(tmp_path: Path) -> None:
 
 def test_names_are_the_declared_audiences() -> None:
     assert [a.name for a in parse_project(YAML).audiences] == NAMES
+
+
+def test_the_copy_holds_no_event_ids_and_an_event_already_in_the_base_is_a_repeat(template: Path, tmp_path: Path) -> None:
+    ws = fresh(template, tmp_path / "narrow.duckdb")
+    stored = ws.table("events").limit(1).to_pyarrow().to_pylist()[0]
+    ws.audiences.warm(T0 + timedelta(hours=1))
+    copy = ws.audiences.realtime.replica.tables
+    assert "event_id" not in copy["events"].column_names  # a 4-byte hash per event instead of the id
+    again = {k: stored[k] for k in ("event_id", "customer_id", "occurred_at", "type", "channel", "category")}
+    assert ws.push_event(again) == []
+    assert ws.table("events").filter(ws.table("events").event_id == stored["event_id"]).count().execute() == 1
+    ws.close()

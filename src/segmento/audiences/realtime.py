@@ -36,7 +36,7 @@ from segmento.store.engines import engine_of, require
 from segmento.store.schema import EVENTS
 from segmento.store.tables import ensure_tables
 
-_EVENT_COLUMNS = ("event_id", "occurred_at", *EVENT_FIELDS)
+_EVENT_COLUMNS = ("occurred_at", *EVENT_FIELDS)  # what rules read of an event
 FUTURE = timedelta(days=1)  # clock skew tolerated on an event's time
 
 
@@ -160,12 +160,12 @@ class Realtime:
         if customer is None:
             unknown = row["customer_id"]
             raise EventError(f"event {row['event_id']!r}: unknown customer_id {unknown!r} (not in customers)")
-        rows = {name: replica.rows(customer, name) for name in replica.tables}
-        if row["event_id"] in rows["events"].column("event_id").to_pylist():
+        if replica.holds_event(self.con, customer, row["event_id"]):
             return []  # already recorded
+        rows = {name: replica.rows(customer, name) for name in replica.tables}
         at = row["occurred_at"] if self.clock is None else max(row["occurred_at"], self.clock)
-        added = pa.Table.from_pylist([{c: row.get(c) for c in rows["events"].column_names}],
-                                     schema=rows["events"].schema)
+        held = {**replica.row("events", row), "customer_id": row["customer_id"]}
+        added = pa.Table.from_pylist([held], schema=rows["events"].schema)
         rows["events"] = pa.concat_tables([rows["events"], added])
         now = self.evaluate(replica, customer, rows, at)
         changes = self._changes(customer, now, at, f"event:{row['event_id']}")

@@ -28,6 +28,7 @@ from segmento.store.tables import table
 CUSTOMER_TABLES = ("customers", "orders", "order_lines", "events", "consents")
 WRITE_LOGS = (INGESTIONS.name, AUDIT.name)
 _KEY = "_customer"
+ID_HASH = "_event_id_hash"
 
 
 class Replica:
@@ -72,18 +73,29 @@ class Replica:
         else:
             t = con.table(name)
             owner = t.customer_id
-        rows = t.join(positions, owner == positions._KEY_ID).select(*[t[c] for c in columns], positions[_KEY])
+        read = [*columns, "event_id"] if name == "events" and "event_id" not in columns else columns
+        rows = t.join(positions, owner == positions._KEY_ID).select(*[t[c] for c in read], positions[_KEY])
         counts = np.zeros(len(self.customer_ids), dtype=np.int64)
         batches, encoded = [], None
         for batch in engine_of(con).batches(rows.order_by(_KEY)):  # never all of it as plain text at once
             counts += np.bincount(batch.column(_KEY).to_numpy(), minlength=len(counts))
-            batch = batch.drop_columns([_KEY])
+            batch = self._hashed(name, batch.drop_columns([_KEY]))
             encoded = _few_values(batch) if encoded is None else encoded
             batches.append(_encode(batch, encoded))
-        schema = batches[0].schema if batches else rows.drop(_KEY).schema().to_pyarrow()
+        empty = self._hashed(name, rows.drop(_KEY).schema().to_pyarrow().empty_table())
         ends = np.cumsum(counts)
-        self.tables[name] = pa.Table.from_batches(batches, schema=schema)
+        self.tables[name] = _narrow(pa.Table.from_batches(batches, schema=batches[0].schema if batches else empty.schema))
         self.bounds[name] = (ends - counts, ends)
+
+    def _hashed(self, name: str, rows: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+        """Events keep a 31-bit hash of their id for the duplicate check, and the id itself only when a
+        feature reads it: ids are a third of the copy's memory."""
+        if name != "events":
+            return rows
+        hashes = pa.array([_id_hash(v) for v in rows.column("event_id").to_pylist()], pa.int32())
+        if "event_id" not in self.columns[name]:
+            rows = rows.drop_columns(["event_id"])
+        return rows.append_column(ID_HASH, hashes)
 
     def rows(self, customer: int, table: str) -> pa.Table:
         """One customer's rows of ``table`` (with customer_id where the table has it), pushed rows last.
@@ -99,8 +111,22 @@ class Replica:
             part = part.append_column("customer_id", owner)
         return part
 
+    def row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A new row of ``table`` as the copy holds it."""
+        held = {c: row.get(c) for c in self.columns[table]}
+        return {**held, ID_HASH: _id_hash(row["event_id"])} if table == "events" else held
+
     def push(self, table: str, customer: int, row: Mapping[str, Any]) -> None:
-        self.pushed[table][customer].append({c: row.get(c) for c in self.columns[table]})
+        self.pushed[table][customer].append(self.row(table, row))
+
+    def holds_event(self, con: BaseBackend, customer: int, event_id: str) -> bool:
+        """Whether the customer already has this event: its hash among theirs, then (for a match, rare
+        but for a repeat) the knowledge base asked, so that an equal hash never drops a new event."""
+        if _id_hash(event_id) not in self.rows(customer, "events").column(ID_HASH).to_pylist():
+            return False
+        owner = self.customer_ids[customer].as_py()
+        return count_where(con, "events", sge.and_(sge.column("customer_id", quoted=True).eq(sge.convert(owner)),
+                                                    sge.column("event_id", quoted=True).eq(sge.convert(event_id)))) > 0
 
     def stale(self, con: BaseBackend) -> bool:
         """Whether the knowledge base changed since the copy (an ingestion, an erasure, a purge).
@@ -129,6 +155,23 @@ def _encode(batch: pa.RecordBatch | pa.Table, columns: list[str]) -> pa.RecordBa
         i = batch.schema.get_field_index(name)
         batch = batch.set_column(i, name, pc.dictionary_encode(batch.column(i)))
     return batch
+
+
+def _id_hash(event_id: str) -> int:
+    """31 bits of Python's hash of the id (salted per process, as the copy is): four bytes a row."""
+    return hash(event_id) % 2**31
+
+
+def _narrow(table: pa.Table) -> pa.Table:
+    """Dictionary columns with one dictionary and the smallest index their values allow (a byte a row, not four)."""
+    table = table.unify_dictionaries()
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            size = max((len(chunk.dictionary) for chunk in table.column(i).chunks), default=0)
+            index = pa.int8() if size < 2**7 else pa.int16() if size < 2**15 else None
+            if index is not None:
+                table = table.set_column(i, field.name, table.column(i).cast(pa.dictionary(index, field.type.value_type)))
+    return table
 
 
 def plain(table: pa.Table) -> pa.Table:
