@@ -146,4 +146,8 @@ def serving(database: Path, config: Path, as_of: date = END, timeout: float = 90
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still computing pages ahead on a busy machine: nothing to keep
+            process.kill()
+            process.wait()

@@ -293,10 +293,13 @@ def test_alert_reasons_next_best_actions_and_forecast_intervals_are_shown(page, 
     assert page.problems == []
 
 
-def test_customer_timeline_shows_that_customers_latest_orders_and_events(page, server: str, base: Base) -> None:
+def test_customer_timeline_and_audiences_since_when_are_that_customers(page, server: str, base: Base) -> None:
     customer = "C0000042"
     until = f"TIMESTAMP '{END} 23:59:59.999999'"
     with duckdb.connect(str(base.path), read_only=True) as con:
+        since = con.execute("SELECT audience, \"at\" FROM (SELECT *, row_number() OVER (PARTITION BY audience ORDER BY seq DESC) "
+                            "AS latest FROM audience_changes WHERE customer_id = ?) WHERE latest = 1 AND kind = 'enter' "
+                            "ORDER BY audience", [customer]).fetchall()
         orders = con.execute(f"SELECT ordered_at, 'order' FROM orders WHERE customer_id = ? AND ordered_at <= {until}",
                              [customer]).fetchall()
         events = con.execute(f"SELECT occurred_at, replace(type, '_', ' ') FROM events WHERE customer_id = ? "
@@ -313,4 +316,6 @@ def test_customer_timeline_shows_that_customers_latest_orders_and_events(page, s
     shown = [(f"{at:%Y-%m-%d}" if at.time() == datetime.min.time() else f"{at:%Y-%m-%d %H:%M}", what)
              for at, what in latest]
     assert [(when, what) for when, what, *_ in rows] == shown
+    assert since  # the test base puts this customer in audiences
+    assert page.locator("#audiences li").all_inner_texts() == [f"{name} since {at:%Y-%m-%d}" for name, at in since]
     assert page.problems == []

@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 
 from segmento import formatting as fmt
+from segmento.audiences.tables import ENTER
 from segmento.dynamics.alerts import alerts_table
 from segmento.report import charts_activity, palette, views
 from segmento.report.sections import Cell, Section, Table, human_label, named
@@ -87,10 +88,13 @@ def history_sections(history: dict[str, list[dict[str, Any]]],
 
 
 def since_when(ws: Workspace, customer_id: str) -> dict[str, datetime]:
-    """Audience -> when the customer's current membership began."""
-    history = ws.audiences.history(customer_id=customer_id)
-    open_ = history.filter(history.exited_at.isnull())
-    return {row["audience"]: row["entered_at"] for row in open_.select("audience", "entered_at").to_pyarrow().to_pylist()}
+    """Audience -> when the customer's current membership began: the time of the audience's last change
+    when it is an entry. The customer's changes are read alone (the membership view pairs every
+    customer's entries and exits first: three times slower on the demo base)."""
+    changes = ws.table("audience_changes")
+    mine = changes.filter(changes.customer_id == customer_id).select("audience", "kind", "at", "seq")
+    last = {row["audience"]: row for row in mine.to_pyarrow().sort_by("seq").to_pylist()}
+    return {audience: row["at"] for audience, row in last.items() if row["kind"] == ENTER}
 
 
 def customer_alerts(ws: Workspace, customer_id: str, currency: str,
