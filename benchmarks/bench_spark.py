@@ -26,14 +26,16 @@ from segmento.store.schema import TABLES
 from segmento.workspace import Workspace
 
 AS_OF = date(2024, 12, 31)
-FIRST = "2024-01"
+# SEGMENTO_BENCH_SPARK_MONTHS shortens the backfill (12 by default) when a machine cannot give Spark the time
+MONTHS = int(os.environ.get("SEGMENTO_BENCH_SPARK_MONTHS", "12"))
+FIRST = f"2024-{13 - MONTHS:02d}"
 
 
 def run(scale: float = 0.1) -> None:
     customers = max(2000, int(1_000_000 * scale))
     source = _knowledge_base(customers)
     project = parse_project(PROJECT)
-    with section(f"spark: {customers:,} customers, snapshot + 12-month backfill (value tiers, RFM), "
+    with section(f"spark: {customers:,} customers, snapshot + {MONTHS}-month backfill (value tiers, RFM), "
                  "local[2] beside a DuckDB file"), tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "shop.duckdb"
         shutil.copy(source, path)
@@ -43,12 +45,12 @@ def run(scale: float = 0.1) -> None:
                 ws.fit_segmentation(name, AS_OF)
             _, duck["snapshot"] = timed(lambda: ws.snapshot(AS_OF))
             _, duck["backfill"] = timed(lambda: ws.backfill(FIRST, AS_OF))
-            _, duck["paths"] = timed(lambda: ws.trajectories("value", last=12).top_paths(10))
+            _, duck["paths"] = timed(lambda: ws.trajectories("value", last=MONTHS).top_paths(10))
             for name in TABLES:  # the same base for Spark, as Parquet files (setup)
                 ws.table(name).to_parquet(Path(tmp) / f"{name}.parquet")
         line("DuckDB: one period snapshot", duck["snapshot"], customers)
-        line("DuckDB: backfill of 12 periods (+ alerts)", duck["backfill"], customers * 12)
-        line("DuckDB: top paths over 12 periods", duck["paths"], customers * 12)
+        line(f"DuckDB: backfill of {MONTHS} periods (+ alerts)", duck["backfill"], customers * MONTHS)
+        line(f"DuckDB: top paths over {MONTHS} periods", duck["paths"], customers * MONTHS)
 
         memory = os.environ.get("SEGMENTO_BENCH_SPARK_MEMORY", "4g")
         con = connect_spark(master="local[2]", warehouse=str(Path(tmp) / "warehouse"), conf={
@@ -64,10 +66,10 @@ def run(scale: float = 0.1) -> None:
                     ws.fit_segmentation(name, AS_OF)
                 _, snapshot = timed(lambda: ws.snapshot(AS_OF))
                 _, backfill = timed(lambda: ws.backfill(FIRST, AS_OF))
-                _, paths = timed(lambda: ws.trajectories("value", last=12).top_paths(10))
+                _, paths = timed(lambda: ws.trajectories("value", last=MONTHS).top_paths(10))
         finally:
             con._session.stop()
         line("Spark: one period snapshot", snapshot, customers, duck["snapshot"])
-        line("Spark: backfill of 12 periods (+ alerts)", backfill, customers * 12, duck["backfill"])
-        line("Spark: top paths over 12 periods", paths, customers * 12, duck["paths"])
+        line(f"Spark: backfill of {MONTHS} periods (+ alerts)", backfill, customers * MONTHS, duck["backfill"])
+        line(f"Spark: top paths over {MONTHS} periods", paths, customers * MONTHS, duck["paths"])
         print(f"    peak RSS of this process {peak_rss_mb():,.0f} MB (the Spark driver's JVM is apart: {memory})")
