@@ -17,13 +17,14 @@ PostgreSQL) beside the warehouse.
 
 from __future__ import annotations
 
-from segmento.store.campaign_tables import CAMPAIGN_TARGETS, CAMPAIGNS
 from segmento.store.registry_stages import (
     ALERTS,
     API_KEYS,
     AUDIENCES,
     AUDIENCE_CHANGES,
     AUDIENCE_REFRESHES,
+    CAMPAIGN_TARGETS,
+    CAMPAIGNS,
     EXPORTS,
     OUTBOX,
     PREDICTIVE_MODELS,
