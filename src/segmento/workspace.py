@@ -134,7 +134,7 @@ class Workspace(DynamicsReads):
         return gdpr.compact_file(self.con, self.actor)
 
     def pending_erasures(self) -> list[dict[str, Any]]:  # rows deleted, bytes in the file until compact()
-        return gdpr.pending_erasures(self.con)
+        return pseudonyms.pending_erasures(self.con)
 
     def rotate_key(self) -> pseudonyms.Pseudonyms:
         """Add a key to the GDPR secret and re-key the suppression list and audit log with it."""

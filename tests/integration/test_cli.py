@@ -75,7 +75,7 @@ def test_demo_data_generates_files_that_load_without_rejections(tmp_path: Path):
 
 
 def test_listing_verbs_say_the_same_from_the_file_as_through_the_workspace(tmp_path: Path):
-    """status, quarantine and keys list read the DuckDB file directly (no Ibis) when they can; while a
+    """status, quarantine, keys list and gdpr status read the DuckDB file directly (no Ibis) when they can; while a
     workspace of this process holds the file they go through its Ibis connection. Same output both ways."""
     import segmento
 
@@ -87,11 +87,15 @@ def test_listing_verbs_say_the_same_from_the_file_as_through_the_workspace(tmp_p
                                      "O1,C1,2024-02-01,9.5,web\nO2,C3,2024-02-01,1,web\nO3,C1,2024-13-01,2,web\n")
     assert invoke("load", str(data), "--db", db).exit_code == 0
     assert invoke("keys", "create", "crm", "--scope", "read", "--db", db).exit_code == 0
+    assert invoke("gdpr", "forget", "C2", "--yes", "--no-compact", "--db", db).exit_code == 0
     verbs = [["status"], ["quarantine"], ["quarantine", "--table", "orders", "--limit", "1"],
-             ["quarantine", "--table", "customers"], ["keys", "list"]]
+             ["quarantine", "--table", "customers"], ["keys", "list"], ["gdpr", "status"]]
     direct = [invoke(*verb, "--db", db).output for verb in verbs]
     with segmento.connect(db):  # the file is open read-write here: a read-only connection is refused
         through_ibis = [invoke(*verb, "--db", db).output for verb in verbs]
     assert through_ibis == direct
     assert "2 rejected rows" in direct[1] and "1 rejected rows" not in direct[2] and "0 rejected rows" in direct[3]
     assert "crm" in direct[4] and "1 API keys" in direct[4]
+    assert "1 erasure(s) pending compaction" in direct[5] and f"{db}.key (checked)" in direct[5]
+    wrong = runner.invoke(app, ["gdpr", "status", "--db", db], env={"SEGMENTO_SECRET": "not-the-key"})
+    assert wrong.exit_code == 2 and "is not the one this database's suppression list was made with" in wrong.output

@@ -45,3 +45,9 @@ def test_a_base_to_migrate_or_missing_is_not_read_directly(tmp_path):
         raw.execute("CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (1)")
     with open_file(old) as direct:
         assert direct is None
+
+
+def test_quick_reads_name_the_registry_tables():
+    from segmento.store import pseudonyms, registry
+
+    assert (pseudonyms.SUPPRESSION_LIST, pseudonyms.KEY_TABLE) == (registry.ERASED.name, registry.GDPR_KEY.name)

@@ -76,8 +76,7 @@ def open_workspace(db: str | None, config: Path | None) -> Iterator[Workspace]:
     """The workspace named on the command line, or the project's, or ./segmento.yaml's."""
     from segmento.workspace import connect
 
-    if config is None and PROJECT_FILE.exists():
-        config = PROJECT_FILE
+    config = project_file(config)
     with connect(db, config) as workspace:
         workspace.actor = "cli"
         yield workspace
@@ -89,8 +88,7 @@ def open_reader(db: str | None, config: Path | None) -> Iterator[Source]:
     settings loaded, see store/quick.py), else the workspace's engine (Spark, a base to create or migrate)."""
     from segmento.store.quick import open_file
 
-    if config is None and PROJECT_FILE.exists():
-        config = PROJECT_FILE
+    config = project_file(config)
     path = _local_database(db, config)
     with open_file(path) if path is not None else nullcontext() as connection:
         if connection is not None:
@@ -105,18 +103,39 @@ def _local_database(db: str | None, config: Path | None) -> Path | None:
     None when the base is elsewhere or the project file does not say plainly (the workspace then checks it)."""
     if db is not None:
         return None if "://" in db else Path(db)
-    if config is None:
-        return Path("segmento.duckdb")
-    import yaml
-
-    try:
-        project = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    project = _raw_project(config)
+    if project is None:
         return None
-    project = project if isinstance(project, dict) else {}
     database, engine = project.get("database", "segmento.duckdb"), project.get("engine") or {}
     spark = not isinstance(engine, dict) or engine.get("analytics", "duckdb") != "duckdb"
     return None if spark or not isinstance(database, str) or "://" in database else Path(database)
+
+
+def project_value(config: Path | None, *keys: str) -> Any:
+    """One setting read straight from the project file (``./segmento.yaml`` when not given), unvalidated,
+    None if absent or unreadable: quick verbs need where the base and its key are, not the whole project."""
+    found: Any = _raw_project(project_file(config))
+    for key in keys:
+        found = found.get(key) if isinstance(found, dict) else None
+    return found
+
+
+def project_file(config: Path | None) -> Path | None:
+    """The project file named by --config, else ./segmento.yaml when present."""
+    return PROJECT_FILE if config is None and PROJECT_FILE.exists() else config
+
+
+def _raw_project(config: Path | None) -> dict[str, Any] | None:
+    """The project file's YAML mapping ({} without a project file), or None when it cannot be read."""
+    if config is None:
+        return {}
+    import yaml
+
+    try:
+        found = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return found if isinstance(found, dict) else {} if found is None else None
 
 
 def fail(message: str) -> NoReturn:

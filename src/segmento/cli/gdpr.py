@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace
+from segmento.cli.common import ConfigOption, DbOption, console, fail, open_reader, open_workspace, project_value
 
 app = typer.Typer(help="GDPR: access, erasure (and its physical completion), retention, audit log, pseudonym key.",
                   no_args_is_help=True)
@@ -72,9 +72,17 @@ def gdpr_compact(db: DbOption = None, config: ConfigOption = None) -> None:
 @app.command("status")
 def gdpr_status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Erasures not yet physically complete (rows deleted, bytes still in the file until `gdpr compact`)."""
-    with open_workspace(db, config) as ws:
-        pending = ws.pending_erasures()
-        secret = ws.pseudonyms.where  # loading it checks it is the one the suppression list was made with
+    from segmento.store import pseudonyms
+    from segmento.store.quick import is_file
+
+    with open_reader(db, config) as source:
+        pending = pseudonyms.pending_erasures(source)
+        found = pseudonyms.verify(source, pseudonyms.default_key_file(source, project_value(config, "gdpr", "key_file"))) \
+            if is_file(source) else None
+    if found is None:  # first use, a rotation to finish, another engine: the workspace's check, which may write
+        with open_workspace(db, config) as ws:
+            found = ws.pseudonyms
+    secret = found.where  # checked: it is the one the suppression list was made with
     console.print(f"pseudonym secret: {secret} (checked)", highlight=False)
     if not pending:
         console.print("every erasure is physically complete")

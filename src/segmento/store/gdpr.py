@@ -30,9 +30,8 @@ from segmento.store.backend import append, base_tables, count_where, delete_wher
 from segmento.store.engines import engine_of, home
 from segmento.store.customer_refs import DECLARED, Bind, Part, matches, order_ids_query
 from segmento.store.compact import CompactReport, FileInUse, compact
-from segmento.store.pseudonyms import Pseudonyms
+from segmento.store.pseudonyms import CUSTOMER, ORDER, Pseudonyms, pending_erasures
 from segmento.store import registry
-from segmento.store.suppression import CUSTOMER, ORDER
 
 AUDIT, ERASED = registry.AUDIT.name, registry.ERASED.name
 
@@ -154,13 +153,6 @@ def export_customer(
             held[name] = rows
     audit(con, actor, "access_export", target, {"tables": sorted(held)})
     return json.loads(json.dumps({"customer_id": customer_id, "data": held}, default=str))
-
-
-def pending_erasures(con: BaseBackend) -> list[dict[str, Any]]:
-    """Erasures whose rows are deleted but whose bytes may remain in the file until compaction."""
-    table = con.table(ERASED)
-    pending = table.filter(table.compacted_at.isnull() & (table.kind == CUSTOMER)).order_by("erased_at")
-    return pending.select("id_hash", "erased_at").to_pyarrow().to_pylist()
 
 
 def erase(

@@ -22,18 +22,18 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-
-import pyarrow as pa
-import sqlglot.expressions as sge
-from ibis.backends import BaseBackend
+from typing import TYPE_CHECKING
 
 from segmento.errors import SegmentoError, UnsupportedError
-from segmento.store.backend import append, delete_where, transaction
-from segmento.store.engines import engine_of
-from segmento.store.tables import table
+from segmento.store.quick import Source, is_file, rows
+
+if TYPE_CHECKING:  # writes load Ibis and Arrow; checking the secret (`gdpr status`) needs neither
+    from ibis.backends import BaseBackend
 
 ENV = "SEGMENTO_SECRET"
 KEY_TABLE = "gdpr_key"
+SUPPRESSION_LIST = "erased_customers"  # store/registry.py's ERASED: erased ids by pseudonym and kind
+CUSTOMER, ORDER = "customer", "order"  # kinds of erased id
 _CHECK = "segmento key check"
 
 
@@ -61,18 +61,16 @@ class Pseudonyms:
         return self.of(_CHECK)
 
 
-def default_key_file(con: BaseBackend, configured: str | None = None, database: str | None = None) -> Path | None:
+def default_key_file(con: Source, configured: str | None = None, database: str | None = None) -> Path | None:
     """Where the key file is: the project's ``gdpr.key_file``, else beside the DuckDB file (or, on
     another engine, the operational store the project names); None for an in-memory base."""
     if configured:
         return Path(configured).expanduser()
-    if con.name != "duckdb" and database and "://" not in database:
-        return Path(f"{database}.key")
-    if con.name == "duckdb":
-        path = con.con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-        return Path(f"{path}.key") if path else None
-    return Path("segmento.key")
+    duckdb = con if is_file(con) else con.con if con.name == "duckdb" else None
+    if duckdb is None:
+        return Path(f"{database}.key") if database and "://" not in database else Path("segmento.key")
+    path = duckdb.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    return Path(f"{path}.key") if path else None
 
 
 def load(con: BaseBackend, path: Path | None) -> Pseudonyms:
@@ -94,7 +92,31 @@ def load(con: BaseBackend, path: Path | None) -> Pseudonyms:
         found = _read_key_file(path)
     if stored is None:
         _record_fingerprint(con, found)
-    elif stored != found.fingerprint:
+    return _checked(found, stored)
+
+
+def verify(source: Source, path: Path | None) -> Pseudonyms | None:
+    """The secret in force, checked against this database's fingerprint without writing anything (``gdpr
+    status`` on the file read directly); None where opening it writes (no fingerprint or key file yet, a
+    rotation to finish, an in-memory base): ``load`` does that."""
+    stored = _stored_fingerprint(source)
+    if stored is None:
+        return None
+    if os.environ.get(ENV):
+        return _checked(Pseudonyms(os.environ[ENV].split(","), ENV), stored)
+    if path is None or not path.exists() or _pending(path).exists():
+        return None
+    return _checked(_read_key_file(path), stored)
+
+
+def pending_erasures(source: Source) -> list[dict[str, object]]:
+    """Erasures whose rows are deleted but whose bytes may remain in the file until compaction (by pseudonym)."""
+    return rows(source, f"SELECT id_hash, erased_at FROM {SUPPRESSION_LIST} WHERE compacted_at IS NULL AND kind = ? "
+                        "ORDER BY erased_at", CUSTOMER)
+
+
+def _checked(found: Pseudonyms, stored: str | None) -> Pseudonyms:
+    if stored is not None and stored != found.fingerprint:
         raise SegmentoError(
             f"the GDPR secret from {found.where} is not the one this database's suppression list was made "
             f"with: set {ENV} or gdpr.key_file to the right secret (a new one would let erased customers back in)"
@@ -109,6 +131,11 @@ def rotate(con: BaseBackend, current: Pseudonyms, path: Path | None) -> Pseudony
     the commit (a crash in between is finished by the next ``load``); with ``SEGMENTO_SECRET``
     the caller must set the variable to the returned chain.
     """
+    import sqlglot.expressions as sge
+
+    from segmento.store.backend import delete_where, transaction
+    from segmento.store.engines import engine_of
+
     if not engine_of(con).capabilities.transactions:
         raise UnsupportedError(
             f"rotate-key re-keys the suppression list, audit log and key fingerprint in one transaction, and "
@@ -138,6 +165,11 @@ def rotate(con: BaseBackend, current: Pseudonyms, path: Path | None) -> Pseudony
 
 def _rekey_column(con: BaseBackend, name: str, column: str, prefix: str, rekey: Callable[[str], str]) -> None:
     """Replace each stored ``prefix + pseudonym`` by ``prefix + rekey(pseudonym)``."""
+    import pyarrow as pa
+
+    from segmento.store.engines import engine_of
+    from segmento.store.tables import table
+
     t = table(con, name)
     values = t.filter(t[column].startswith(prefix)).select(column).distinct().to_pyarrow().column(column).to_pylist()
     if values:
@@ -145,13 +177,16 @@ def _rekey_column(con: BaseBackend, name: str, column: str, prefix: str, rekey: 
         engine_of(con).replace_values(name, column, pairs)
 
 
-def _stored_fingerprint(con: BaseBackend) -> str | None:
-    table(con, KEY_TABLE)  # declared in the registry; created with the others if missing
-    rows = con.table(KEY_TABLE).fingerprint.to_pyarrow().to_pylist()
-    return rows[-1] if rows else None
+def _stored_fingerprint(source: Source) -> str | None:
+    stored = rows(source, f"SELECT fingerprint FROM {KEY_TABLE}")  # oldest first: rotation leaves one
+    return stored[-1]["fingerprint"] if stored else None
 
 
 def _record_fingerprint(con: BaseBackend, pseudonyms: Pseudonyms) -> None:
+    import pyarrow as pa
+
+    from segmento.store.backend import append
+
     row = {"fingerprint": [pseudonyms.fingerprint], "keys": [len(pseudonyms.keys)], "created_at": [datetime.now()]}
     append(con, KEY_TABLE, pa.table(row))
 

@@ -28,10 +28,15 @@ if TYPE_CHECKING:
 Source = Union["duckdb.DuckDBPyConnection", "BaseBackend"]  # a file opened by open_file(), or a workspace's con
 
 
+def is_file(source: Source) -> bool:
+    """Whether ``source`` is the DuckDB file read directly (not a workspace's Ibis connection)."""
+    return type(source).__name__ == "DuckDBPyConnection"  # no isinstance: it would import duckdb for Ibis callers
+
+
 def rows(source: Source, query: str, *params: object) -> list[dict[str, Any]]:
     """The rows of ``query`` as dicts, from the file directly or through the engine that holds its table."""
     query = _inline(query, params)
-    if type(source).__name__ == "DuckDBPyConnection":  # no isinstance: it would import duckdb for Ibis callers
+    if is_file(source):
         cursor = source.execute(query)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -14,13 +14,12 @@ from ibis.backends import BaseBackend
 
 from segmento.store.customer_refs import DECLARED
 from segmento.store.schema import CustomerColumn, ThroughParent
-from segmento.store.pseudonyms import Pseudonyms, default_key_file, load
+from segmento.store.pseudonyms import CUSTOMER, ORDER, Pseudonyms, default_key_file, load
 from segmento.store import registry
 from segmento.store.schema import TABLES
 
 ERASED = registry.ERASED.name
 
-CUSTOMER, ORDER = "customer", "order"
 LEGACY = "customer-sha256"  # erased before pseudonyms were keyed: plain SHA-256, still honoured
 
 
