@@ -3,7 +3,7 @@
 store -> features -> predictive -> audiences / segmentations -> dynamics -> activation -> campaigns -> report
 -> service.
 The package root, workspace.py (the front door), the CLI and config.py (the loader that
-assembles every stage's settings) may import any stage; errors.py, settings.py and
+assembles every stage's settings) may import any stage; errors.py, settings.py, lazy.py and
 formatting.py (figures for people) are the foundation every stage may import; report and
 service present the workspace.
 Every import counts, including those inside functions and under TYPE_CHECKING.
@@ -19,7 +19,7 @@ import segmento
 SRC = Path(segmento.__file__).parent
 STAGES = {"store": 0, "features": 1, "demo": 1, "predictive": 1.5, "audiences": 2, "segmentations": 2,
           "dynamics": 3, "activation": 4, "campaigns": 4.5, "report": 5, "service": 6}
-FOUNDATION = {"segmento.errors", "segmento.settings", "segmento.formatting", "segmento.config"}
+FOUNDATION = {"segmento.errors", "segmento.settings", "segmento.formatting", "segmento.config", "segmento.lazy"}
 FRONT = {"segmento", "segmento.workspace", "segmento.config", "segmento.cli"}
 
 

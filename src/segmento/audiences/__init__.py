@@ -16,7 +16,7 @@ CLI call reads them): each name below loads its module, with Ibis and pandas, on
 
 from __future__ import annotations
 
-from typing import Any
+from segmento.lazy import loader
 
 _HOME = {
     "Audience": "definitions", "AudienceError": "definitions", "Audiences": "service", "Change": "history",
@@ -25,11 +25,4 @@ _HOME = {
 }  # fmt: skip
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(f"segmento.audiences.{_HOME[name]}"), name)
-    raise AttributeError(name)
+__getattr__ = loader(__name__, _HOME)

@@ -13,7 +13,7 @@ name below loads its module, with Ibis, on first use.
 
 from __future__ import annotations
 
-from typing import Any
+from segmento.lazy import loader
 
 _HOME = {
     "AsOf": "asof", "Window": "asof", "catalog": "known", "categories_at": "known", "find": "known",
@@ -22,11 +22,4 @@ _HOME = {
 }  # fmt: skip
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(f"segmento.features.{_HOME[name]}"), name)
-    raise AttributeError(name)
+__getattr__ = loader(__name__, _HOME)

@@ -16,7 +16,7 @@ that module, since the package attribute of that name is the module once it is l
 
 from __future__ import annotations
 
-from typing import Any
+from segmento.lazy import loader
 
 _HOME = {
     "fit": "api", "refit": "api", "segments": "api", "Segment": "base",
@@ -25,11 +25,4 @@ _HOME = {
 }  # fmt: skip
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(f"segmento.segmentations.{_HOME[name]}"), name)
-    raise AttributeError(name)
+__getattr__ = loader(__name__, _HOME)
