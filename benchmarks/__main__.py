@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODULES = ("ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "alerts", "service",
-           "dashboard", "activation", "spark", "gdpr")
+MODULES = ("ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "backfill", "alerts",
+           "service", "dashboard", "activation", "spark", "gdpr")
 
 
 def main() -> None:

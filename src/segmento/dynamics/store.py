@@ -26,7 +26,7 @@ VALUE_FEATURE = "spend_12m"  # the snapshot's value column
 def snapshots(con: BaseBackend) -> ibis.Table:
     """The snapshot rows with the period's model version and the segment's label and rank joined back."""
     rows = table(con, SNAPSHOTS)
-    periods = table(con, SNAPSHOT_PERIODS.name).select("segmentation", "period", "version")
+    periods = periods_table(con).select("segmentation", "period", "version")
     labelled = rows.left_join(periods, ["segmentation", "period"])
     labelled = labelled.select(*rows.columns, "version")
     segments = table(con, SNAPSHOT_SEGMENTS.name)
@@ -39,6 +39,12 @@ def stored(con: BaseBackend) -> ibis.Table:
     return table(con, SNAPSHOTS)
 
 
+def periods_table(con: BaseBackend) -> ibis.Table:
+    """One row per segmentation and period taken, written with its rows: what lists the taken periods
+    (reading the memberships for that would cost more with every period of history)."""
+    return table(con, SNAPSHOT_PERIODS.name)
+
+
 def period_of(con: BaseBackend, segmentation: str, period: date) -> ibis.Table:
     """One segmentation's memberships at one period end (error if that period was never taken)."""
     table = snapshots(con)
@@ -48,7 +54,7 @@ def period_of(con: BaseBackend, segmentation: str, period: date) -> ibis.Table:
 
 def taken_periods(con: BaseBackend, segmentation: str) -> list[date]:
     """Period ends with a snapshot of this segmentation, oldest first."""
-    table = stored(con)
+    table = periods_table(con)
     periods = table.filter(table.segmentation == segmentation).select("period").distinct().order_by("period")
     return [row["period"] for row in periods.to_pyarrow().to_pylist()]
 
@@ -71,7 +77,7 @@ def require_segmentation(con: BaseBackend, segmentation: str, declared: Iterable
         return
     from segmento.segmentations.registry import fitted  # here: this module stays light for the readers of snapshots
 
-    table = stored(con)
+    table = periods_table(con)
     taken = table.select("segmentation").distinct().to_pyarrow().column(0).to_pylist()
     known = sorted({*declared, *fitted(con), *taken})
     if segmentation not in known:
