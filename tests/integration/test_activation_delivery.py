@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,11 +60,26 @@ def test_dead_letter_after_max_attempts_with_last_error_then_retry_failed(tmp_pa
             assert len(dead) == 20 and (dead.attempts == 3).all() and (dead.last_error == "HTTP 500: ").all()
             status = ws.delivery_status().set_index("destination").loc["crm"]
             assert (status.pending, status.delivered, status.failed, status.last_error) == (0, 0, 20, "HTTP 500: ")
+            shown = delivery_status_cli(tmp_path / "shop.duckdb")  # the file is open here: read through Ibis
+            assert re.search(r"│ crm +│ +0 │ +0 │ +20 │ +0 │ +│ HTTP 500: +│", shown), shown
+            assert "latest 10 dead letters" in shown and len(re.findall(r"│ \S+ +│ crm +│ C\S* +│ 3 +│ HTTP 500:", shown)) == 10
             receiver.odds["fail"] = 0.0
             assert ws.retry_failed("crm") == 20
             assert ws.deliver().tallies["crm"].delivered == 20
             assert ws.delivery_status().set_index("destination").loc["crm", "delivered"] == 20
     assert receiver.requests == 3 + 1
+    shown = delivery_status_cli(tmp_path / "shop.duckdb")  # closed: the file read directly, without Ibis
+    assert re.search(r"│ crm +│ +0 │ +20 │ +0 │ +0 │ +│ +│", shown) and "dead letters" not in shown, shown
+
+
+def delivery_status_cli(db: Path) -> str:
+    from typer.testing import CliRunner
+
+    from segmento.cli import app
+
+    result = CliRunner().invoke(app, ["delivery-status", "--db", str(db)], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def test_retry_after_of_a_429_is_honoured(tmp_path: Path):

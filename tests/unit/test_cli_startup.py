@@ -48,14 +48,14 @@ def test_verbs_that_open_a_base_load_no_modelling_or_charting_library(tmp_path):
 
 
 def test_listing_verbs_read_a_base_at_this_layout_without_ibis_or_pandas(tmp_path):
-    """status, quarantine, keys list and gdpr status read the DuckDB file itself: no Ibis, pandas, Arrow or sqlglot
+    """status, quarantine, keys list, gdpr status and delivery-status read the DuckDB file itself: no Ibis, pandas, Arrow or sqlglot
     (together about 2 s of CPU at every call)."""
     import segmento
 
     db = str(tmp_path / "e.duckdb")
     with segmento.connect(db) as ws:  # created at this layout, its GDPR secret recorded
         ws.pseudonyms  # noqa: B018
-    for verb in (["status"], ["quarantine", "--table", "orders"], ["keys", "list"], ["gdpr", "status"]):
+    for verb in (["status"], ["quarantine", "--table", "orders"], ["keys", "list"], ["gdpr", "status"], ["delivery-status"]):
         loaded = imported_by("-m", "segmento.cli", *verb, "--db", db)
         assert "duckdb" in loaded, verb  # the probe sees the file being read
         assert loaded & {"ibis", "pandas", "pyarrow", "sqlglot", "numpy"} == set(), verb

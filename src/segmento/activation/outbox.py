@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmento.activation.delivery_status import COLUMNS, DELIVERED, FAILED, FILTERED, PENDING, status_rows  # noqa: F401
 from segmento.store.backend import staged
 from segmento.store.registry import OUTBOX as OUTBOX_TABLE
 from segmento.store.tables import table
@@ -27,8 +28,6 @@ from segmento.store.engines import engine_of, home
 
 OUTBOX = OUTBOX_TABLE.name
 OUTBOX_SCHEMA = OUTBOX_TABLE.schema
-PENDING, DELIVERED, FAILED, FILTERED = "pending", "delivered", "failed", "filtered"
-STATUSES = (PENDING, DELIVERED, FAILED, FILTERED)
 NEW_COLUMNS = ("message_id", "destination", "source", "source_id", "topic", "customer_id", "priority", "payload")
 MESSAGE_COLUMNS = ("message_id", "destination", "topic", "customer_id", "payload", "attempts", "last_error", "created_at")
 CHANGE_COLUMNS = ("message_id", "status", "attempts", "next_attempt_at", "last_error", "settled_at")
@@ -164,17 +163,8 @@ def status(con: BaseBackend, destinations: Sequence[str] = ()) -> pd.DataFrame:
     """Per destination: pending, delivered, failed (dead letter) and filtered (no consent) counts,
     the oldest pending message and the latest dead letter's error. Declared but unused destinations show zeros.
     """
-    table = outbox(con)
-    failed = table.status == FAILED
-    summary = table.group_by("destination").aggregate(
-        **{s: (table.status == s).sum().cast("int64") for s in STATUSES},
-        oldest_pending=table.created_at.min(where=table.status == PENDING),
-        last_error=table.last_error.argmax(table.settled_at, where=failed),
-    )
-    found = {row["destination"]: row for row in summary.to_pyarrow().to_pylist()}
-    empty = dict.fromkeys(STATUSES, 0) | {"oldest_pending": None, "last_error": None}
-    rows = [found.get(name, {"destination": name, **empty}) for name in sorted({*destinations, *found})]
-    return pd.DataFrame(rows, columns=["destination", *STATUSES, "oldest_pending", "last_error"])
+    outbox(con)  # created if this database lacks it
+    return pd.DataFrame(status_rows(con, destinations), columns=list(COLUMNS))
 
 
 def dead_letters(con: BaseBackend, destination: str | None = None) -> ibis.Table:

@@ -6,7 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from segmento.cli.common import ConfigOption, DbOption, console, fail, open_workspace, print_frame
+from rich.table import Table
+
+from segmento.cli.common import ConfigOption, DbOption, console, fail, open_reader, open_workspace, project_value
 
 app = typer.Typer()
 
@@ -38,12 +40,28 @@ def deliver(
 @app.command("delivery-status")
 def delivery_status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Messages per destination: pending, delivered, failed (dead letter), filtered (no consent)."""
-    with open_workspace(db, config) as ws:
-        status = ws.delivery_status()
-        if len(status):
-            print_frame(status.set_index(status.columns[0]), "delivery status")
-        else:
-            console.print("the outbox is empty")
-        dead = ws.dead_letters().limit(10).to_pandas()
-        if len(dead):
-            console.print(dead.to_string(max_colwidth=60), highlight=False)
+    from segmento import formatting as fmt
+    from segmento.activation.delivery_status import STATUSES, dead_letter_rows, status_rows
+
+    declared = project_value(config, "destinations")
+    names = [d["name"] for d in declared if isinstance(d, dict) and isinstance(d.get("name"), str)] \
+        if isinstance(declared, list) else []
+    with open_reader(db, config) as source:
+        status, dead = status_rows(source, names), dead_letter_rows(source)
+    if not status:
+        console.print("the outbox is empty")
+    else:
+        out = Table("destination", *STATUSES, "oldest pending", "last error", title="delivery status")
+        for column in out.columns[1:1 + len(STATUSES)]:
+            column.justify = "right"
+        for row in status:
+            out.add_row(row["destination"], *(fmt.count(row[s]) for s in STATUSES),
+                        str(row["oldest_pending"] or ""), row["last_error"] or "")
+        console.print(out)
+    if dead:
+        letters = Table("message", "destination", "customer", "attempts", "last error", "settled at",
+                        title=f"latest {len(dead)} dead letters (`segmento deliver --retry-failed` queues them again)")
+        for row in dead:
+            letters.add_row(row["message_id"], row["destination"], row["customer_id"] or "", str(row["attempts"]),
+                            row["last_error"] or "", str(row["settled_at"]))
+        console.print(letters)
