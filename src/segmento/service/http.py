@@ -4,6 +4,7 @@ datetimes, dates and NumPy values itself, and NaN (an empty segment's mean) as n
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +27,10 @@ def _default(value: Any) -> Any:
 
 
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=OPTIONS)
+    except TypeError:  # an integer beyond 64 bits (bad input echoed in a 422): the standard library writes it
+        return json.dumps(data, default=_default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def respond(data: Any, status: int = 200) -> Response:
