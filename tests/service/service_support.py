@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import shutil
 import socket
@@ -115,6 +116,17 @@ class Api:
         self.portal.call(self.client.aclose)
         self.portal.call(self._lifespan.__aexit__, None, None, None)
         self._portal_cm.__exit__(None, None, None)
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 (sums in a different order differ in the last bits)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
 
 
 def free_port() -> int:

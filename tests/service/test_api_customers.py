@@ -4,7 +4,6 @@ the read model equals a live read, and reads are audited without the customer's 
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, time
 from typing import Any
 
@@ -14,20 +13,9 @@ from segmento.audiences.service import Audiences
 from segmento.dynamics.store import snapshots
 from segmento.store.consents import consents_in_force
 
-from service_support import END
+from service_support import END, close
 
 AT = datetime.combine(END, time.max)
-
-
-def close(a: Any, b: Any) -> bool:
-    """Equal, floats to 1e-9 (sums in a different order differ in the last bits)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return a == b
 
 
 def jsonish(value: Any) -> Any:
