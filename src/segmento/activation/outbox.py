@@ -163,8 +163,7 @@ def status(con: BaseBackend, destinations: Sequence[str] = ()) -> pd.DataFrame:
     """Per destination: pending, delivered, failed (dead letter) and filtered (no consent) counts,
     the oldest pending message and the latest dead letter's error. Declared but unused destinations show zeros.
     """
-    outbox(con)  # created if this database lacks it
-    return pd.DataFrame(status_rows(con, destinations), columns=list(COLUMNS))
+    return pd.DataFrame(status_rows(con, destinations), columns=list(COLUMNS))  # rows() creates a missing table
 
 
 def dead_letters(con: BaseBackend, destination: str | None = None) -> ibis.Table:
