@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 import segmento
-from benchmarks.common import line, section, timed
+from benchmarks.common import line, peak_rss_mb, section, timed
 from segmento.activation.deliver import Deliverer, reopening
 from segmento.activation.routing import enqueue_alerts
 from segmento.config import Project, parse_project
@@ -151,7 +151,7 @@ def run(scale: float) -> None:
                     line(f"segmento deliver in-process, batch {batch_size}", delivery(directory, url, count, batch_size, False), count, plain)
                     line(f"segmento deliver, connection per step, batch {batch_size}", delivery(directory, url, count, batch_size, True), count, plain)
                 consent_cost(directory, url, messages)
-            print(f"  receiver counted {int(httpx.get(url).text):,} messages in all")
+            print(f"  receiver counted {int(httpx.get(url).text):,} messages in all; peak RSS {peak_rss_mb():,.0f} MB")
     finally:
         server.terminate()
         server.wait()

@@ -211,3 +211,39 @@ def test_the_cli_shows_reasons_totals_and_refuses_stale_snapshots(base, tmp_path
     assert "totals per period, kind and rule" in shown.output
     stale = runner.invoke(app, ["snapshot", "--as-of", "2024-10", "--db", db, "--config", str(config)])
     assert stale.exit_code == 2 and "--force" in stale.output and "after the last loaded order or event" in stale.output
+
+
+def test_alerts_and_models_say_the_same_from_the_file_as_through_the_workspace(base, tmp_path):
+    """`alerts` and `models` read a DuckDB file at this layout directly (plain SQL, no Ibis); while this process
+    holds the base they go through its Ibis connection. A checkpointed copy read directly says the same,
+    and the totals equal a GROUP BY written here."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from segmento.cli import app
+
+    ws, _, _, _ = base
+    raw = ws.con.con
+    held = raw.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    raw.execute("CHECKPOINT")
+    copy = shutil.copy(held, tmp_path / "copy.duckdb")
+    config = tmp_path / "segmento.yaml"
+    config.write_text(PROJECT.replace("DROP", str(tmp_path / "drop")), encoding="utf-8")
+    runner = CliRunner()
+    asks = [["alerts", "--limit", "7"], ["alerts", "--kind", "negative", "--period", "2024-07"],
+            ["alerts", "--rule", "overdue", "--limit", "3"], ["models", "value"]]
+
+    def outputs(db: str) -> list[str]:
+        done = [runner.invoke(app, [*ask, "--db", db, "--config", str(config)], env={"COLUMNS": "300"}) for ask in asks]
+        assert [d.exit_code for d in done] == [0] * len(asks), [d.output for d in done]
+        return [d.output for d in done]
+
+    through_ibis, direct = outputs(held), outputs(str(copy))
+    assert direct == through_ibis
+    totals = raw.execute("select kind, rule, count(*), sum(priority) from alerts where period = '2024-07-31' "
+                         "and kind = 'negative' group by all order by rule").fetchall()
+    shown = re.findall(r"^│ 2024-07-31 │ negative +│ (\S+) +│ +([\d,]+) │ +([\d,]+) │$", direct[1], re.M)
+    assert shown == [(rule, f"{n:,}", f"{round(stake):,}") for _, rule, n, stake in totals] and shown
+    version = raw.execute("select max(version) from segmentation_models where name = 'value'").fetchone()[0]
+    assert f"value v{version} [tiers] as of {END}: very_good (Very good)" in direct[3]

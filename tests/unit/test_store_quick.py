@@ -49,7 +49,10 @@ def test_a_base_to_migrate_or_missing_is_not_read_directly(tmp_path):
 
 def test_quick_reads_name_the_registry_tables():
     from segmento.activation import delivery_status
+    from segmento.dynamics import alert_reads
+    from segmento.segmentations import stored
     from segmento.store import pseudonyms, registry
 
     assert (pseudonyms.SUPPRESSION_LIST, pseudonyms.KEY_TABLE) == (registry.ERASED.name, registry.GDPR_KEY.name)
     assert delivery_status.OUTBOX == registry.OUTBOX.name
+    assert (alert_reads.ALERTS, stored.MODELS) == (registry.ALERTS.name, registry.SEGMENTATION_MODELS.name)

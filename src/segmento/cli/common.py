@@ -21,13 +21,13 @@ from rich.text import Text
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer's click (pinned)
 from typer.core import TyperGroup
 
-from segmento.errors import SegmentoError
+from segmento.errors import NotFoundError, SegmentoError
 
 if TYPE_CHECKING:
     from segmento.store.quick import Source
     from segmento.workspace import Workspace
 
-console = Console()
+console = Console(markup=False)  # printed text is data: "[tiers]" or a label in brackets is not a style
 _errors = Console(stderr=True, soft_wrap=True)  # soft wrap: an error stays on one line however narrow the terminal
 
 DbOption = Annotated[
@@ -170,11 +170,12 @@ def print_frame(frame, title: str, digits: int | dict[str, int] = 0) -> None:
     console.print(out)
 
 
-def segment_names(ws: Any, segmentation: str) -> dict[str, str]:
-    """Segment id -> label of the fitted model ('new'/'lost' for the transition margins)."""
+def segment_names(source: Source, segmentation: str) -> dict[str, str]:
+    """Segment id -> label of the latest stored model ('new'/'lost' for the transition margins)."""
+    from segmento.segmentations.stored import model_document, segment_labels
+
     names = {"(new)": "new customers", "(exit)": "lost (left the base)"}
     try:
-        names |= {s.id: s.label for s in ws.segmentation_model(segmentation).segments}
-    except (KeyError, LookupError, ValueError):
-        pass  # no stored model: ids it is
-    return names
+        return names | segment_labels(model_document(source, segmentation))
+    except NotFoundError:
+        return names  # no stored model: ids it is

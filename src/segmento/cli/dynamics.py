@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segmento.cli.common import ConfigOption, DbOption, console, open_workspace, print_frame, segment_names
+from segmento.cli.common import (
+    ConfigOption,
+    DbOption,
+    console,
+    open_reader,
+    open_workspace,
+    print_frame,
+    project_value,
+    segment_names,
+)
 
 app = typer.Typer()
 
@@ -61,7 +70,7 @@ def transitions(
         if as_json:
             console.print_json(data=matrix.to_dict())
             return
-        names = segment_names(ws, segmentation)
+        names = segment_names(ws.con, segmentation)
         frame = (matrix.row_percent if percent else matrix.counts).rename(index=names, columns=names)
         print_frame(frame, f"{segmentation}: {matrix.from_period} -> {matrix.to_period}", 1 if percent else 0)
 
@@ -109,7 +118,7 @@ def markov(
         model = ws.markov(segmentation)
         import pandas as pd
 
-        names = segment_names(ws, segmentation)
+        names = segment_names(ws.con, segmentation)
         labels = [names.get(s, s) for s in model.states]
         print_frame(pd.DataFrame(model.P * 100, index=labels, columns=labels),
                     f"{segmentation}: average transition % over {len(model.periods) - 1} period pairs", 1)
@@ -145,23 +154,26 @@ def alerts(
 
     The title counts every alert matched, not only the rows shown."""
     from segmento import formatting as fmt
+    from segmento.dynamics.alert_reads import alert_count, alert_rows, alert_totals
     from segmento.dynamics.periods import period_end
 
-    with open_workspace(db, config) as ws:
-        when = period_end(period, ws.project.dynamics.grid) if period else None
-        matched = ws.alerts(period=when, kind=kind, rule=rule)  # latest first, as on the dashboard
-        total = int(matched.count().execute())
-        rows = matched.limit(limit).to_pyarrow().to_pylist()
-        names = {s: segment_names(ws, s) for s in {r["segmentation"] for r in rows}}
-        shown = f"{fmt.count(total)} alerts" if len(rows) == total else f"{fmt.count(len(rows))} of {fmt.count(total)} alerts"
-        listed = [(fmt.day(r["period"]), r["customer_id"], r["rule"], _move(names[r["segmentation"]], r), r["kind"],
-                   r["journey"] or "", fmt.count(r["priority"]), r["reason"] or "") for r in rows]
-        _print_alerts(listed, f"{shown}, latest period first")
-        totals = ws.alert_totals(period=when, kind=kind, rule=rule)
-        totals = totals[totals.period.astype(str).str[:10].isin({str(r["period"]) for r in rows})]
-        if len(totals):
-            totals = totals.assign(period=totals.period.map(fmt.day)).rename(columns={"value_at_stake": "value at stake"})
-            print_frame(totals.set_index("period"), "totals per period, kind and rule")
+    with open_reader(db, config) as source:
+        when = period_end(period, project_value(config, "dynamics", "grid") or "monthly") if period else None
+        total = alert_count(source, when, kind, rule)
+        rows = alert_rows(source, when, kind, rule, limit)  # latest first, as on the dashboard
+        names = {s: segment_names(source, s) for s in {r["segmentation"] for r in rows}}
+        totals = [t for t in alert_totals(source, when, kind, rule) if t["period"] in {r["period"] for r in rows}]
+    shown = f"{fmt.count(total)} alerts" if len(rows) == total else f"{fmt.count(len(rows))} of {fmt.count(total)} alerts"
+    listed = [(fmt.day(r["period"]), r["customer_id"], r["rule"], _move(names[r["segmentation"]], r), r["kind"],
+               r["journey"] or "", fmt.count(r["priority"]), r["reason"] or "") for r in rows]
+    _print_alerts(listed, f"{shown}, latest period first")
+    if totals:
+        out = Table("period", "kind", "rule", "alerts", "value at stake", title="totals per period, kind and rule")
+        for column in out.columns[-2:]:
+            column.justify = "right"
+        for t in totals:
+            out.add_row(fmt.day(t["period"]), t["kind"], t["rule"], fmt.count(t["alerts"]), fmt.count(t["value_at_stake"]))
+        console.print(out)
 
 
 def _move(label: dict[str, str], alert: dict) -> str:

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.text import Text
 
-from segmento.cli.common import ConfigOption, DbOption, console, open_workspace, print_frame
+from segmento.cli.common import ConfigOption, DbOption, console, open_reader, open_workspace, print_frame
 
 app = typer.Typer()
 
@@ -57,12 +58,12 @@ def models(
     config: ConfigOption = None,
 ) -> None:
     """Stored versions of a segmentation, and the latest one in full."""
-    from segmento.segmentations import load_model, versions
+    from segmento.segmentations.stored import describe, model_document, versions
 
-    with open_workspace(db, config) as ws:
-        latest = load_model(ws.con, segmentation)
-        console.print(f"versions: {', '.join(map(str, versions(ws.con, segmentation)))}")
-        console.print(str(latest), highlight=False)
+    with open_reader(db, config) as source:
+        latest = model_document(source, segmentation)
+        console.print(f"versions: {', '.join(map(str, versions(source, segmentation)))}")
+        console.print(describe(latest), highlight=False)
 
 
 @app.command()
@@ -99,8 +100,8 @@ def portraits(
         for p in items:
             revenue = f", {fmt.percent(p.revenue_share)} of revenue" if p.revenue_share is not None else ""
             generated = "" if p.generated_label.lower() in (p.label.lower(), "") else f" ({p.generated_label})"
-            console.print(f"[bold]{p.rank}. {p.label}[/bold]{generated}: {fmt.count(p.size)} customers, "
-                          f"{fmt.percent(p.share)} of the base{revenue}", highlight=False)
+            console.print(Text.assemble((f"{p.rank}. {p.label}", "bold"), f"{generated}: {fmt.count(p.size)} customers, "
+                          f"{fmt.percent(p.share)} of the base{revenue}"), highlight=False)
             console.print(f"   {p.description}", highlight=False)
             if "clv_12m" in p.predicted:
                 console.print(f"   expected 12-month value {p.predicted['clv_12m']:,.2f} per customer, "

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date, datetime
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmento.dynamics.alert_reads import check_kind
 from segmento.dynamics.freshness import incomplete_periods
 from segmento.dynamics.reasons import explain
 from segmento.dynamics.rules import condition_fields, pairs, picked, reason_fields
 from segmento.dynamics.settings import TrajectoryRule
 from segmento.dynamics.store import require_periods, taken_periods
-from segmento.errors import NotFoundError
 from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
 from segmento.features.sqlexpr import names_in
@@ -32,11 +32,7 @@ from segmento.store.registry import ALERTS as ALERTS_TABLE
 from segmento.store.tables import table
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from segmento.config import Project
-
-ALERT_KINDS: tuple[str, ...] = get_args(TrajectoryRule.model_fields["kind"].annotation)
 
 ALERTS = ALERTS_TABLE.name
 ALERT_SCHEMA = ALERTS_TABLE.schema
@@ -186,8 +182,7 @@ def list_alerts(
     limit: int | None = None,
 ) -> ibis.Table:
     """Stored alerts, latest period first, then highest value at stake, filtered as asked."""
-    if kind is not None and kind not in ALERT_KINDS:
-        raise NotFoundError(f"unknown alert kind {kind!r}; valid kinds: {', '.join(ALERT_KINDS)}")
+    check_kind(kind)
     table = alerts_table(con)
     if period is not None:
         table = table.filter(table.period == period)
@@ -199,10 +194,3 @@ def list_alerts(
         table = table.filter(table.priority >= min_priority)
     table = table.order_by([ibis.desc("period"), ibis.desc("priority"), "alert_id"])
     return table.limit(limit) if limit else table
-
-
-def alert_totals(con: BaseBackend, **filters: object) -> pd.DataFrame:
-    """Alerts and value at stake per period, kind and rule (latest period first), same filters as list_alerts."""
-    table = list_alerts(con, **{k: v for k, v in filters.items() if k != "limit"})
-    totals = table.group_by(["period", "kind", "rule"]).agg(alerts=ibis._.count(), value_at_stake=ibis._.priority.sum())
-    return totals.order_by([ibis.desc("period"), "kind", "rule"]).to_pandas()

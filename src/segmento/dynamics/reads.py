@@ -93,10 +93,14 @@ class DynamicsReads:
         return list_alerts(self.con, **filters)
 
     def alert_totals(self, **filters: Any) -> Any:
-        """Alerts and value at stake per period, kind and rule (a DataFrame; same filters as ``alerts``)."""
-        from segmento.dynamics.alerts import alert_totals
+        """Alerts and value at stake per period, kind and rule, latest period first (a DataFrame; filters:
+        period, kind, rule)."""
+        import pandas as pd
 
-        return alert_totals(self.con, **filters)
+        from segmento.dynamics.alert_reads import alert_totals
+
+        totals = pd.DataFrame(alert_totals(self.con, **filters), columns=["period", "kind", "rule", "alerts", "value_at_stake"])
+        return totals.assign(period=pd.to_datetime(totals.period))  # as in ``alerts().to_pandas()``
 
     def period_checks(self, segmentation: str | None = None) -> ibis.Table:
         """Per snapshot period: complete feature windows or not (and why), and the data's span then."""

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from segmento.dynamics.alert_reads import AlertKind
 from segmento.settings import Strict
 
 
@@ -18,7 +19,7 @@ class TrajectoryRule(Strict):
     from_segments: list[str] | Literal["*"] = Field("*", alias="from")
     to_segments: list[str] | Literal["*"] = Field("*", alias="to")
     direction: Literal["down", "up", "any"] = "any"
-    kind: Literal["negative", "positive", "high_stakes"] = "negative"
+    kind: AlertKind = "negative"
     journey: str | None = None
     min_value: float = Field(0.0, description="only customers whose value at stake is at least this")
     value: Literal["spend_12m", "clv_12m", "clv_lost"] = Field(

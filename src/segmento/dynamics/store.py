@@ -75,7 +75,7 @@ def require_segmentation(con: BaseBackend, segmentation: str, declared: Iterable
     """A name that is declared, fitted or snapshotted; else an error listing those that are."""
     if segmentation in declared:
         return
-    from segmento.segmentations.registry import fitted  # here: this module stays light for the readers of snapshots
+    from segmento.segmentations.stored import fitted
 
     table = periods_table(con)
     taken = table.select("segmentation").distinct().to_pyarrow().column(0).to_pylist()

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from segmento.errors import NotFoundError
 from segmento.segmentations.base import Segment, Segmenter
 from segmento.segmentations.clustering import KMeansSegmenter
 from segmento.segmentations.rfm import RFMSegmenter
+from segmento.segmentations.stored import fitted, model_document, summary, versions
 from segmento.segmentations.tiers import TierSegmenter
 from segmento.store.backend import transaction
 from segmento.store.registry import SEGMENTATION_MODELS
@@ -81,7 +81,10 @@ class FrozenModel:
 
     @classmethod
     def from_json(cls, text: str) -> FrozenModel:
-        doc = json.loads(text)
+        return cls.from_document(json.loads(text))
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> FrozenModel:
         return cls(
             name=doc["name"],
             version=doc["version"],
@@ -95,8 +98,7 @@ class FrozenModel:
         )
 
     def __str__(self) -> str:
-        segments = ", ".join(f"{s.id} ({s.label})" for s in self.segments)
-        return f"{self.name} v{self.version} [{self.kind}] as of {self.as_of}: {segments}"
+        return summary(self.name, self.version, self.kind, self.as_of, [(s.id, s.label) for s in self.segments])
 
 
 def build_estimator(definition: Any) -> Segmenter:
@@ -110,17 +112,6 @@ def build_estimator(definition: Any) -> Segmenter:
 def models_table(con: BaseBackend) -> ibis.Table:
     """The model store."""
     return table(con, MODELS)
-
-
-def fitted(con: BaseBackend) -> list[str]:
-    """Names of the segmentations with at least one stored version, sorted."""
-    return sorted(set(models_table(con).select("name").to_pyarrow().column("name").to_pylist()))
-
-
-def versions(con: BaseBackend, name: str) -> list[int]:
-    table = models_table(con)
-    rows = table.filter(table.name == name).select("version").order_by("version").to_pyarrow()
-    return rows.column("version").to_pylist()
 
 
 def store_model(con: BaseBackend, model: FrozenModel) -> FrozenModel:
@@ -141,13 +132,4 @@ def store_model(con: BaseBackend, model: FrozenModel) -> FrozenModel:
 
 def load_model(con: BaseBackend, name: str, version: int | None = None) -> FrozenModel:
     """A stored model: ``version``, or the latest one."""
-    known = versions(con, name)
-    if not known:
-        raise NotFoundError(f"no fitted segmentation {name!r} (fitted: {', '.join(fitted(con)) or 'none'}); "
-                           f"fit it first: segmento fit {name} --as-of YYYY-MM-DD")
-    wanted = known[-1] if version is None else version
-    if wanted not in known:
-        raise NotFoundError(f"segmentation {name!r} has no version {wanted}; versions: {', '.join(map(str, known))}")
-    table = models_table(con)
-    text = table.filter((table.name == name) & (table.version == wanted)).select("model").to_pyarrow()
-    return FrozenModel.from_json(text.column("model")[0].as_py())
+    return FrozenModel.from_document(model_document(con, name, version))
