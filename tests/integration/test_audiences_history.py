@@ -181,3 +181,22 @@ def test_why_names_event_and_audience_clauses_by_their_text(tmp_path: Path) -> N
     # clauses on events and audiences are named by their text; a feature clause only when it flipped (not age)
     assert change["why"] == "in_audience('bobs') now true; viewed(within = '90d') now true"
     ws.close()
+
+
+def test_why_writes_figures_for_people_and_explains_many_audiences_at_once(tmp_path: Path) -> None:
+    """Amounts rounded, lists and yes/no in words, one line per change however many audiences moved together
+    (the features are read once for all of them)."""
+    ws = tiny_shop(tmp_path / "figures.duckdb")
+    ws.ingest("orders", pd.DataFrame([{"order_id": "O2", "customer_id": "ADA", "ordered_at": "2024-06-02 18:00:00",
+                                       "amount": 100.0 / 3, "channel": "web"}]))  # fmt: skip
+    ws.audiences.define("baskets", "avg_basket > 30", owner="test")
+    ws.audiences.define("tennis_fans", "'tennis' IN interests_90d", owner="test")
+    ws.audiences.define("buyers", "orders_lifetime >= 1 AND avg_basket > 20", owner="test")
+    ws.refresh_audiences(date(2024, 6, 1))
+    ws.refresh_audiences(date(2024, 7, 2))
+    why = {(c["customer_id"], c["audience"]): c["why"] for c in ws.audiences.changes().to_pyarrow().to_pylist()}
+    assert why[("ADA", "baskets")] == "avg_basket 33.3"  # not 33.333333333333336
+    assert why[("BOB", "baskets")] == "avg_basket 40"
+    assert why[("ADA", "tennis_fans")] == "interests_90d — -> tennis"  # a list in words, not ['tennis']
+    assert why[("ADA", "buyers")] == "orders_lifetime 0 -> 1; avg_basket 33.3"
+    ws.close()
