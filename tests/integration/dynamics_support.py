@@ -7,6 +7,18 @@ from datetime import date, timedelta
 import pandas as pd
 import pyarrow as pa
 
+VALUE_TIERS = """
+segmentations:
+  - name: value
+    kind: tiers
+    feature: spend_12m
+    tiers:
+      - {id: very_good, quantile: 0.75}
+      - {id: good, quantile: 0.35}
+      - {id: occasional, above: 0}
+      - {id: inactive}
+"""  # the value tiers the dynamics tests watch: the top quarter, the next 40%, any spend, none
+
 
 def features_by_hand(orders: pd.DataFrame, day: date) -> pd.DataFrame:
     """spend_12m, recency_days and the mean gap between order days as of the end of ``day``."""

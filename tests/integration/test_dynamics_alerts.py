@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from dynamics_support import features_by_hand
+from dynamics_support import VALUE_TIERS, features_by_hand
 
 import segmento
 from segmento.activation.outbox import outbox as activation_outbox
@@ -21,17 +21,7 @@ from segmento.dynamics.store import snapshots
 from segmento.errors import NotReadyError
 
 END = date(2024, 8, 31)
-PROJECT = """
-segmentations:
-  - name: value
-    kind: tiers
-    feature: spend_12m
-    tiers:
-      - {id: very_good, quantile: 0.75}
-      - {id: good, quantile: 0.35}
-      - {id: occasional, above: 0}
-      - {id: inactive}
-dynamics:
+PROJECT = VALUE_TIERS + """dynamics:
   rules:
     - {name: drop, segmentation: value, from: [very_good, good], direction: down, min_change: 0.3, journey: win-back}
     - {name: stays-down, segmentation: value, from: [very_good], direction: down, persist: 2}

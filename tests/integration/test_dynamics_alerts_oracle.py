@@ -11,24 +11,14 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from dynamics_support import features_by_hand
+from dynamics_support import VALUE_TIERS, features_by_hand
 
 import segmento
 from segmento.config import parse_project
 from segmento.demo import generate
 
 END = date(2024, 6, 30)
-PROJECT = """
-segmentations:
-  - name: value
-    kind: tiers
-    feature: spend_12m
-    tiers:
-      - {id: very_good, quantile: 0.75}
-      - {id: good, quantile: 0.35}
-      - {id: occasional, above: 0}
-      - {id: inactive}
-dynamics:
+PROJECT = VALUE_TIERS + """dynamics:
   rules:
     - {name: climb, segmentation: value, from: [occasional, inactive], to: [good, very_good], direction: up,
        min_change: 0.5, kind: positive}

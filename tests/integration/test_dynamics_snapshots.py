@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from dynamics_support import VALUE_TIERS
 
 import segmento
 from segmento.config import parse_project
@@ -17,17 +18,7 @@ from segmento.dynamics.store import snapshots
 
 END = date(2024, 8, 31)
 CUT = date(2024, 4, 30)
-PROJECT = """
-segmentations:
-  - name: value
-    kind: tiers
-    feature: spend_12m
-    tiers:
-      - {id: very_good, quantile: 0.75}
-      - {id: good, quantile: 0.35}
-      - {id: occasional, above: 0}
-      - {id: inactive}
-  - name: recent
+PROJECT = VALUE_TIERS + """  - name: recent
     kind: tiers
     feature: spend_90d
     tiers:

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from dynamics_support import VALUE_TIERS
 
 import segmento
 from segmento.config import parse_project
@@ -17,17 +18,7 @@ from segmento.errors import NotReadyError
 END = date(2024, 8, 31)
 FIT = date(2024, 4, 30)
 PREDICT = date(2024, 6, 30)
-PROJECT = """
-segmentations:
-  - name: value
-    kind: tiers
-    feature: spend_12m
-    tiers:
-      - {id: very_good, quantile: 0.75}
-      - {id: good, quantile: 0.35}
-      - {id: occasional, above: 0}
-      - {id: inactive}
-dynamics:
+PROJECT = VALUE_TIERS + """dynamics:
   rules:
     - {name: slide, segmentation: value, from: [very_good, good], direction: down}
     - {name: slide-at-risk, segmentation: value, from: [very_good, good], direction: down,
