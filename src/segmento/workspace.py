@@ -342,8 +342,10 @@ def connect(
     if session is not None or str(target or "").startswith("sc://") or (target is None and engine.analytics == "spark"):
         remote = str(target) if target is not None else engine.remote
         options = {"remote": remote} if remote else {"master": engine.master, "warehouse": engine.warehouse}
-        operational = engine_of(open_backend(project.database)) if project else None  # outbox, keys, audit
+        # the outbox, keys and audit log stay in the project's DuckDB file
+        operational = engine_of(open_backend(project.database, engine.memory_limit)) if project else None
         con = connect_spark(session, database=engine.spark_database, operational=operational, conf=engine.conf, **options)
     else:
-        con = open_backend(target if target is not None else project.database if project else "segmento.duckdb")
+        con = open_backend(target if target is not None else project.database if project else "segmento.duckdb",
+                           engine.memory_limit)
     return Workspace(con, project)

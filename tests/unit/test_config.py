@@ -51,6 +51,9 @@ def test_missing_file():
         ("engine:\n  analytics: spark\n  master: local[2]\n  remote: sc://h:15002\n",
          "segmento.yaml, line 1: engine: Value error, give either `master` (a Spark the process starts) or "
          "`remote` (Spark Connect), not both"),
+        ("engine:\n  memory_limit: lots\n",
+         "segmento.yaml, line 2: engine.memory_limit: String should match pattern "
+         "'^\\s*\\d+(\\.\\d+)?\\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$'"),
     ],
 )
 def test_engine_section_errors(text: str, message: str):

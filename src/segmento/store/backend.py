@@ -15,12 +15,13 @@ from segmento.store.engines import engine_of, equals
 __all__ = ["append", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged", "transaction"]
 
 
-def open_backend(target: str | Path) -> BaseBackend:
+def open_backend(target: str | Path, memory_limit: str | None = None) -> BaseBackend:
     """Connect to a knowledge base.
 
     A plain path (``shop.duckdb``) is a DuckDB file, created if missing; anything
     with ``://`` is an Ibis connection URL (``duckdb://``, ``postgres://...``,
-    ``pyspark://``) so the same code runs on another engine.
+    ``pyspark://``) so the same code runs on another engine. ``memory_limit`` bounds a DuckDB
+    file's memory (``engine.memory_limit``); larger work spills to disk.
     """
     text = str(target)
     if "://" in text:
@@ -28,7 +29,7 @@ def open_backend(target: str | Path) -> BaseBackend:
     path = Path(text)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    return ibis.duckdb.connect(str(path))
+    return ibis.duckdb.connect(str(path), **({"memory_limit": memory_limit.strip()} if memory_limit else {}))
 
 
 def transaction(con: BaseBackend) -> AbstractContextManager[None]:

@@ -53,6 +53,11 @@ class EngineSection(Strict):
     warehouse: str | None = Field(None, description="directory or URI of the Parquet tables (local Spark)")
     spark_database: str | None = Field(None, description="Spark database (namespace) holding the tables")
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict, description="extra Spark settings")
+    memory_limit: str | None = Field(
+        None, pattern=r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        description="most memory DuckDB may use, e.g. 2GB (default: DuckDB's own, 80% of RAM); "
+                    "bigger sorts and joins spill to disk beside the database",
+    )
 
     @model_validator(mode="after")
     def _spark_only(self) -> EngineSection:
