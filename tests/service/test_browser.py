@@ -6,6 +6,7 @@ screen, every page reachable by keyboard."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -85,6 +86,7 @@ def charts_drawn(tab) -> int:
     tab.wait_for_function(
         "n => document.querySelectorAll('[data-figure].js-plotly-plot .main-svg').length >= n", arg=placeholders
     )
+    tab.wait_for_function("() => performance.getEntriesByName('segmento:charts-drawn').length === 1")
     return tab.locator("[data-figure].js-plotly-plot").count()
 
 
@@ -318,4 +320,56 @@ def test_customer_timeline_and_audiences_since_when_are_that_customers(page, ser
     assert [(when, what) for when, what, *_ in rows] == shown
     assert since  # the test base puts this customer in audiences
     assert page.locator("#audiences li").all_inner_texts() == [f"{name} since {at:%Y-%m-%d}" for name, at in since]
+    assert page.problems == []
+
+
+def test_customer_charts_draw_that_customers_segment_history_and_timeline(page, server: str, base: Base) -> None:
+    customer = "C0000042"
+    until = f"TIMESTAMP '{END} 23:59:59.999999'"
+    with duckdb.connect(str(base.path), read_only=True) as con:
+        history = con.execute(
+            "SELECT s.segmentation, strftime(s.period, '%Y-%m-%d'), g.segment_label FROM segment_snapshots s "
+            "JOIN snapshot_periods p USING (segmentation, period) "
+            "JOIN snapshot_segments g USING (segmentation, version, segment_id) "
+            "WHERE s.customer_id = ? ORDER BY 1, 2", [customer]).fetchall()
+        orders = con.execute(f"SELECT count(*) FROM orders WHERE customer_id = ? AND ordered_at <= {until}",
+                             [customer]).fetchone()[0]
+        events = con.execute(f"SELECT count(*) FROM events WHERE customer_id = ? AND occurred_at <= {until}",
+                             [customer]).fetchone()[0]
+    expected: dict[str, tuple[list[str], list[str]]] = {}
+    for segmentation, period, label in history:
+        expected.setdefault(segmentation, ([], []))[0].append(period)
+        expected[segmentation][1].append(label)
+    page.goto(f"{server}/dashboard/customers?id={customer}")
+    charts_drawn(page)
+    panels = page.eval_on_selector_all("#history [data-figure]", """els => els.map(el => [
+        el.layout.title.text, el.data[0].x, el.data[0].y, el.querySelectorAll('.scatterlayer .point').length])""")
+    assert {title: (x, y) for title, x, y, _ in panels} == expected  # one panel per segmentation, its own labels
+    assert [points for *_, points in panels] == [len(expected[title][0]) for title, *_ in panels]
+    clipped = page.eval_on_selector_all("#history [data-figure]", """els => els.flatMap(el => {
+        const left = el.querySelector('.main-svg').getBoundingClientRect().left;
+        return Array.from(el.querySelectorAll('.ytick text')).filter(t => t.getBoundingClientRect().left < left)
+            .map(t => t.textContent); })""")
+    assert clipped == []  # the margin sized for the labels holds them
+    drawn = page.eval_on_selector("#timeline [data-figure]", """el => [
+        Object.fromEntries(el.data.map(t => [t.name, t.x.length])), el.querySelectorAll('.scatterlayer .point').length]""")
+    assert drawn == [{"orders": orders, "events": events}, orders + events]
+    assert page.problems == []
+
+
+def test_the_plotly_bundle_is_deferred_and_kept_by_the_browser(page, server: str) -> None:
+    """Fetched once under an address naming its content (so kept for good), never in the way of the page's text."""
+    page.goto(f"{server}/dashboard/")
+    script = page.locator("head script[src*='plotly.min.js']")
+    assert script.get_attribute("defer") is not None
+    address = script.get_attribute("src")
+    served = page.request.get(server + address)
+    assert hashlib.sha256(served.body()).hexdigest().startswith(address.split("?v=")[1])
+    cache = served.headers["cache-control"]
+    assert "immutable" in cache and int(re.search(r"max-age=(\d+)", cache).group(1)) >= 365 * 24 * 3600
+    page.goto(f"{server}/dashboard/alerts")
+    charts_drawn(page)
+    fetched = page.evaluate("""() => performance.getEntriesByType('resource').filter(e => e.name.includes('plotly.min.js'))
+        .map(e => [e.transferSize, e.decodedBodySize])""")
+    assert fetched == [[0, len(served.body())]]  # read from the browser's cache, not the network
     assert page.problems == []

@@ -1,9 +1,7 @@
-"""Plotly figures of audiences, alerts and one customer, shared by the dashboard and the report
+"""Plotly figures of audiences and alerts, shared by the dashboard and the report
 (same conventions as ``charts``: names for people, ids in the hover, palette colours)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,7 +9,6 @@ import plotly.graph_objects as go
 from segmento import formatting as fmt
 from segmento.report import palette
 from segmento.report.charts import _layout, money_format
-from segmento.report.views import SegmentInfo
 
 KIND_ORDER = ("negative", "high_stakes", "positive")
 
@@ -79,43 +76,3 @@ def alert_counts(counts: pd.DataFrame, currency: str) -> go.Figure:
     return _layout(fig, "Trajectory alerts per period", barmode="stack", yaxis_title="alerts", height=340,
                    xaxis=dict(type="category", title="period", categoryorder="array", categoryarray=periods),
                    legend=dict(orientation="h", y=1.12))
-
-
-def customer_history(name: str, path: list[dict[str, Any]], info: dict[str, SegmentInfo]) -> go.Figure:
-    """One customer's segment in one segmentation, period by period, on that segmentation's own
-    scale (its segment labels, best at the top)."""
-    labels = [s.label for s in info.values()] or list(dict.fromkeys(step["label"] for step in path))
-    colours = {s.label: s.colour for s in info.values()}
-    fig = go.Figure(go.Scatter(
-        x=[str(step["period"]) for step in path], y=[step["label"] for step in path], mode="lines+markers",
-        line=dict(shape="hv", color="#adb5bd"), marker=dict(size=9, color=[colours.get(s["label"], "#495057")
-                                                                               for s in path]),
-        customdata=[step["segment_id"] for step in path],
-        hovertemplate="%{x}: %{y} <i>(%{customdata})</i><extra></extra>",
-    ))
-    return _layout(fig, name, yaxis=dict(categoryorder="array", categoryarray=labels[::-1], range=[-0.5, len(labels) - 0.5]),
-                   height=120 + 26 * len(labels), margin=dict(l=60, r=20, t=40, b=30), showlegend=False)
-
-
-def customer_timeline(orders: list[dict[str, Any]], events: list[dict[str, Any]], currency: str) -> go.Figure:
-    """Orders (size = amount) and events on one time axis, one row per kind."""
-    before, after = money_format(currency)
-    fig = go.Figure()
-    if orders:
-        amounts = [float(o["amount"] or 0) for o in orders]
-        biggest = max(amounts + [1.0])
-        fig.add_trace(go.Scatter(
-            x=[o["ordered_at"].isoformat() for o in orders], y=["order"] * len(orders), mode="markers", name="orders",
-            marker=dict(size=[8 + 22 * (a / biggest) ** 0.5 for a in amounts], color="#0b4f8a", opacity=0.7),
-            customdata=[[o["order_id"], round(a, 2), o["channel"]] for o, a in zip(orders, amounts)],
-            hovertemplate=f"%{{x}}<br>order %{{customdata[0]}}: {before}%{{customdata[1]:,.2f}}{after} "
-                          "(%{customdata[2]})<extra></extra>"))
-    if events:
-        fig.add_trace(go.Scatter(
-            x=[e["occurred_at"].isoformat() for e in events], y=[e["type"] for e in events], mode="markers",
-            name="events", marker=dict(size=7, color="#f08c00", opacity=0.6),
-            customdata=[[e["channel"], e["category"] or ""] for e in events],
-            hovertemplate="%{x}<br>%{y} on %{customdata[0]} %{customdata[1]}<extra></extra>"))
-    kinds = len({e["type"] for e in events}) + (1 if orders else 0)
-    return _layout(fig, "Orders and events", height=140 + 30 * max(kinds, 1), showlegend=False,
-                   margin=dict(l=60, r=20, t=40, b=40))

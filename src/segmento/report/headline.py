@@ -13,7 +13,7 @@ from ibis import _
 
 from segmento import formatting as fmt
 from segmento.dynamics.alerts import alerts_table
-from segmento.dynamics.store import snapshots
+from segmento.dynamics.store import periods_table
 from segmento.report import palette, views
 from segmento.report.sections import Cell, Section, Table, Tile, incomplete_until
 from segmento.workspace import Workspace
@@ -23,9 +23,9 @@ STALE_DAYS = 7
 
 
 def data_as_of(ws: Workspace) -> date | None:
-    """The latest snapshot's period end: the date every segment figure is as of."""
-    latest = snapshots(ws.con).period.max().to_pyarrow().as_py()
-    return latest
+    """The latest snapshot's period end: the date every segment figure is as of (from the list of periods
+    taken, not the membership rows: every page's header asks)."""
+    return periods_table(ws.con).period.max().to_pyarrow().as_py()
 
 
 @dataclass(frozen=True)

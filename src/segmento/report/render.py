@@ -3,9 +3,11 @@ way to put a Plotly figure in a page (compact JSON; the chart template sent once
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import plotly.graph_objects as go
@@ -21,17 +23,25 @@ def _safe(text: str) -> str:
     return text.replace("</", "<\\/")  # '</' cannot close the <script> element holding it
 
 
-def figure_json(fig: go.Figure) -> str:
-    """The figure as JSON safe inside a <script> element, without its template (sent once)."""
-    data = json.loads(fig.to_json())
-    data["layout"].pop("template", None)
-    return _safe(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+def figure_json(fig: go.Figure | dict[str, Any]) -> str:
+    """The figure (or its plain spec) as JSON safe inside a <script> element, without its template (sent once)."""
+    if not isinstance(fig, dict):
+        fig = json.loads(fig.to_json())
+        fig["layout"].pop("template", None)
+    return _safe(json.dumps(fig, separators=(",", ":"), ensure_ascii=False))
 
 
 @cache
 def plotly_template() -> str:
     """The chart template every figure of a page shares."""
     return _safe(json.dumps(pio.templates[TEMPLATE].to_plotly_json(), separators=(",", ":")))
+
+
+@cache
+def static_version(name: str) -> str:
+    """A digest of a static file for its address: a browser may keep the file for good, since a
+    changed file gets a new address."""
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
 
 
 @cache
@@ -45,6 +55,7 @@ def environment() -> jinja2.Environment:
     env.filters["figure_json"] = figure_json
     env.globals["static_text"] = lambda name: (STATIC / name).read_text(encoding="utf-8")
     env.globals["plotly_template"] = plotly_template
+    env.globals["static_version"] = static_version
     return env
 
 

@@ -49,7 +49,7 @@ class Tile:
 @dataclass
 class Section:
     title: str
-    figures: list[go.Figure] = field(default_factory=list)
+    figures: list[go.Figure | dict[str, Any]] = field(default_factory=list)  # a plain spec where built per request
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     anchor: str = ""

@@ -11,7 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from segmento.service import dashboard, dashboard_campaigns, dashboard_predictive, routes_admin, routes_audiences
+from segmento.service import dashboard, dashboard_campaigns, dashboard_customer, dashboard_predictive, routes_admin
+from segmento.service import routes_audiences
 from segmento.service import routes_customers
 from segmento.service import routes_campaigns, routes_segmentations
 from segmento.service import routes_writes
@@ -40,7 +41,7 @@ def create_app(
     """The app over ``ws``. ``as_of`` pins the service's 'now' (replayed or demo data);
     ``read_model=False`` answers every 360 from the knowledge base (slower, for comparison)."""
     service = Service(ws, as_of=as_of, refresh_seconds=refresh_seconds, read_model=read_model)
-    service.warmers.append(dashboard.warm)
+    service.warmers += [dashboard.warm, dashboard_customer.warm]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +54,7 @@ def create_app(
     app = FastAPI(title="Segmento", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = service
     for module in (routes_admin, routes_customers, routes_writes, routes_audiences, routes_segmentations,
-                   routes_campaigns, dashboard, dashboard_predictive, dashboard_campaigns):
+                   routes_campaigns, dashboard, dashboard_customer, dashboard_predictive, dashboard_campaigns):
         app.include_router(module.router)
 
     app.add_exception_handler(dashboard.LoginNeeded, dashboard.login_page)

@@ -16,14 +16,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from segmento.dynamics.periods import period_end
-from segmento.report import charts, customer as customer_view, sections, sections_activity, views
+from segmento.report import charts, sections, sections_activity, views
 from segmento.report.campaigns import with_campaigns
 from segmento.report.headline import data_as_of, headline_section, stamp
 from segmento.report.predictive import predictive
 from segmento.report.render import STATIC, render
 from segmento.service.auth import COOKIE, cookie_key, header_key, service_of
 from segmento.service.keys import ApiKey
-from segmento.service.routes_customers import target
 from segmento.service.inputs import PRINTABLE
 from segmento.workspace import Workspace
 
@@ -56,13 +55,18 @@ SECTIONS: dict[str, tuple[Any, tuple[str, ...] | None]] = {  # page part -> (bui
     "quality": (sections.quality, None),
     "audiences": (sections_activity.audiences, ("audience_changes", "audiences", "customers")),
     "audience-names": (lambda ws: [a.name for a in ws.audiences.list()], ("audiences",)),  # the stage loads slowly
+    # what every page asks before its parts: each a query (and an Ibis compile) of 10-20 ms on the demo base
+    "segmentations": (views.fitted_segmentations, ("segmentation_models", "snapshot_periods")),
+    "periods": (lambda ws, name: [str(p) for p in ws.periods(name)], ("snapshot_periods",)),
+    "data-as-of": (data_as_of, ("snapshot_periods",)),
+    "alert-periods": (lambda ws: sorted({str(p) for p in views.alert_counts(ws).period}, reverse=True), ("alerts",)),
     "alerts": (lambda ws, limit, filters: sections_activity.alerts(ws, limit, CUSTOMER_LINK, **dict(filters)),
                SEGMENT_TABLES + ("alerts", "orders")),
     "predictive": (predictive, ("predictive_models", "orders", "segment_snapshots")),
 }
 
 
-def section(service: Any, ws: Workspace, part: str, *args: Any) -> sections.Section:
+def section(service: Any, ws: Workspace, part: str, *args: Any) -> Any:
     """A page part computed once per state of the tables it reads (and kept for the next visitor)."""
     build, depends = SECTIONS[part]
     key = (part, *args)
@@ -73,9 +77,9 @@ def warm(service: Any) -> None:
     """Every page as first opened, for each segmentation, computed ahead of the first visitor (after
     each read model build): the cheap parts first, portraits (features as of a date) last."""
     with service.reader() as ws:
-        names = views.fitted_segmentations(ws)
+        names = section(service, ws, "segmentations")
         section(service, ws, "stamp", service.clock().date())
-        section(service, ws, "headline", data_as_of(ws) or service.clock().date())
+        section(service, ws, "headline", section(service, ws, "data-as-of") or service.clock().date())
         for name in names:
             section(service, ws, "mix", name)
         section(service, ws, "alerts", 10, NO_FILTER)
@@ -152,9 +156,9 @@ def page(request: Request, active: str, page_sections: list[sections.Section], c
     return HTMLResponse(html)
 
 
-def _choose(ws: Workspace, wanted: str | None) -> tuple[str | None, list[str], list[str]]:
+def _choose(service: Any, ws: Workspace, wanted: str | None) -> tuple[str | None, list[str], list[str]]:
     """(the segmentation to show, all of them, notes): the first one when none or an unknown one is asked."""
-    names = views.fitted_segmentations(ws)
+    names = section(service, ws, "segmentations")
     notes = []
     if wanted and wanted not in names:
         notes.append(f"No segmentation {wanted!r}; showing {names[0]!r}." if names else f"No segmentation {wanted!r}.")
@@ -196,7 +200,8 @@ def _number(text: str | None, label: str, notes: list[str]) -> float | None:
 async def static(name: str, key: Viewer) -> FileResponse:
     if name not in STATIC_FILES:
         raise HTTPException(404, "no such file")
-    return FileResponse(STATIC_FILES[name], headers={"Cache-Control": "private, max-age=3600"})
+    # pages ask for it with its digest in the address (?v=): kept a year, fetched and parsed once
+    return FileResponse(STATIC_FILES[name], headers={"Cache-Control": "private, max-age=31536000, immutable"})
 
 
 @router.get("", include_in_schema=False)
@@ -210,16 +215,16 @@ def overview(request: Request, key: Viewer) -> HTMLResponse:
     service = service_of(request)
     at = service.clock().date()
     with service.reader() as ws:
-        names = views.fitted_segmentations(ws)
-        shown = data_as_of(ws) or at
+        names = section(service, ws, "segmentations")
+        shown = section(service, ws, "data-as-of") or at
         found = [section(service, ws, "headline", shown), *(section(service, ws, "mix", name) for name in names),
                  section(service, ws, "alerts", 10, NO_FILTER)]
     notes = [] if names else ["No segmentation fitted yet: declare one in segmento.yaml and run `segmento fit`."]
     return page(request, "Overview", found, notes=notes)
 
 
-def _period_options(ws: Workspace, name: str | None) -> list[str]:
-    return [str(p) for p in ws.periods(name)] if name else []
+def _period_options(service: Any, ws: Workspace, name: str | None) -> list[str]:
+    return section(service, ws, "periods", name) if name else []
 
 
 @router.get("/transitions")
@@ -233,9 +238,9 @@ def transitions(
     """The transition matrix heatmap between two snapshot periods (the last two by default)."""
     service = service_of(request)
     with service.reader() as ws:
-        name, names, notes = _choose(ws, segmentation)
+        name, names, notes = _choose(service, ws, segmentation)
         start, end = _date(from_, "from", notes), _date(to, "to", notes)
-        periods = _period_options(ws, name)
+        periods = _period_options(service, ws, name)
         found = []
         if name:
             if (start and str(start) not in periods) or (end and str(end) not in periods):
@@ -262,7 +267,7 @@ def trajectories(
     is heading (Markov forecast with its interval, and how a past forecast fared)."""
     service = service_of(request)
     with service.reader() as ws:
-        name, names, notes = _choose(ws, segmentation)
+        name, names, notes = _choose(service, ws, segmentation)
         found = [section(service, ws, "trajectories", name, last), section(service, ws, "markov", name)] if name else []
     controls = [Control("segmentation", "segmentation", name, names),
                 Control("last", "periods", last, list(range(2, 25)))]
@@ -276,7 +281,7 @@ def portraits(
     """Segment portraits: shares of customers and revenue, distinctive features, descriptions."""
     service = service_of(request)
     with service.reader() as ws:
-        name, names, notes = _choose(ws, segmentation)
+        name, names, notes = _choose(service, ws, segmentation)
         when = _date(as_of, "as of", notes)
         found = [section(service, ws, "portraits", name, when), section(service, ws, "quality", name, when)] \
             if name else []
@@ -328,43 +333,9 @@ def alerts(
             rule = None
         filters = (("kind", kind or None), ("period", when), ("rule", rule or None), ("min_priority", least))
         found = [section(service, ws, "alerts", 100, filters)]
-        periods = sorted({str(p) for p in views.alert_counts(ws).period}, reverse=True)
+        periods = section(service, ws, "alert-periods")
     controls = [Control("period", "period", str(when or ""), ["", *periods]),
                 Control("kind", "kind", kind, ["", "negative", "positive", "high_stakes"]),
                 Control("rule", "rule", rule or "", ["", *rules]),
                 Control("min_priority", "least value at stake", "" if least is None else least, kind="number")]
     return page(request, "Alerts", found, controls, notes)
-
-
-@router.get("/customers")
-def customer(
-    request: Request, key: Viewer,
-    id: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,  # noqa: A002 - the form field
-) -> HTMLResponse:
-    """Look a customer up: identity, consents, segments and their history, audiences since when,
-    alerts, orders and events, features by axis."""
-    service = service_of(request)
-    profile, source, notes, found, extra = None, None, [], [], {}
-    if id:
-        profile, source = service.profiles.get(id)
-        service.audit.add(key.key_id, "customer_360_read", target(service.ws, id), {"found": profile is not None, "via": "dashboard"})
-        if profile is None:
-            notes.append(f"No customer {id!r}.")
-        else:
-            with service.reader() as ws:
-                currency = service.cached(("currency",), lambda: views.currency(ws), ("orders",))
-                infos = {name: service.cached(("segments", name), lambda n=name: views.segments(ws, n), SEGMENT_TABLES)
-                         for name in profile["segments"]}
-                extra = {
-                    "identity": customer_view.identity(profile["attributes"]),
-                    "segments": {name: sections.named(infos[name], s["segment_id"]) if s else None
-                                 for name, s in profile["segments"].items()},
-                    "groups": customer_view.feature_groups(ws, profile["features"], currency),
-                    "since": customer_view.since_when(ws, id) if profile["audiences"] else {},
-                    "alerts": customer_view.customer_alerts(ws, id, currency, infos),
-                }
-                found.append(customer_view.history_sections(profile["segment_history"], infos))
-                found.append(customer_view.timeline(ws, id, currency, profile["as_of"]))
-    controls = [Control("id", "customer id", id or "")]
-    return page(request, "Customer lookup", found, controls, notes, template="customer.html", profile=profile,
-                source=source, **extra)
