@@ -211,6 +211,7 @@ def test_the_dashboard_pages_are_computed_ahead_of_the_first_visitor(api) -> Non
         time.sleep(0.1)
     held = Counter(key[0] for key in api.service.results)
     assert {"stamp", "headline", "alerts", "audiences", "predictive"} <= set(held)
+    assert {"currency", "segments", "customer-lookups"} <= set(held)  # what every customer's page shares
     for part in ("mix", "transitions", "trajectories", "portraits"):  # every segmentation's page as first opened
         assert {key[1] for key in api.service.results if key[0] == part} == {"value", "rfm"}, part
 
