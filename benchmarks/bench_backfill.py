@@ -130,9 +130,12 @@ def run(scale: float = 0.1) -> None:
             if before:
                 line(f"{label} (previous)", figure(before))
             line(label, figure(now), baseline=figure(before) if before else None)
-        growth = now["months"][-1] / now["months"][0]
-        print(f"    last/first month: {growth:.2f}x" + (
-            f" (previous {before['months'][-1] / before['months'][0]:.2f}x)" if before else ""))
+        for label, figures in (("previous", before), ("current", now)):
+            if figures:  # alerts start once the 12-month windows are complete (month 13): compare like with like
+                months = figures["months"]
+                print(f"    each month, {label} (s): {' '.join(f'{m:.1f}' for m in months)}; last/first "
+                      f"{months[-1] / months[0]:.2f}x, mean of the last 6 / of months 13-18 "
+                      f"{sum(months[-6:]) / max(sum(months[12:18]), 1e-9):.2f}x")
         print(f"    {now['alerts']:,} alerts; peak RSS {now['peak_mb']:,.0f} MB" + (
             f" (previous {before['peak_mb']:,.0f} MB)" if before else ""))
         print(f"    CPU of the whole child process (setup and fits included): {now['cpu']:,.0f} s" + (

@@ -108,12 +108,14 @@ def history_table(con: BaseBackend, as_of: AsOf, names: Sequence[str]) -> ibis.T
 
 def has_history(con: BaseBackend, as_of: AsOf) -> bool:
     """Whether any campaign was sent by D: without one, computing every feature leaves these out
-    (asking for one by name still gives its value)."""
+    (asking for one by name still gives its value). One row is enough: the scans stop there, so a
+    backfill asking at every month end does not read the growing history each time."""
     targets = table(con, CAMPAIGN_TARGETS.name)
-    if targets.filter(as_of.visible(targets.sent_at)).count().execute():
+    if targets.filter(as_of.visible(targets.sent_at)).limit(1).count().execute():
         return True
     events = con.table("events")
-    return bool(events.filter(events.campaign_id.notnull() & as_of.visible(events.occurred_at)).count().execute())
+    sent = events.filter(events.campaign_id.notnull() & as_of.visible(events.occurred_at))
+    return bool(sent.limit(1).count().execute())
 
 
 register_provider(Provider(AXIS, FEATURES, history_table, has_history))

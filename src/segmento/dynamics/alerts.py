@@ -120,12 +120,13 @@ def raise_alerts(
     on_new: OnNewAlerts | None = None,
     features: ibis.Table | None = None,
     project: Project | None = None,
+    before: ibis.Table | None = None,
 ) -> int:
     """Store the alerts of every rule for the move from ``from_period`` to ``to_period``.
 
     Returns how many new alerts were stored; alerts already stored are left alone.
     ``features`` as of ``to_period`` are computed when not given or short of a rule's
-    reason fields. ``on_new`` runs in the same transaction with the new rows
+    reason fields; ``before``, features as of ``from_period``, likewise. ``on_new`` runs in the same transaction with the new rows
     (e.g. to write the activation outbox), so an alert is never stored without its
     delivery being queued.
 
@@ -144,7 +145,10 @@ def raise_alerts(
     if features is None or not set(needed) <= set(features.columns):
         features = compute_features(con, to_period, project, needed)
     conditions = sorted({f for rule, _ in ready if rule.trigger == "condition" for f in condition_fields(rule)})
-    then = compute_features(con, from_period, project, conditions) if conditions else None
+    then = None
+    if conditions:
+        known = before is not None and set(conditions) <= set(before.columns)
+        then = before if known else compute_features(con, from_period, project, conditions)
     engine = engine_of(con)
     with ExitStack() as stack:
         built: dict[tuple[str, date, date], ibis.Table] = {}

@@ -10,6 +10,7 @@ whose feature windows reach before the first order is flagged and raises no aler
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from segmento.dynamics.store import SNAPSHOTS, VALUE_FEATURE, require_segmentati
 from segmento.errors import NotReadyError
 from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
+from segmento.features.series import FeatureSeries
 from segmento.segmentations import load_model
 from segmento.segmentations.assign import assign
 from segmento.segmentations.registry import versions
@@ -81,10 +83,12 @@ def take_snapshot(
     alerts: bool = True,
     on_new_alerts: OnNewAlerts | None = None,
     force: bool = False,
+    series: FeatureSeries | None = None,
 ) -> SnapshotReport:
     """Snapshot every segmentation as of ``period`` and raise the trajectory alerts of the move into it.
 
     Refused when the period ends after the last loaded order or event, unless ``force``.
+    ``series`` (a backfill's) computes the features from those of the period before.
     """
     names = segmentation_names(con, project, names)
     extent = data_extent(con)
@@ -94,11 +98,12 @@ def take_snapshot(
     later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
     wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
                      *(f for rule in rules for f in reason_fields(rule) if f not in later)})
-    features = compute_features(con, period, project=project, names=wanted)
+    features = series.at(period, wanted) if series else compute_features(con, period, project=project, names=wanted)
     checks = [check_period(model.name, period, model.features, extent) for model in models]
     report.incomplete = {check.segmentation: check.note for check in checks if not check.complete}
     engine = engine_of(con)
-    with engine.staged(features) as staged:  # computed once, read per model and by the alerts
+    # computed once (a series' table already is), read per model and by the alerts
+    with nullcontext(features) if series else engine.staged(features) as staged:
         table = stored(con)
         values = staged.select("customer_id", value=staged[VALUE_FEATURE].fill_null(0.0))
         parts = [
@@ -117,7 +122,7 @@ def take_snapshot(
         counted = {row["segmentation"]: row["n"] for row in sizes}
         report.customers = {name: int(counted.get(name, 0)) for name in names}
         if rules:
-            report.alerts = _alerts_into(con, project, period, rules, staged, on_new_alerts)
+            report.alerts = _alerts_into(con, project, period, rules, staged, on_new_alerts, series)
     return report
 
 
@@ -130,12 +135,13 @@ def _segments(models: list[FrozenModel]) -> pa.Table:
 
 def _alerts_into(
     con: BaseBackend, project: Project, period: date, rules: list[TrajectoryRule], features: ibis.Table,
-    on_new: OnNewAlerts | None,
+    on_new: OnNewAlerts | None, series: FeatureSeries | None,
 ) -> int:
     """Alerts for the move from the previous period into ``period``, when that period was taken."""
     before = previous_period_end(period, project.dynamics.grid)
     ready = [rule for rule in rules if before in taken_periods(con, rule.segmentation)]
-    return raise_alerts(con, ready, before, period, on_new, features, project) if ready else 0
+    then = series.table_at(before) if series else None
+    return raise_alerts(con, ready, before, period, on_new, features, project, then) if ready else 0
 
 
 def backfill(
@@ -151,14 +157,17 @@ def backfill(
     """Rebuild every period from ``start`` to ``end`` from raw history, oldest first.
 
     History is not news: alerts are stored but reach ``on_new_alerts`` (the journeys'
-    queue) only when the caller passes it.
+    queue) only when the caller passes it. The features of each period are brought
+    forward from the period before (features/series.py): each month costs the same.
     """
     periods = period_ends(start, end, project.dynamics.grid)
     require_fresh(periods[-1], data_extent(con), force)  # refuse before rebuilding anything
     reports = []
-    for period in periods:
-        report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts, force=force)
-        reports.append(report)
-        if on_period:
-            on_period(report)
+    with FeatureSeries(con, project) as series:
+        for period in periods:
+            report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts, force=force,
+                                   series=series)
+            reports.append(report)
+            if on_period:
+                on_period(report)
     return reports

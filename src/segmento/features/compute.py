@@ -9,16 +9,18 @@ everything else is pushed down to the engine, identical on DuckDB and Spark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import ibis
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmento.features.asof import AsOf
 from segmento.features.known import CATEGORY_FEATURE, categories_at, find, resolve
 from segmento.features.custom import derived_value, order_derived, python_table
-from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows
+from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows, exact_sums
 from segmento.features.providers import provider_of, unready
 from segmento.features.sources import PointInTime
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from segmento.config import Project
 
 _NEEDS_CATEGORIES = ("share_cat_", "top_category_", "n_categories_")
+# (context, point-in-time tables, source, the features reading it) -> per-customer tables of their partials
+Aggregate = Callable[[Context, PointInTime, str, list[Feature]], list[ibis.Table]]
 
 
 def compute_features(
@@ -40,7 +44,13 @@ def compute_features(
     datetime means that instant. Customers who signed up after D are left out.
     ``names`` picks features (in that order); by default every feature of the catalog.
     """
-    at = AsOf.of(as_of)
+    return features_at(con, AsOf.of(as_of), project, names, aggregate_source)
+
+
+def features_at(
+    con: BaseBackend, at: AsOf, project: Project | None, names: list[str] | None, aggregate: Aggregate
+) -> ibis.Table:
+    """``compute_features`` with the per-source aggregation given (a series carries lifetime partials)."""
     tables = PointInTime(con, at)
     # every feature: leave out those a later stage cannot provide yet (no model fitted by D)
     skipped = unready(con, at) if names is None else set()
@@ -53,7 +63,7 @@ def compute_features(
         wanted = _closure(features, names, lenient=False)
     ctx = Context(at, Windows.of(project.features.windows if project else None), categories)
     chosen = [f for f in features if f.name in wanted]
-    table = _joined(ctx, tables, chosen)
+    table = _joined(ctx, tables, chosen, aggregate)
     helpers = {key: value for spec in chosen if spec.helpers for key, value in spec.helpers(ctx, table).items()}
     if helpers:
         table = table.mutate(**helpers)
@@ -84,20 +94,33 @@ def _closure(features: list[Feature], names: list[str] | None, lenient: bool) ->
     return wanted
 
 
-def _joined(ctx: Context, tables: PointInTime, chosen: list[Feature]) -> ibis.Table:
-    """Customers at D, left-joined with one aggregate per source table and each Python feature."""
+def earliest(ctx: Context, readers: list[Feature]) -> datetime | None:
+    """The earliest instant the readers' windows look back to (None: the whole history)."""
+    starts = [ctx.as_of.since(spec.window) for spec in readers]
+    return None if None in starts else min(starts)
+
+
+def partials_of(ctx: Context, rows: ibis.Table, readers: list[Feature]) -> dict[str, ir.Scalar]:
+    """Every partial of the readers over ``rows`` (a key shared by several features is one aggregate; float sums exact)."""
+    partials: dict[str, ir.Scalar] = {}
+    for spec in readers:
+        partials.update(spec.partials(ctx, rows))
+    return exact_sums(partials)
+
+
+def aggregate_source(ctx: Context, tables: PointInTime, source: str, readers: list[Feature]) -> list[ibis.Table]:
+    """One group-by over the source's rows since the earliest window start, holding every partial."""
+    rows = tables.table(source, since=earliest(ctx, readers))
+    partials = partials_of(ctx, rows, readers)
+    return [rows.group_by("customer_id").aggregate(**partials)] if partials else []
+
+
+def _joined(ctx: Context, tables: PointInTime, chosen: list[Feature], aggregate: Aggregate) -> ibis.Table:
+    """Customers at D, left-joined with the aggregates of each source table and each Python feature."""
     table = tables.customers
     for source in AGGREGATED_SOURCES:
         readers = [spec for spec in chosen if spec.source == source]
-        if not readers:
-            continue
-        starts = [ctx.as_of.since(spec.window) for spec in readers]
-        rows = tables.table(source, since=None if None in starts else min(starts))
-        partials: dict = {}
-        for spec in readers:
-            partials.update(spec.partials(ctx, rows))
-        if partials:
-            aggregated = rows.group_by("customer_id").aggregate(**partials)
+        for aggregated in aggregate(ctx, tables, source, readers) if readers else []:
             table = table.left_join(aggregated, "customer_id").drop("customer_id_right")
     for spec in chosen:
         if spec.source == "python":

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from segmento.features.settings import FeatureWindows
@@ -25,6 +27,8 @@ from segmento.features.asof import LIFETIME, AsOf, Window
 # or 'customers' (a profile column, no aggregation), 'derived' (a formula over other
 # features) or 'python' (a user function returning its own per-customer table).
 AGGREGATED_SOURCES = ("orders", "orders_daily", "order_lines", "events", "intent_events", "consents")
+# Float sums are added as decimals with 12 places (exact, so in any order) and read back as floats
+EXACT = dt.Decimal(38, 12)
 
 
 @dataclass(frozen=True)
@@ -108,3 +112,19 @@ def during(window: Window) -> str:
         return "ever (up to D)"
     count, unit = int(window.label[:-1]), {"d": "day", "w": "week", "m": "month", "y": "year"}[window.label[-1]]
     return f"in the last {count} {unit}{'s' if count > 1 else ''}"
+
+
+def exact_sum(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
+    """The sum of float values, the same whatever order the engine adds the rows in (threads, engines, slices
+    of time): each value rounded to 12 decimals, added exactly, the total read back as a float."""
+    return value.cast(EXACT).sum(where=where).cast(value.type())
+
+
+def exact_sums(partials: dict[str, ir.Scalar]) -> dict[str, ir.Scalar]:
+    """The partials with every float sum made exact (see ``exact_sum``)."""
+    out = {}
+    for key, expr in partials.items():
+        op = expr.op()
+        exact = isinstance(op, ops.Sum) and op.arg.dtype.is_floating()
+        out[key] = exact_sum(op.arg.to_expr(), None if op.where is None else op.where.to_expr()) if exact else expr
+    return out

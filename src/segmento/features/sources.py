@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmento.features.asof import AsOf
+from segmento.features.model import exact_sum
 from segmento.store.schema import TABLES
 
 # The time column each aggregatable table is cut and windowed on.
@@ -73,8 +74,7 @@ class PointInTime:
     @cached_property
     def orders_daily(self) -> ibis.Table:
         """One row per customer and day with orders: the 'period' of the BTYD summary."""
-        o = self._cut(self._raw("orders").select("customer_id", "ordered_at", "amount"), "ordered_at", None)
-        return o.group_by(o.customer_id, day=o.ordered_at.date()).aggregate(total=o.amount.sum())
+        return self.table("orders_daily")
 
     @cached_property
     def order_lines(self) -> ibis.Table:
@@ -100,6 +100,9 @@ class PointInTime:
         ``since`` also drops rows before that instant, when every feature read from the
         table looks back less far: fewer rows to join, and engines skip old row groups.
         """
+        if name == "orders_daily":  # ``since`` at midnight keeps each day whole
+            o = self._cut(self._raw("orders").select("customer_id", "ordered_at", "amount"), "ordered_at", since)
+            return o.group_by(o.customer_id, day=o.ordered_at.date()).aggregate(total=exact_sum(o.amount))
         if name not in TIME_COLUMNS:
             return getattr(self, name)
         if name == "order_lines":
