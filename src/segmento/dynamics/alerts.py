@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import cache
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ def alerts_table(con: BaseBackend) -> ibis.Table:
     return table(con, ALERTS)
 
 
-def traits_known(con: BaseBackend, rule: TrajectoryRule, periods: list[date]) -> bool:
+def traits_known(rule: TrajectoryRule, periods: list[date], unready_at: Callable[[date], set[str]]) -> bool:
     """False when the rule reads predictive traits and no model was fitted by then (but one was later).
 
     A model fitted after a period carries knowledge of later orders, so periods
@@ -59,21 +60,33 @@ def traits_known(con: BaseBackend, rule: TrajectoryRule, periods: list[date]) ->
         needs[end].add("clv_12m")
         if rule.value == "clv_lost":
             needs[start].add("clv_12m")
-    if not any(names & unready(con, AsOf.of(day)) for day, names in needs.items()):
+    if not any(names & unready_at(day) for day, names in needs.items()):
         return True
-    return bool(set().union(*needs.values()) & unready(con, AsOf.of(date(9999, 12, 30))))  # none ever fitted
+    return bool(set().union(*needs.values()) & unready_at(date(9999, 12, 30)))  # none ever fitted
 
 
-def rule_periods(con: BaseBackend, rule: TrajectoryRule, from_period: date, to_period: date) -> list[date] | None:
+def rule_periods(
+    con: BaseBackend, rule: TrajectoryRule, from_period: date, to_period: date, history: History | None = None
+) -> list[date] | None:
     """The consecutive taken periods the rule reads to alert at ``to_period`` (None: not enough history yet,
     or a period among them has incomplete feature windows)."""
-    require_periods(con, rule.segmentation, from_period, to_period)
+    history = history or History(con)
+    taken = history.taken(rule.segmentation)
+    require_periods(con, rule.segmentation, from_period, to_period, taken=taken)
     back = rule.persist if rule.trigger == "move" else 1  # a condition trigger compares two periods
-    taken = [p for p in taken_periods(con, rule.segmentation) if p <= from_period]
-    periods = [*taken[-back:], to_period]
-    if len(periods) < back + 1 or incomplete_periods(con, rule.segmentation).keys() & set(periods):
+    periods = [*[p for p in taken if p <= from_period][-back:], to_period]
+    if len(periods) < back + 1 or history.incomplete(rule.segmentation) & set(periods):
         return None
     return periods
+
+
+class History:
+    """What the rules of one move read about the periods, each asked once (not once per rule)."""
+
+    def __init__(self, con: BaseBackend) -> None:
+        self.taken = cache(lambda segmentation: taken_periods(con, segmentation))
+        self.incomplete = cache(lambda segmentation: set(incomplete_periods(con, segmentation)))
+        self.unready = cache(lambda day: unready(con, AsOf.of(day)))
 
 
 def alert_rows(rules: dict[str, tuple[TrajectoryRule, list[str]]], period: date, picks: list[dict]) -> pa.Table:
@@ -134,10 +147,12 @@ def raise_alerts(
     them, every rule's pick is one query, alerts already stored are left out in the engine,
     and only the new alerts come back to be explained (reasons are worded here) and written.
     """
+    history = History(con)
     ready = [
         (rule, periods)
         for rule in rules
-        if (periods := rule_periods(con, rule, from_period, to_period)) and traits_known(con, rule, periods)
+        if (periods := rule_periods(con, rule, from_period, to_period, history))
+        and traits_known(rule, periods, history.unready)
     ]
     if not ready:
         return 0

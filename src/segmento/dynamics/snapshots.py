@@ -139,7 +139,8 @@ def _alerts_into(
 ) -> int:
     """Alerts for the move from the previous period into ``period``, when that period was taken."""
     before = previous_period_end(period, project.dynamics.grid)
-    ready = [rule for rule in rules if before in taken_periods(con, rule.segmentation)]
+    taken = {name: before in taken_periods(con, name) for name in {rule.segmentation for rule in rules}}
+    ready = [rule for rule in rules if taken[rule.segmentation]]
     then = series.table_at(before) if series else None
     return raise_alerts(con, ready, before, period, on_new, features, project, then) if ready else 0
 

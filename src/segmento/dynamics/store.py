@@ -59,9 +59,9 @@ def taken_periods(con: BaseBackend, segmentation: str) -> list[date]:
     return [row["period"] for row in periods.to_pyarrow().to_pylist()]
 
 
-def require_periods(con: BaseBackend, segmentation: str, *periods: date) -> None:
-    """Clear error naming the missing periods and the ones that exist."""
-    taken = taken_periods(con, segmentation)
+def require_periods(con: BaseBackend, segmentation: str, *periods: date, taken: list[date] | None = None) -> None:
+    """Clear error naming the missing periods and the ones that exist (``taken``: already read)."""
+    taken = taken_periods(con, segmentation) if taken is None else taken
     missing = [p for p in periods if p not in taken]
     if missing:
         have = ", ".join(map(str, taken)) or "none"
