@@ -164,7 +164,7 @@ def backfill(
     periods = period_ends(start, end, project.dynamics.grid)
     require_fresh(periods[-1], data_extent(con), force)  # refuse before rebuilding anything
     reports = []
-    with FeatureSeries(con, project) as series:
+    with engine_of(con).schemas_kept(), FeatureSeries(con, project) as series:
         for period in periods:
             report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts, force=force,
                                    series=series)

@@ -125,6 +125,30 @@ class Engine:
         finally:
             self.con.drop_table(name, force=True)
 
+    @contextmanager
+    def schemas_kept(self) -> Iterator[None]:
+        """Within the block, each table's schema is read from the engine once (not at every ``con.table``):
+        a backfill asks for the same tables dozens of times a month. Nothing in the block may change the
+        columns of a table it has read."""
+        con, known = self.con, {}
+        patched = "table" in vars(con)
+        read = con.table
+
+        def table(name: str, *args: object, **kwargs: object) -> ibis.Table:
+            key = (name, args, tuple(sorted(kwargs.items())))
+            if key not in known:
+                known[key] = read(name, *args, **kwargs)
+            return known[key]
+
+        con.table = table
+        try:
+            yield
+        finally:
+            if patched:
+                con.table = read
+            else:
+                del con.table
+
     # ---- writes ---------------------------------------------------------------------
 
     def append(self, table: str, rows: Rows) -> None:
