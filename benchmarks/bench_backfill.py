@@ -4,7 +4,7 @@ segmentations + its alerts + an audience refresh), beside the previous implement
 Each implementation runs in a fresh child process on its own copy of the same base (the
 features benchmark's generated one), so each peak RSS is its own. The previous
 implementation is the source tree at ``BENCH_BASELINE`` (a git ref, default the last commit
-before one-pass alerts and narrow snapshots), extracted with ``git archive``; without git
+before the backfill carried its features), extracted with ``git archive``; without git
 history the baseline is skipped and said so. Outputs are compared: memberships, and alerts
 (who, which rule and period, from and to segment), rows that differ counted.
 """
@@ -24,7 +24,7 @@ from benchmarks.bench_features import _knowledge_base
 from benchmarks.common import line, section
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = os.environ.get("BENCH_BASELINE", "bac8f3c")
+BASELINE = os.environ.get("BENCH_BASELINE", "478ace0")
 PROJECT = """
 segmentations:
   - name: value
