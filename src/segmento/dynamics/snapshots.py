@@ -20,7 +20,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
-from segmento.dynamics.freshness import check_period, data_extent, record_checks, require_fresh
+from segmento.dynamics.freshness import DataExtent, check_period, data_extent, record_checks, require_fresh
 from segmento.dynamics.periods import period_ends, previous_period_end
 from segmento.dynamics.rules import reason_fields
 from segmento.dynamics.store import SNAPSHOTS, VALUE_FEATURE, require_segmentation, stored, taken_periods
@@ -28,9 +28,8 @@ from segmento.errors import NotReadyError
 from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
 from segmento.features.series import FeatureSeries
-from segmento.segmentations import load_model
 from segmento.segmentations.assign import assign
-from segmento.segmentations.registry import versions
+from segmento.segmentations.registry import fitted, latest_models
 from segmento.store.engines import engine_of
 from segmento.store.registry import SNAPSHOT_SEGMENTS
 
@@ -60,13 +59,14 @@ class SnapshotReport:
 
 def segmentation_names(con: BaseBackend, project: Project, names: list[str] | None = None) -> list[str]:
     """The segmentations to snapshot: the ones asked for, else every declared one."""
+    fitted_names = set(fitted(con))
     declared = [s.name for s in project.segmentations]
     names = names or declared
     if not names:
         raise NotReadyError(f"{project.where('segmentations')}: no segmentation to snapshot; declare one under `segmentations:`")
     for name in names:
         require_segmentation(con, name, declared)
-    unfitted = [name for name in names if not versions(con, name)]
+    unfitted = [name for name in names if name not in fitted_names]
     if unfitted:
         raise NotReadyError(
             f"segmentation {', '.join(map(repr, unfitted))} has no fitted version; "
@@ -84,16 +84,19 @@ def take_snapshot(
     on_new_alerts: OnNewAlerts | None = None,
     force: bool = False,
     series: FeatureSeries | None = None,
+    extent: DataExtent | None = None,
 ) -> SnapshotReport:
     """Snapshot every segmentation as of ``period`` and raise the trajectory alerts of the move into it.
 
     Refused when the period ends after the last loaded order or event, unless ``force``.
     ``series`` (a backfill's) computes the features from those of the period before.
+    ``extent``: the loaded history's span when the caller has read it (a backfill, once for all periods).
     """
     names = segmentation_names(con, project, names)
-    extent = data_extent(con)
+    extent = extent or data_extent(con)
     report = SnapshotReport(period, warning=require_fresh(period, extent, force))
-    models = [load_model(con, name) for name in names]
+    latest = latest_models(con, names)
+    models = [latest[name] for name in names]
     rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
     later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
     wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
@@ -162,12 +165,13 @@ def backfill(
     forward from the period before (features/series.py): each month costs the same.
     """
     periods = period_ends(start, end, project.dynamics.grid)
-    require_fresh(periods[-1], data_extent(con), force)  # refuse before rebuilding anything
+    extent = data_extent(con)  # the periods' snapshots load nothing
+    require_fresh(periods[-1], extent, force)  # refuse before rebuilding anything
     reports = []
     with engine_of(con).schemas_kept(), FeatureSeries(con, project) as series:
         for period in periods:
             report = take_snapshot(con, project, period, names, on_new_alerts=on_new_alerts, force=force,
-                                   series=series)
+                                   series=series, extent=extent)
             reports.append(report)
             if on_period:
                 on_period(report)

@@ -133,3 +133,12 @@ def store_model(con: BaseBackend, model: FrozenModel) -> FrozenModel:
 def load_model(con: BaseBackend, name: str, version: int | None = None) -> FrozenModel:
     """A stored model: ``version``, or the latest one."""
     return FrozenModel.from_document(model_document(con, name, version))
+
+
+def latest_models(con: BaseBackend, names: list[str]) -> dict[str, FrozenModel]:
+    """The latest version of each fitted model among ``names``, in one read (a batch step loads
+    every segmentation's model each period, and each read has a fixed cost on a cluster engine)."""
+    table = models_table(con)
+    newest = table.filter(table.name.isin(names)).group_by("name").agg(version=table.version.max())
+    rows = table.semi_join(newest, ["name", "version"]).select("name", "model").to_pyarrow().to_pylist()
+    return {row["name"]: FrozenModel.from_json(row["model"]) for row in rows}

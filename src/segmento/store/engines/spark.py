@@ -167,17 +167,23 @@ class SparkEngine(Engine):
                 self._rewrite(table, f"SELECT * FROM `{table}` WHERE NOT COALESCE(({scope}), FALSE) "
                                      f"UNION ALL SELECT * FROM `{new.get_name()}`", None)
             return
-        ordered = rows.select(*self.con.table(table).columns)
-        present = {tuple(str(row[c]) for c in columns) for row in
-                   ordered.select(*columns).distinct().to_pyarrow().to_pylist()}
-        self._sql_frame(ordered).write.insertInto(table, overwrite=True)
+        # computed once, kept (memory, else local disk) for the list of partitions it fills and the write
+        frame = self._sql_frame(rows.select(*self.con.table(table).columns)).persist()
+        try:
+            present = {tuple(str(row[c]) for c in columns) for row in frame.select(*columns).distinct().collect()}
+            frame.write.insertInto(table, overwrite=True)
+        finally:
+            frame.unpersist()
         self._drop_partitions(table, [s for s in partitions if tuple(str(s[c]) for c in columns) not in present])
 
     @_routed
     def upsert(self, table: str, rows: Rows, key: Sequence[str]) -> None:
-        """Rewrite of the table: the stored rows of other keys, then ``rows``."""
+        """Rewrite of the table: the stored rows of other keys, then ``rows``; none when every row is
+        already stored as it is (a batch step upserts the same labels every period)."""
         with self.staged(rows) as source:
             stored = self.con.table(table)
+            if not source.select(*stored.columns).cast(stored.schema()).anti_join(stored, stored.columns).count().execute():
+                return
             merged = stored.anti_join(source, list(key)).union(source.select(*stored.columns).cast(stored.schema()))
             self._rewrite_expr(table, merged)
 
