@@ -34,6 +34,8 @@ segmentations:
 dynamics:
   rules:
     - {name: slide, segmentation: value, from: [big], direction: down, kind: negative}
+audiences:
+  - {name: big, rule: "spend_12m >= 500"}
 """
 
 
@@ -138,6 +140,8 @@ CASES = [
     (["deliver", "--until", "never", "--db", "{empty}"], ["--until", "settled"]),
     (["deliver", "-d", "nope", "--db", "{db}", "--config", "{config}"], ["nope"]),
     (["delivery-status", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
+    (["export", "nope", "--to", "crm", "--db", "{db}", "--config", "{config}"], ["unknown audience 'nope'"]),
+    (["export", "big", "--to", "crm", "--db", "{db}", "--config", "{config}"], ["no destination named 'crm'"]),
     # campaigns
     (["campaign", "list", "--config", "{dir}/nope.yaml"], ["nope.yaml"]),
     (["campaign", "moves", "nope", "--db", "{db}", "--config", "{config}"], ["no campaign 'nope'"]),

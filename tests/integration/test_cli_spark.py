@@ -3,6 +3,8 @@ the operational state (audit log, outbox, keys) in the project's DuckDB file."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,18 @@ from segmento.cli import app
 from segmento.demo.generator import write_demo
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
-PROJECT = """\
-database: {ops}
+ENGINE = """\
 engine:
   analytics: spark
   master: local[2]
   spark_database: cli_spark
+"""
+PROJECT = """\
+database: {ops}
+{engine}destinations:
+  - {{name: drop, type: file, path: "{drops}", format: csv}}
+exports:
+  - {{audience: big, to: drop, every: daily}}
 segmentations:
   - name: value
     kind: tiers
@@ -35,14 +43,15 @@ audiences:
 """
 
 
-def test_the_monthly_verbs_on_spark(spark: Any, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    write_demo(data, 150, 6, seed=5, end=date(2024, 12, 31))
-    pcsv.write_csv(pq.read_table(data / "orders.parquet"), data / "orders.csv")  # one table from CSV
-    (data / "orders.parquet").unlink()
-    (data / "truth.parquet").unlink()
-    config = tmp_path / "segmento.yaml"
-    config.write_text(PROJECT.format(ops=tmp_path / "ops.duckdb"))
+def project_file(folder: Path, engine: str) -> Path:
+    """A project in ``folder`` (its files, drops and, on DuckDB, the base there), on the given engine."""
+    folder.mkdir(exist_ok=True)
+    config = folder / "segmento.yaml"
+    config.write_text(PROJECT.format(ops=folder / "ops.duckdb", engine=engine, drops=folder / "drops"))
+    return config
+
+
+def cli(config: Path) -> Callable[..., str]:
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -50,14 +59,58 @@ def test_the_monthly_verbs_on_spark(spark: Any, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         return result.output
 
+    return run
+
+
+EXPORT_VERBS = (  # (file name, command): every verb that writes customers out
+    ("members.csv", ("members", "big", "--as-of", "2024-12-31", "--out")),
+    ("members.parquet", ("members", "big", "--as-of", "2024-12-31", "--out")),
+    ("segments.parquet", ("segments", "value", "--as-of", "2024-12-31", "--out")),
+    ("segments.csv", ("segments", "value", "--as-of", "2024-12-31", "--out")),
+)
+
+
+def exported(run: Callable[..., str], folder: Path, customer: str) -> dict[str, Any]:
+    """What the export verbs write, read back as sorted rows (the drops' run-specific file names left out)."""
+    out: dict[str, Any] = {}
+    for name, command in EXPORT_VERBS:
+        assert "wrote" in run(*command, str(folder / name))
+        table = (pq.read_table if name.endswith(".parquet") else pcsv.read_csv)(folder / name)
+        out[name] = sorted(map(repr, table.to_pylist()))
+    assert "big -> drop" in run("export", "big", "--to", "drop")  # on demand
+    run("deliver")  # the scheduled daily export of `big` is due
+    drops = sorted((folder / "drops" / "export-big").glob("*.csv"))
+    out["drops"] = sorted(sorted(map(repr, pcsv.read_csv(f).to_pylist())) for f in drops)
+    run("gdpr", "export", customer, "--out", str(folder / "access.json"))
+    held = json.loads((folder / "access.json").read_text())["data"]
+    out["access"] = {name: len(rows) for name, rows in held.items() if name not in DIFFERENT_BY_DESIGN}
+    return out
+
+
+DIFFERENT_BY_DESIGN = {"audit_log"}  # the Spark run's audit log also holds its own earlier steps
+
+
+def test_the_monthly_verbs_on_spark(spark: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_demo(data, 150, 6, seed=5, end=date(2024, 12, 31))
+    pcsv.write_csv(pq.read_table(data / "orders.parquet"), data / "orders.csv")  # one table from CSV
+    (data / "orders.parquet").unlink()
+    (data / "truth.parquet").unlink()
+    run = cli(config := project_file(tmp_path, ENGINE))
+    duck = cli(project_file(tmp_path / "duckdb", ""))  # the same verbs on DuckDB: the export verbs' oracle
+    for verb in (duck, run):
+        assert "0 rejected" in verb("load", str(data))
+        verb("fit", "value", "--as-of", "2024-12-31")
     try:
-        assert "0 rejected" in run("load", str(data))
-        run("fit", "value", "--as-of", "2024-12-31")
-        assert "2024-12-31" in run("backfill", "--from", "2024-10", "--to", "2024-12")
+        for verb in (duck, run):
+            assert "2024-12-31" in verb("backfill", "--from", "2024-10", "--to", "2024-12")
+            verb("refresh", "--as-of", "2024-12-31")
         run("transitions", "value", "--from", "2024-11", "--to", "2024-12")
         run("alerts")
-        run("refresh", "--as-of", "2024-12-31")
         customer = spark.sql("SELECT min(customer_id) FROM cli_spark.customers").collect()[0][0]
+        on_duckdb, on_spark = exported(duck, tmp_path / "duckdb", customer), exported(run, tmp_path, customer)
+        assert on_duckdb["members.csv"] and len(on_duckdb["drops"]) == 2 and on_duckdb["access"]["customers"] == 1
+        assert on_spark == on_duckdb
         assert "customers" in run("gdpr", "forget", customer, "--yes")
 
         periods = spark.sql("SELECT DISTINCT period FROM cli_spark.segment_snapshots").collect()

@@ -273,7 +273,7 @@ def catch_up(con: BaseBackend, project: Project) -> int:
 
 
 def deliver(
-    target: str | Path,
+    target: str | Path | BaseBackend,
     project: Project,
     destinations: Sequence[str] | None = None,
     until: Until = "due",
@@ -285,8 +285,10 @@ def deliver(
     """What ``segmento deliver`` runs: catch up the queue, then deliver with a connection per step.
 
     With ``until='stopped'`` it keeps going (catching up every ``poll`` seconds) until SIGTERM/SIGINT.
+    ``target`` is a DuckDB file (opened per step), or an open connection used throughout (Spark:
+    starting a session per step would cost more than the step).
     """
-    connect = reopening(target)
+    connect = held(target) if isinstance(target, BaseBackend) else reopening(target)
     deliverer = Deliverer(project, connect, destinations, lease=lease)
     with _graceful(deliverer.stop), closing(deliverer):
         while True:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -29,12 +29,33 @@ def deliver(
 
     if until not in ("due", "settled", "stopped"):
         fail(f"--until {until!r}: valid values are due, settled, stopped")
+    from segmento.store.engines import engine_of
+
+    def run(target: Any) -> None:
+        run_deliverer(target, ws.project, destination or None, until, lease, poll, queue,
+                      out=lambda text: console.print(text, highlight=False))
+
     with open_workspace(db, config) as ws:
-        project, target = ws.project, db or ws.project.database
         if retry_failed:
             console.print(f"{ws.retry_failed():,} dead letters queued again")
-    run_deliverer(target, project, destination or None, until, lease, poll, queue,
-                  out=lambda text: console.print(text, highlight=False))
+        if engine_of(ws.con).name == "spark":  # over this workspace's session (one per step would cost more)
+            run(ws.con)
+            return
+    run(db or ws.project.database)  # a DuckDB file, opened per step so that other processes can use it between
+
+
+@app.command("export")
+def export(
+    audience: Annotated[str, typer.Argument(help="Audience name.")],
+    to: Annotated[str, typer.Option("--to", help="Destination name (under `destinations:`).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Send an audience's full membership to a destination now (its `exports:` profile columns, consent checked)."""
+    with open_workspace(db, config) as ws:
+        ws.audiences.checked().closure([audience])  # a misspelt name is an error here, not an empty export
+        report = ws.export_audience(audience, to)
+    console.print(str(report), highlight=False)
 
 
 @app.command("delivery-status")
