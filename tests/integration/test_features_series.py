@@ -15,6 +15,7 @@ from datetime import date, datetime
 import pandas as pd
 import pyarrow as pa
 import pytest
+from dynamics_support import VALUE_TIERS
 
 import segmento
 from segmento.config import parse_project
@@ -35,17 +36,7 @@ PLANTED_ORDERS = [  # (order id, when, amount)
     ("O9000000005", FIRST_FEB, 3.0),
     ("O9000000006", datetime(2024, 4, 30, 23, 59, 59, 999999), 12.0),
 ]
-PROJECT = """
-segmentations:
-  - name: value
-    kind: tiers
-    feature: spend_12m
-    tiers:
-      - {id: very_good, quantile: 0.75}
-      - {id: good, quantile: 0.35}
-      - {id: occasional, above: 0}
-      - {id: inactive}
-  - {name: rfm, kind: rfm}
+PROJECT = VALUE_TIERS + """  - {name: rfm, kind: rfm}
 dynamics:
   rules:
     - {name: slide, segmentation: value, from: [very_good, good], direction: down, min_change: 0.2}
