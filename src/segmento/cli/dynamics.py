@@ -154,15 +154,16 @@ def alerts(
 
     The title counts every alert matched, not only the rows shown."""
     from segmento import formatting as fmt
-    from segmento.dynamics.alert_reads import alert_count, alert_rows, alert_totals
+    from segmento.dynamics.alert_reads import alert_rows, alert_totals
     from segmento.dynamics.periods import period_end
 
     with open_reader(db, config) as source:
         when = period_end(period, project_value(config, "dynamics", "grid") or "monthly") if period else None
-        total = alert_count(source, when, kind, rule)
         rows = alert_rows(source, when, kind, rule, limit)  # latest first, as on the dashboard
         names = {s: segment_names(source, s) for s in {r["segmentation"] for r in rows}}
-        totals = [t for t in alert_totals(source, when, kind, rule) if t["period"] in {r["period"] for r in rows}]
+        totals = alert_totals(source, when, kind, rule)
+    total = sum(t["alerts"] for t in totals)
+    totals = [t for t in totals if t["period"] in {r["period"] for r in rows}]
     shown = f"{fmt.count(total)} alerts" if len(rows) == total else f"{fmt.count(len(rows))} of {fmt.count(total)} alerts"
     listed = [(fmt.day(r["period"]), r["customer_id"], r["rule"], _move(names[r["segmentation"]], r), r["kind"],
                r["journey"] or "", fmt.count(r["priority"]), r["reason"] or "") for r in rows]

@@ -1,5 +1,5 @@
 """Stored alerts as plain SQL (see store/quick.py): the list, latest period then highest value at
-stake first, its count and its totals per period, kind and rule.
+stake first, and the totals per period, kind and rule.
 
 ``segmento alerts`` reads them without loading Ibis or pandas; the library's
 ``list_alerts`` (an Ibis table to build on) filters and orders the same way.
@@ -31,12 +31,6 @@ def alert_rows(source: Source, period: date | None = None, kind: str | None = No
     bound = " LIMIT ?" if limit is not None else ""
     return rows(source, f"SELECT * FROM {ALERTS}{where} ORDER BY {ORDER}{bound}",
                 *params, *([limit] if limit is not None else []))
-
-
-def alert_count(source: Source, period: date | None = None, kind: str | None = None, rule: str | None = None) -> int:
-    """How many alerts match the filters."""
-    where, params = _where(period, kind, rule)
-    return rows(source, f"SELECT count(*) AS n FROM {ALERTS}{where}", *params)[0]["n"]
 
 
 def alert_totals(source: Source, period: date | None = None, kind: str | None = None,
