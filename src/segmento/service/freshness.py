@@ -38,6 +38,7 @@ class Profiles:
         self.building = threading.Lock()
         self.compiled: FeatureSQL | None = None
         self.overlay: dict[str, dict[str, Any] | None] = {}
+        self.erased: dict[str, int] = {}  # customer -> generation it was erased in
         self.lock = threading.Lock()
 
     def ready_for(self, customer_id: str) -> ReadModel | None:
@@ -80,11 +81,13 @@ class Profiles:
                 self.overlay.pop(customer_id, None)
 
     def forget(self, customer_id: str) -> None:
-        """An erased customer leaves memory now; the rebuild that follows drops the rest."""
+        """An erased customer leaves memory now; the rebuild that follows drops the rest. A new
+        generation, so a build that read the base before the erasure cannot bring the customer back."""
         with self.lock:
+            self.generation += 1
             if self.model is not None:
                 self.model.index.pop(customer_id, None)
-            self.dirty[customer_id] = self.generation
+            self.dirty[customer_id] = self.erased[customer_id] = self.generation
             self.overlay[customer_id] = None
         self.token = None
 
@@ -115,6 +118,9 @@ class Profiles:
             with self.service.reader() as ws:
                 model = load(ws, self.service.clock())
             with self.lock:
+                self.erased = {c: g for c, g in self.erased.items() if g > generation}
+                for customer_id in self.erased:  # erased while this build read the base
+                    model.index.pop(customer_id, None)
                 self.model, self.token = model, token
                 self.dirty = {c: g for c, g in self.dirty.items() if g > generation}
                 self.overlay = {c: p for c, p in self.overlay.items() if c in self.dirty}
