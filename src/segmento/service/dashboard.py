@@ -75,25 +75,30 @@ def section(service: Any, ws: Workspace, part: str, *args: Any) -> Any:
 
 def warm(service: Any) -> None:
     """Every page as first opened, for each segmentation, computed ahead of the first visitor (after
-    each read model build): the cheap parts first, portraits (features as of a date) last."""
-    with service.reader() as ws:
-        names = section(service, ws, "segmentations")
-        section(service, ws, "stamp", service.clock().date())
-        section(service, ws, "headline", section(service, ws, "data-as-of") or service.clock().date())
-        for name in names:
-            section(service, ws, "mix", name)
-        section(service, ws, "alerts", 10, NO_FILTER)
-        section(service, ws, "alerts", 100, NO_FILTER)
-        for name in names:
-            section(service, ws, "transitions", name, None, None)
-            section(service, ws, "trajectories", name, 6)
-            section(service, ws, "markov", name)
-        section(service, ws, "audiences")
-        section(service, ws, "audience-names")
-        section(service, ws, "predictive", None)
-        for name in names:
-            section(service, ws, "portraits", name, None)
-            section(service, ws, "quality", name, None)
+    each read model build): the cheap parts first, portraits (features as of a date) last. One read
+    per part, so that a compaction waiting for reads in flight waits for one part, not for all."""
+
+    def part(name: str, *args: Any) -> Any:
+        with service.reader() as ws:
+            return section(service, ws, name, *args)
+
+    names = part("segmentations")
+    part("stamp", service.clock().date())
+    part("headline", part("data-as-of") or service.clock().date())
+    for name in names:
+        part("mix", name)
+    part("alerts", 10, NO_FILTER)
+    part("alerts", 100, NO_FILTER)
+    for name in names:
+        part("transitions", name, None, None)
+        part("trajectories", name, 6)
+        part("markov", name)
+    part("audiences")
+    part("audience-names")
+    part("predictive", None)
+    for name in names:
+        part("portraits", name, None)
+        part("quality", name, None)
 
 
 class LoginNeeded(Exception):
