@@ -4,7 +4,10 @@ with a 422 that names the field, nothing lost, every write audited."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+
+import pyarrow as pa
 
 from service_support import END, close
 
@@ -154,3 +157,34 @@ def test_writes_are_audited_under_the_writing_key(api, base, reader) -> None:
     log = reader.table("audit_log")
     rows = log.filter((log.actor == base.key_ids["write"]) & (log.action == "events_write")).to_pyarrow().to_pylist()
     assert rows and all(base.customers[2] not in row["details"] for row in rows)
+
+
+def test_an_event_neither_rebuilds_the_read_model_nor_recomputes_the_pages_but_another_write_does(api, base) -> None:
+    """Events are followed customer by customer: rebuilding the model or the dashboard pages after each one
+    stalled the next events. A write that is not followed that way (a consent loaded) rebuilds the model."""
+    deadline = time.monotonic() + 120
+    while api.get("/health").json()["dashboard"] != "ready":
+        assert time.monotonic() < deadline, "the dashboard pages were not computed ahead in time"
+        time.sleep(0.1)
+    service = api.service
+    model, pages = service.profiles.model, {key: id(value) for key, (_, value) in service.results.items()}
+    writer = {"X-API-Key": base.keys["write"]}
+    customer, other = base.customers[21], base.customers[22]
+    for i in range(3):
+        assert api.post("/api/events", json=event(f"svc-quiet-{i}", customer), headers=writer).status_code == 200
+        time.sleep(service.refresh_seconds * 3)  # background rounds: freshness checks, audit flushes
+        assert api.get("/health").json()["dashboard"] == "ready"
+    assert service.profiles.model is model
+    assert {key: id(value) for key, (_, value) in service.results.items()} == pages
+    assert api.get(f"/api/customers/{customer}").json()["source"] == "live"  # its own write, read again
+
+    consent = pa.table({"customer_id": [other], "channel": ["sms"], "purpose": ["marketing"], "granted": [True],
+                        "recorded_at": [datetime(2024, 6, 1)], "source": ["test"]})
+    with service.writer() as ws:
+        ws.ingest("consents", consent)
+    while service.profiles.model is model:
+        assert time.monotonic() < deadline + 60, "a consent loaded did not rebuild the read model"
+        time.sleep(0.1)
+    profile = api.get(f"/api/customers/{other}").json()
+    assert profile["source"] == "read-model"
+    assert ("sms", "marketing", True) in {(c["channel"], c["purpose"], c["granted"]) for c in profile["consents"]}

@@ -40,6 +40,8 @@ class Profiles:
         self.overlay: dict[str, dict[str, Any] | None] = {}
         self.erased: dict[str, int] = {}  # customer -> generation it was erased in
         self.lock = threading.Lock()
+        self.builds = 0  # models swapped in so far: what is computed ahead follows builds, not each write
+        self.rebase = False  # own writes since the token was read: the next check re-reads it
 
     def ready_for(self, customer_id: str) -> ReadModel | None:
         """The read model if it can answer for this customer now (built, customer not written since)."""
@@ -95,11 +97,18 @@ class Profiles:
         return self.service.counts() + (self.service.clock(),)
 
     def accept_own_write(self) -> None:
-        """Called under the write lock after a write already reflected by touched()."""
-        if self.token is not None:
-            self.token = self.current_token()
+        """Called under the write lock after a write already reflected by touched(). The token is re-read
+        by the next :meth:`settle` (counting the tables costs several ms, more than the event itself)."""
+        self.rebase = self.token is not None
+
+    def settle(self) -> None:
+        """Under the write lock, before any write that is not an own write (and before each check): the
+        token takes in the own writes made since it was read, and nothing else."""
+        if self.rebase:
+            self.token, self.rebase = self.current_token(), False
 
     def stale(self) -> bool:
+        self.settle()
         return self.model is None or self.token != self.current_token()
 
     def refresh(self) -> ReadModel | None:
@@ -121,7 +130,8 @@ class Profiles:
                 self.erased = {c: g for c, g in self.erased.items() if g > generation}
                 for customer_id in self.erased:  # erased while this build read the base
                     model.index.pop(customer_id, None)
-                self.model, self.token = model, token
+                self.model, self.token, self.rebase = model, token, False  # own writes during it: one more
+                self.builds += 1
                 self.dirty = {c: g for c, g in self.dirty.items() if g > generation}
                 self.overlay = {c: p for c, p in self.overlay.items() if c in self.dirty}
             return model

@@ -24,7 +24,7 @@ async def health(request: Request) -> Response:
     """Liveness for load balancers: no key needed, no data given."""
     service = service_of(request)
     state = "off" if not service.use_read_model else "ready" if service.profiles.model is not None else "building"
-    warm = "ready" if service.warmed_for is not None and service.warmed_for == service.profiles.token else "warming"
+    warm = "ready" if service.profiles.builds and service.warmed_for == service.profiles.builds else "warming"
     return respond({"status": "ok", "read_model": state, "dashboard": warm})
 
 

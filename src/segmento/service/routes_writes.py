@@ -93,7 +93,7 @@ def _frame(table: str, rows: list[dict[str, Any]]) -> pa.Table:
 
 def record(service: Service, key: ApiKey, kind: str, items: list[Any]) -> dict[str, Any]:
     """Write events or orders, then keep the read model and the audit log in step."""
-    with service.writer() as ws:
+    with service.writer(own=True) as ws:
         results = _events(ws, items) if kind == "events" else _orders(ws, items)
         service.profiles.touched([r["customer_id"] for r in results if r["status"] != "rejected"])
         service.profiles.accept_own_write()

@@ -114,7 +114,7 @@ class Service:
         self.results_lock = threading.Lock()
         self.stop_event = threading.Event()
         self.warmers: list[Callable[[Service], object]] = []  # run after each read model build (dashboard pages)
-        self.warmed_for: tuple | None = None
+        self.warmed_for: int | None = None  # the read model build the warmers last ran after
         self.worker: threading.Thread | None = None
         self.gate = threading.Condition()  # readers in flight; a compaction waits for none and holds new ones
         self.active_readers = 0
@@ -172,8 +172,13 @@ class Service:
         return ws
 
     @contextmanager
-    def writer(self) -> Iterator[Workspace]:
+    def writer(self, own: bool = False) -> Iterator[Workspace]:
+        """The workspace under the write lock. ``own``: a write the read model follows customer by customer
+        (events, orders through the API); any other write first settles the model's token, so that the
+        next check sees it as a change of the base."""
         with self.write_lock:
+            if not own:
+                self.profiles.settle()
             yield self.ws
 
     # ---- results that only change with the data ----------------------------------------
@@ -259,13 +264,13 @@ class Service:
                     print(f"segmento service: scheduled compaction: {self.compact()}", flush=True)
                 if self.use_read_model:
                     self.profiles.refresh()
-                if self.warmers and self.warmed_for != self.profiles.token:
-                    token = self.profiles.token
+                if self.warmers and self.warmed_for != self.profiles.builds:  # after a build, not after each
+                    build = self.profiles.builds  # event: pages computed on every write stalled the events
                     try:
                         for warm in self.warmers:
                             warm(self)
                     finally:  # done (or failed, said below): not retried before the next build
-                        self.warmed_for = token
+                        self.warmed_for = build
             except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
                 print(f"segmento service: background refresh failed: {exc!r}", flush=True)
             if self.stop_event.wait(self.refresh_seconds):
