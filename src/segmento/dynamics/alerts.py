@@ -180,10 +180,10 @@ def raise_alerts(
         rows = _one_table(picks)
         stored = alerts_table(con)
         known = stored.filter(stored.period == to_period).select("rule", "customer_id")
-        found = rows.anti_join(known, ["rule", "customer_id"]).order_by(["rule", "customer_id"]).to_pyarrow()
+        found = rows.anti_join(known, ["rule", "customer_id"]).to_pyarrow()  # only the new ones: sorted here
     columns = {rule.name: (rule, rows.columns) for rule, rows in picks}
     order = {rule.name: i for i, (rule, _) in enumerate(picks)}
-    new = alert_rows(columns, to_period, sorted(found.to_pylist(), key=lambda row: order[row["rule"]]))
+    new = alert_rows(columns, to_period, sorted(found.to_pylist(), key=lambda row: (order[row["rule"]], row["customer_id"])))
     if new.num_rows:
         with transaction(con):
             append(con, ALERTS, new)
