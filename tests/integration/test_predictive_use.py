@@ -69,3 +69,17 @@ def test_alert_rules_on_p_alive_weigh_clv(ws: segmento.Workspace) -> None:
         for customer, row in lost.iterrows():  # the reason says what the move cost
             assert f"expected 12-month value lost {drop[customer]:,.0f}" in row.reason
             assert json.loads(row.figures)["clv_lost"] == pytest.approx(drop[customer])
+
+
+def test_checking_audience_rules_reads_types_without_scoring_anyone(ws: segmento.Workspace) -> None:
+    """Rule kinds come from the catalog's declared types, equal to those of the computed features; the
+    features' expression as of today (which scores every customer's traits) is never built for them."""
+    from segmento.audiences.evaluate import catalog_kinds, feature_kinds, project_features
+    from segmento.audiences.service import Audiences
+
+    if not ws.predictive_ready(PREDICT):
+        ws.fit_predictive(PREDICT)
+    scores = ws.con.con.execute("SELECT count(*) FROM predictive_scores").fetchone()[0]
+    Audiences(ws.con, ws.project).define("at-risk", "p_alive < 0.5 AND clv_12m >= 100")
+    assert ws.con.con.execute("SELECT count(*) FROM predictive_scores").fetchone()[0] == scores
+    assert catalog_kinds(ws.con, ws.project) == feature_kinds(ws.con, project_features(ws.project))

@@ -17,7 +17,9 @@ from segmento.audiences import definitions, history
 from segmento.audiences.ast import Node, audience_refs
 from segmento.audiences.check import check_rule
 from segmento.audiences.definitions import Audience, AudienceError, AudienceSet
-from segmento.audiences.evaluate import FeatureSource, evaluate, feature_kinds, members, project_features
+from segmento.audiences.evaluate import (
+    FeatureSource, catalog_kinds, evaluate, feature_kinds, members, project_features,
+)
 from segmento.audiences.guidance import Guidance, Thresholds, guidance
 from segmento.audiences.history import Change, RefreshReport
 from segmento.audiences.instants import instant
@@ -41,6 +43,7 @@ class Audiences:
         self.con = con
         self.project = project
         self.source = features or project_features(project)
+        self.custom_source = features is not None
         self._checked: AudienceSet | None = None
         self._kinds: dict[str, str] | None = None
         self._realtime: Realtime | None = None
@@ -60,7 +63,8 @@ class Audiences:
     def kinds(self) -> dict[str, str]:
         """Feature name -> kind, for checking rules."""
         if self._kinds is None:
-            self._kinds = feature_kinds(self.con, self.source)
+            self._kinds = (feature_kinds(self.con, self.source) if self.custom_source
+                           else catalog_kinds(self.con, self.project))
         return self._kinds
 
     def define(self, name: str, rule: str, description: str = "", owner: str = "",
