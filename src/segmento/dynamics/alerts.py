@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from segmento.dynamics.alert_reads import check_kind
 from segmento.dynamics.freshness import incomplete_periods
 from segmento.dynamics.reasons import explain
-from segmento.dynamics.rules import condition_fields, pairs, picked, reason_fields
+from segmento.dynamics.rules import condition_fields, pairs, picked, read_fields
 from segmento.dynamics.settings import TrajectoryRule
 from segmento.dynamics.store import require_periods, taken_periods
 from segmento.features import AsOf, compute_features
@@ -156,7 +156,7 @@ def raise_alerts(
     ]
     if not ready:
         return 0
-    needed = sorted({f for rule, _ in ready for f in reason_fields(rule)})
+    needed = sorted({f for rule, _ in ready for f in read_fields(rule)})
     if features is None or not set(needed) <= set(features.columns):
         features = compute_features(con, to_period, project, needed)
     conditions = sorted({f for rule, _ in ready if rule.trigger == "condition" for f in condition_fields(rule)})

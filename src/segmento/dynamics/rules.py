@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from segmento.config import Project
 
 RECENCY, RHYTHM = "recency_days", "order_interval_days"
+STAKE = "clv_12m"  # the predictive value at stake a rule may weigh its alerts by
 PairsOf = Callable[[str, date, date], ibis.Table]  # (segmentation, before, after) -> pairs (see ``pairs``)
 
 
@@ -52,6 +53,13 @@ def reason_fields(rule: TrajectoryRule) -> list[str]:
     return list(dict.fromkeys([RECENCY, RHYTHM, *condition_fields(rule)]))
 
 
+def read_fields(rule: TrajectoryRule) -> list[str]:
+    """Features the rule reads as of its period: its reason fields and the value at stake after the move
+    (computed with the period's other features, not again apart: a trait costs a scoring of the base)."""
+    stake = [STAKE] if rule.value in ("clv_12m", "clv_lost") else []
+    return list(dict.fromkeys([*reason_fields(rule), *stake]))
+
+
 def condition(rule: TrajectoryRule, features: ibis.Table) -> ibis.BooleanValue | None:
     """The rule's feature condition over a features table (unknown counts as false)."""
     parts = []
@@ -65,9 +73,14 @@ def condition(rule: TrajectoryRule, features: ibis.Table) -> ibis.BooleanValue |
     return reduce(operator.and_, parts).fill_null(False) if parts else None
 
 
-def at_stake(con: BaseBackend, rule: TrajectoryRule, start: date, end: date, project: Project | None) -> ibis.Table:
-    """customer_id, priority: clv_12m after the move, or the clv_12m lost in it (predictive traits)."""
-    after = compute_features(con, end, project, names=["clv_12m"])
+def at_stake(
+    con: BaseBackend, rule: TrajectoryRule, start: date, end: date, project: Project | None,
+    now: ibis.Table | None = None,
+) -> ibis.Table:
+    """customer_id, priority: clv_12m after the move, or the clv_12m lost in it (predictive traits).
+    ``now``: features as of ``end`` already computed (used when they hold clv_12m)."""
+    known = now is not None and STAKE in now.columns
+    after = now.select("customer_id", STAKE) if known else compute_features(con, end, project, names=[STAKE])
     if rule.value == "clv_12m":
         return after.select("customer_id", priority=after.clv_12m)
     before = compute_features(con, start, project, names=["clv_12m"]).rename(clv_before="clv_12m")
@@ -160,7 +173,7 @@ def picked(
     if rule.value == "spend_12m":
         rows = rows.mutate(priority=rows.value_before.fill_null(0.0))
     else:
-        stake = at_stake(con, rule, start, last, project).view()
+        stake = at_stake(con, rule, start, last, project, now).view()
         rows = rows.left_join(stake, rows.customer_id == stake.customer_id).drop("customer_id_right")
         rows = rows.mutate(priority=rows.priority.fill_null(0.0))
     rows = rows.filter(rows.priority >= rule.min_value)

@@ -22,7 +22,7 @@ from ibis.backends import BaseBackend
 from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
 from segmento.dynamics.freshness import DataExtent, check_period, data_extent, record_checks, require_fresh
 from segmento.dynamics.periods import period_ends, previous_period_end
-from segmento.dynamics.rules import reason_fields
+from segmento.dynamics.rules import read_fields
 from segmento.dynamics.store import SNAPSHOTS, VALUE_FEATURE, require_segmentation, stored, taken_periods
 from segmento.errors import NotReadyError
 from segmento.features import AsOf, compute_features
@@ -100,7 +100,7 @@ def take_snapshot(
     rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
     later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
     wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
-                     *(f for rule in rules for f in reason_fields(rule) if f not in later)})
+                     *(f for rule in rules for f in read_fields(rule) if f not in later)})
     features = series.at(period, wanted) if series else compute_features(con, period, project=project, names=wanted)
     checks = [check_period(model.name, period, model.features, extent) for model in models]
     report.incomplete = {check.segmentation: check.note for check in checks if not check.complete}
