@@ -16,6 +16,7 @@ from segmento.service import routes_audiences
 from segmento.service import routes_customers
 from segmento.service import routes_campaigns, routes_segmentations
 from segmento.service import routes_writes
+from segmento.service.fast360 import Fast360
 from segmento.service.http import respond
 from segmento.service.runtime import Service
 from segmento.workspace import Workspace
@@ -57,6 +58,7 @@ def create_app(
                    routes_campaigns, dashboard, dashboard_customer, dashboard_predictive, dashboard_campaigns):
         app.include_router(module.router)
 
+    app.add_middleware(Fast360, service=service)
     app.add_exception_handler(dashboard.LoginNeeded, dashboard.login_page)
 
     @app.exception_handler(RequestValidationError)
