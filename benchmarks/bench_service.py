@@ -37,7 +37,7 @@ from segmento.service import keys as api_keys
 
 AS_OF = date(2024, 12, 31)
 EVENTS_UP_TO_SCALE = 0.2  # the real-time state's memory grows with the base (see bench_audiences)
-BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "ebabfe4")  # main before the live-service work (layout 7)
+BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "3bc86ea")  # main before the 360 fast path and quiet events
 CATEGORIES = ("tennis", "running", "yoga", "camping", "cycling", "ski", "swimming", "football")
 AUDIENCES = [  # 20, as a brand's channels would hold
     *(f'  - {{name: spend_over_{n}, rule: "spend_12m > {n}"}}' for n in (100, 300, 500, 1000, 2000)),
