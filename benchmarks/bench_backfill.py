@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.bench_features import _knowledge_base
-from benchmarks.common import line, section
+from benchmarks.common import copy_sources, line, section
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = os.environ.get("BENCH_BASELINE", "478ace0")
@@ -50,7 +50,6 @@ audiences:
 """
 START, END = "2023-01", "2024-12"
 AS_OF = date(2024, 12, 31)
-SOURCES = ("customers", "orders", "order_lines", "events", "consents")
 
 
 def child(base: str, path: str) -> None:
@@ -62,12 +61,7 @@ def child(base: str, path: str) -> None:
     from segmento.config import parse_project
 
     with segmento.connect(path, parse_project(PROJECT)) as ws:
-        raw = ws.con.con
-        raw.execute(f"ATTACH '{base}' AS source (READ_ONLY)")
-        for name in SOURCES:
-            raw.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM source."{name}"')
-        raw.execute("DETACH source")
-        raw.execute("CHECKPOINT")
+        copy_sources(ws.con.con, base)
         for name in ("value", "rfm"):
             ws.fit_segmentation(name, AS_OF)
         marks, cpu = [time.perf_counter()], [time.process_time()]  # CPU: every thread of the process, steadier

@@ -25,13 +25,12 @@ from pathlib import Path
 import yaml
 
 from benchmarks.bench_features import _knowledge_base
-from benchmarks.common import line, section
+from benchmarks.common import copy_sources, line, section
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo.yaml"
 START, LAST_BACKFILLED, MONTH = "2023-01", "2024-11", date(2024, 12, 31)
 BEFORE = date(2024, 11, 30)
-SOURCES = ("customers", "orders", "order_lines", "events", "consents")
 EXTRA_AUDIENCES = [  # 13 more, over the catalog's usual axes, to make the demo's 7 the 20 of the goal
     ("spend-500", "spend_12m >= 500"), ("spend-200-500", "spend_12m >= 200 AND spend_12m < 500"),
     ("frequent", "orders_12m >= 6"), ("one-order", "orders_12m = 1"), ("recent", "recency_days <= 30"),
@@ -66,11 +65,7 @@ def child(base: str, path: str, exports: str) -> None:
 
     with segmento.connect(path, parse_project(project_text(Path(exports)))) as ws:
         raw = ws.con.con
-        raw.execute(f"ATTACH '{base}' AS source (READ_ONLY)")
-        for name in SOURCES:
-            raw.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM source."{name}"')
-        raw.execute("DETACH source")
-        raw.execute("CHECKPOINT")
+        copy_sources(raw, base)
         started = time.perf_counter()
         for name in ("value", "rfm", "behaviour"):
             ws.fit_segmentation(name, MONTH)

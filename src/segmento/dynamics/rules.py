@@ -56,7 +56,7 @@ def reason_fields(rule: TrajectoryRule) -> list[str]:
 def read_fields(rule: TrajectoryRule) -> list[str]:
     """Features the rule reads as of its period: its reason fields and the value at stake after the move
     (computed with the period's other features, not again apart: a trait costs a scoring of the base)."""
-    stake = [STAKE] if rule.value in ("clv_12m", "clv_lost") else []
+    stake = [STAKE] if rule.value in (STAKE, "clv_lost") else []
     return list(dict.fromkeys([*reason_fields(rule), *stake]))
 
 
@@ -81,11 +81,11 @@ def at_stake(
     ``now``: features as of ``end`` already computed (used when they hold clv_12m)."""
     known = now is not None and STAKE in now.columns
     after = now.select("customer_id", STAKE) if known else compute_features(con, end, project, names=[STAKE])
-    if rule.value == "clv_12m":
-        return after.select("customer_id", priority=after.clv_12m)
-    before = compute_features(con, start, project, names=["clv_12m"]).rename(clv_before="clv_12m")
+    if rule.value == STAKE:
+        return after.select("customer_id", priority=after[STAKE])
+    before = compute_features(con, start, project, names=[STAKE]).rename(clv_before=STAKE)
     joined = before.left_join(after, "customer_id")
-    lost = joined.clv_before.fill_null(0.0) - joined.clv_12m.fill_null(0.0)
+    lost = joined.clv_before.fill_null(0.0) - joined[STAKE].fill_null(0.0)
     return joined.select(customer_id=joined.customer_id, priority=ibis.greatest(lost, 0.0))
 
 
