@@ -6,6 +6,7 @@ write that fails halfway must leave the table as it was (files are swapped in at
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -130,3 +131,25 @@ def test_rows_after_an_empty_first_batch_are_appended(engine: Engine) -> None:
     empty = pa.Table.from_pylist([], SCHEMA.to_pyarrow())
     engine.append("moves", pa.concat_tables([empty, empty, pa.Table.from_pylist(ROWS, SCHEMA.to_pyarrow())]))
     assert held(engine, "moves") == as_tuples(ROWS)
+
+
+
+def test_append_mapped_runs_a_python_step_where_the_rows_are(engine: Engine) -> None:
+    def doubled(batch: pa.RecordBatch) -> pa.RecordBatch:  # local: pickled by value for Spark's workers
+        """Amounts doubled, and which process ran it written in ``kind``."""
+        rows = batch.to_pylist()
+        for row in rows:
+            row["amount"] *= 2
+            row["kind"] = f"{row['kind']}:{os.getpid()}"
+        return pa.RecordBatch.from_pylist(rows, schema=batch.schema)
+
+    table_with_rows(engine, "source")
+    engine.create_table("mapped", SCHEMA, ("period",))
+    source = engine.con.table("source")
+    engine.append_mapped("mapped", source.filter(source.kind == "a").select(*SCHEMA.names), doubled)
+    rows = held(engine, "mapped")
+    expected = [{**r, "amount": r["amount"] * 2} for r in ROWS if r["kind"] == "a"]
+    assert [(p, k.split(":")[0], c, a) for p, k, c, a in rows] == as_tuples(expected)
+    ran_in = {int(k.split(":")[1]) for _, k, _, _ in rows}
+    # DuckDB runs it in this process; Spark in its Python workers, with nothing collected to the driver
+    assert (ran_in == {os.getpid()}) == (engine.name != "spark"), ran_in

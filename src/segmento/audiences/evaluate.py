@@ -50,9 +50,10 @@ def catalog_kinds(con: BaseBackend, project: Project | None) -> dict[str, str]:
     return {f.name: kind_of_dtype(ibis.dtype(f.dtype)) for f in catalog(project, con)}
 
 
-def rule_table(con: BaseBackend, audiences: AudienceSet, names: Sequence[str], as_of: datetime,
-               source: FeatureSource) -> tuple[ibis.Table, Mapping[str, ibis.BooleanValue]]:
-    """One row per customer with what the rules read, and each audience's membership on it."""
+def rule_inputs(con: BaseBackend, audiences: AudienceSet, names: Sequence[str], as_of: datetime,
+                source: FeatureSource) -> ibis.Table:
+    """One row per customer with every feature and event count the rules of ``names`` read
+    (events counted in columns ``_n0``, ``_n1``... in :meth:`AudienceSet.event_counts` order)."""
     needed = audiences.closure(names)
     table = source(con, as_of, audiences.fields(needed))
     counts = audiences.event_counts(needed)
@@ -60,7 +61,12 @@ def rule_table(con: BaseBackend, audiences: AudienceSet, names: Sequence[str], a
         per_customer = event_count_table(con.table("events"), counts, as_of)
         table = table.left_join(per_customer, "customer_id").drop("customer_id_right")
         table = table.mutate(**{f"_n{i}": table[f"_n{i}"].fill_null(0) for i in range(len(counts))})
-    column = {node: f"_n{i}" for i, node in enumerate(counts)}
+    return table
+
+
+def rules_on(table: ibis.Table, audiences: AudienceSet, names: Sequence[str]) -> dict[str, ibis.BooleanValue]:
+    """Each audience's membership as a boolean column of a :func:`rule_inputs` table."""
+    column = {node: f"_n{i}" for i, node in enumerate(audiences.event_counts(audiences.closure(names)))}
     compiled: dict[str, ibis.BooleanValue] = {}
 
     def member(name: str) -> ibis.BooleanValue:
@@ -69,16 +75,18 @@ def rule_table(con: BaseBackend, audiences: AudienceSet, names: Sequence[str], a
             compiled[name] = rule.fill_null(False)
         return compiled[name]
 
-    return table, {name: member(name) for name in names}
+    return {name: member(name) for name in names}
 
 
 def evaluate(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: FeatureSource,
-             names: Sequence[str] | None = None) -> ibis.Table:
-    """(customer_id, audience) for every member of ``names`` (default: all) as of ``as_of``."""
+             names: Sequence[str] | None = None, inputs: ibis.Table | None = None) -> ibis.Table:
+    """(customer_id, audience) for every member of ``names`` (default: all) as of ``as_of``
+    (read from ``inputs``, a :func:`rule_inputs` table of those names, when given)."""
     names = list(audiences.names if names is None else names)
     if not names:
         return ibis.memtable({"customer_id": [], "audience": []}, schema=MEMBERS_SCHEMA)
-    table, rules = rule_table(con, audiences, names, as_of, source)
+    table = rule_inputs(con, audiences, names, as_of, source) if inputs is None else inputs
+    rules = rules_on(table, audiences, names)
     wide = table.select("customer_id", **{f"_a{i}": rules[name] for i, name in enumerate(names)})
     long = wide.pivot_longer(ibis.selectors.startswith("_a"), names_to="_column", values_to="_member")
     labels = {f"_a{i}": name for i, name in enumerate(names)}
@@ -87,5 +95,5 @@ def evaluate(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: 
 
 def members(con: BaseBackend, audiences: AudienceSet, name: str, as_of: datetime, source: FeatureSource) -> ibis.Table:
     """The customer_ids in one audience as of ``as_of``."""
-    table, rules = rule_table(con, audiences, [name], as_of, source)
-    return table.filter(rules[name]).select("customer_id")
+    table = rule_inputs(con, audiences, [name], as_of, source)
+    return table.filter(rules_on(table, audiences, [name])[name]).select("customer_id")

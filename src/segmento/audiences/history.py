@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,11 +21,11 @@ from ibis import _
 from ibis.backends import BaseBackend
 
 from segmento.audiences.definitions import AudienceSet
-from segmento.audiences.evaluate import FeatureSource, evaluate
+from segmento.audiences.evaluate import FeatureSource, evaluate, rule_inputs
 from segmento.audiences.tables import ENTER, EXIT, current_membership
-from segmento.audiences.why import explain
+from segmento.audiences.why import Explainer, with_features
 from segmento.errors import SegmentoError
-from segmento.store.backend import append, staged, transaction
+from segmento.store.backend import append, append_mapped, staged, transaction
 from segmento.store.tables import table
 
 
@@ -90,39 +91,47 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
         )
     report = RefreshReport(uuid.uuid4().hex[:12], as_of)
     reason = f"refresh:{report.refresh_id}"
-    members = evaluate(con, audiences, as_of, source)
-    with staged(con, members) as target:
-        held = current_membership(con.table("audience_changes"))
-        keys = ["customer_id", "audience"]
-        enters = target.anti_join(held, keys).mutate(kind=ibis.literal(ENTER))
-        exits = held.anti_join(target, keys).mutate(kind=ibis.literal(EXIT))
-        defined = list(audiences.names) or [""]
-        moved = enters.union(exits).mutate(
-            reason=ibis.ifelse(_.audience.isin(defined), reason, f"removed:{report.refresh_id}")
-        )
-        counts = moved.group_by(["audience", "kind"]).agg(n=_.count()).to_pyarrow().to_pylist()
-        sizes = target.group_by("audience").agg(n=_.count()).to_pyarrow().to_pylist()
-        report.sizes = {row["audience"]: row["n"] for row in sizes}
-        report.enters = {r["audience"]: r["n"] for r in counts if r["kind"] == ENTER}
-        report.exits = {r["audience"]: r["n"] for r in counts if r["kind"] == EXIT}
-        changes = moved.select(
-            change_id=(_.reason + "|" + _.audience + "|" + _.customer_id + "|" + _.kind).hexdigest("md5"),
-            seq=_seq(moved, counts, next_seq(con)),
-            customer_id=_.customer_id,
-            audience=_.audience,
-            kind=_.kind,
-            at=ibis.literal(as_of, type="timestamp"),
-            reason=_.reason,
-            recorded_at=ibis.literal(datetime.now(), type="timestamp"),
-        ).to_pyarrow()
-        why = explain(con, audiences, changes.select(["customer_id", "audience", "kind"]).to_pandas(), as_of, last,
-                      source)
-        changes = changes.append_column("why", pa.array(why, pa.string()))
-        report.seconds = time.perf_counter() - started
-        with transaction(con):
-            append(con, "audience_changes", changes)
-            append(con, "audience_refreshes", pa.Table.from_pylist([_log_row(report, audiences)]))
+    # what the rules read now, computed once: for the memberships and for the why of each change
+    with _inputs(con, audiences, as_of, source) as now:
+        members = evaluate(con, audiences, as_of, source, inputs=now)
+        with staged(con, members) as target:
+            held = current_membership(con.table("audience_changes"))
+            keys = ["customer_id", "audience"]
+            enters = target.anti_join(held, keys).mutate(kind=ibis.literal(ENTER))
+            exits = held.anti_join(target, keys).mutate(kind=ibis.literal(EXIT))
+            defined = list(audiences.names) or [""]
+            moved = enters.union(exits).mutate(
+                reason=ibis.ifelse(_.audience.isin(defined), reason, f"removed:{report.refresh_id}")
+            )
+            counts = moved.group_by(["audience", "kind"]).agg(n=_.count()).to_pyarrow().to_pylist()
+            sizes = target.group_by("audience").agg(n=_.count()).to_pyarrow().to_pylist()
+            report.sizes = {row["audience"]: row["n"] for row in sizes}
+            report.enters = {r["audience"]: r["n"] for r in counts if r["kind"] == ENTER}
+            report.exits = {r["audience"]: r["n"] for r in counts if r["kind"] == EXIT}
+            changes = moved.select(
+                change_id=(_.reason + "|" + _.audience + "|" + _.customer_id + "|" + _.kind).hexdigest("md5"),
+                seq=_seq(moved, counts, next_seq(con)),
+                customer_id=_.customer_id,
+                audience=_.audience,
+                kind=_.kind,
+                at=ibis.literal(as_of, type="timestamp"),
+                reason=_.reason,
+                recorded_at=ibis.literal(datetime.now(), type="timestamp"),
+            )
+            # the why of each change is worded where the changes are (a first refresh moves everyone)
+            moved_audiences = sorted({row["audience"] for row in counts})
+            explained = with_features(con, audiences, changes, moved_audiences, as_of, last, source, now)
+            report.seconds = time.perf_counter() - started
+            with transaction(con):
+                append_mapped(con, "audience_changes", explained, Explainer(audiences, moved_audiences, as_of, last))
+                append(con, "audience_refreshes", pa.Table.from_pylist([_log_row(report, audiences)]))
     return report
+
+
+def _inputs(con: BaseBackend, audiences: AudienceSet, as_of: datetime,
+            source: FeatureSource) -> AbstractContextManager[ibis.Table | None]:
+    names = audiences.names
+    return staged(con, rule_inputs(con, audiences, names, as_of, source)) if names else nullcontext()
 
 
 def _seq(moved: ibis.Table, counts: list[dict], base: int) -> ibis.Value:

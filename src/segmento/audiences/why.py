@@ -6,16 +6,22 @@ customer's features before (at the previous history instant) and now; the clause
 truth flipped in the direction of the change are named with their figures:
 "age 40 -> 41", "no order for 91 days". Clauses on events (viewed(...), searched(...))
 or on other audiences (in_audience(...)) are named by their text.
+
+The changes are joined with those features in the engine (:func:`with_features`), and the
+wording is a function of Arrow batches (:class:`Explainer`) the engine runs where the rows
+are, so a first refresh, which moves everyone, is not brought to one process to be worded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
+import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from segmento import formatting as fmt
@@ -24,7 +30,6 @@ from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource
 from segmento.audiences.tables import ENTER
 from segmento.audiences.to_python import Compiled, Context, to_python
-from segmento.store.backend import staged
 
 
 def _figure(name: str, before: Any, after: Any) -> str:
@@ -38,43 +43,90 @@ def _clean(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and value != value) else value
 
 
-def explain(
-    con: BaseBackend, audiences: AudienceSet, moved: pd.DataFrame, as_of: datetime, previous: datetime | None,
-    source: FeatureSource,
-) -> list[str]:
-    """One line per row of ``moved`` (customer_id, audience, kind), in its order.
-
-    The features every explained rule reads are computed twice in all (now and at the previous
-    instant) for the customers who moved, not twice per audience, and each clause is compiled
-    once per audience, not once per customer: a first refresh moves everyone."""
-    out = [""] * len(moved)
-    ruled = moved[moved.audience.isin(list(audiences.rules))]
-    names = sorted({name for audience in ruled.audience.unique() for name in fields_of(audiences.rules[audience])})
-    customers = pa.table({"customer_id": pa.array(ruled.customer_id.unique(), pa.string())})
-    now = _features(con, source, as_of, names, customers)
-    then = _features(con, source, previous, names, customers) if previous is not None else {}
-    for audience, rows in moved.groupby("audience", sort=False):
-        rule = audiences.rules.get(audience)
-        if rule is None:
-            for i in rows.index:
-                out[i] = "the audience was removed"
-            continue
-        clauses = [_Clause.of(clause, audiences.audiences[audience].rule) for clause in conjuncts(rule)]
-        for i, customer, kind in zip(rows.index, rows.customer_id, rows.kind):
-            out[i] = _line(clauses, now.get(customer, {}), then.get(customer), kind, as_of, previous)
-    return out
+NOW, THEN, WAS = "_now_", "_then_", "_was"  # column prefixes of the features joined to the changes
 
 
-def _features(con: BaseBackend, source: FeatureSource, at: datetime, names: list[str],
-              customers: pa.Table) -> dict[str, dict[str, Any]]:
-    """Feature values of the given customers at ``at`` (the ids staged and joined: a literal list of
-    thousands of ids costs more to compile than the query costs to run)."""
-    if not names or not customers.num_rows:
-        return {}
-    table = source(con, at, names)
-    with staged(con, customers) as wanted:
-        rows = table.semi_join(wanted, "customer_id").to_pyarrow().to_pylist()
-    return {row.pop("customer_id"): {k: _clean(v) for k, v in row.items()} for row in rows}
+def with_features(con: BaseBackend, audiences: AudienceSet, changes: ibis.Table, moved: Iterable[str],
+                  as_of: datetime, previous: datetime | None, source: FeatureSource,
+                  now: ibis.Table | None = None) -> ibis.Table:
+    """``changes`` (customer_id, audience, kind, ...) joined, in the engine, with the features the rules
+    of the ``moved`` audiences read: now (``_now_<name>``, from ``now`` when the caller has them) and
+    at the previous instant (``_then_<name>``, with ``_was`` true where the customer was known then).
+    The features are computed twice at most, not twice per audience."""
+    names = fields_read(audiences, moved)
+    if not names:
+        return changes
+    now = source(con, as_of, names) if now is None else now
+    joined = changes.left_join(now.select("customer_id", **{NOW + n: now[n] for n in names}), "customer_id")
+    joined = joined.drop("customer_id_right")
+    if previous is None:
+        return joined
+    then = source(con, previous, names)
+    then = then.select("customer_id", **{WAS: ibis.literal(True)}, **{THEN + n: then[n] for n in names})
+    return joined.left_join(then, "customer_id").drop("customer_id_right")
+
+
+def fields_read(audiences: AudienceSet, moved: Iterable[str]) -> list[str]:
+    """The features read by the rules of the given audiences (removed ones read none)."""
+    return sorted({n for a in moved if a in audiences.rules for n in fields_of(audiences.rules[a])})
+
+
+class Explainer:
+    """Adds the ``why`` of each change to a batch of :func:`with_features` rows and drops the features.
+
+    A plain function of Arrow batches, so the engine runs it where the rows are (on Spark, in the
+    executors' Python workers: it is pickled with the parsed rules, and compiles each rule's clauses
+    once per worker, not once per customer)."""
+
+    def __init__(self, audiences: AudienceSet, moved: Iterable[str], as_of: datetime,
+                 previous: datetime | None) -> None:
+        self.rules = {a: (audiences.rules[a], audiences.audiences[a].rule) for a in moved if a in audiences.rules}
+        self.as_of, self.previous = as_of, previous
+        self._clauses: dict[str, list[_Clause]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_clauses": {}}  # compiled clauses are closures: compiled again where it runs
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        why: list[str] = [""] * batch.num_rows
+        audience = batch.column("audience")
+        for name in pc.unique(audience).to_pylist():
+            rows = pc.indices_nonzero(pc.equal(audience, name)).to_pylist()
+            clauses = self._of(name)
+            if clauses is None:
+                for i in rows:
+                    why[i] = "the audience was removed"
+                continue
+            # only the fields this audience's rule reads, only for its rows
+            part, fields = batch.take(rows), sorted({f for clause in clauses for f in clause.fields})
+            now = [dict(zip(fields, values)) for values in zip(*(_values(part, NOW + f) for f in fields))] or \
+                [{} for _ in rows]
+            then = [dict(zip(fields, values)) for values in zip(*(_values(part, THEN + f) for f in fields))] or \
+                [{} for _ in rows]
+            for i, kind, was, features_now, features_then in zip(rows, part.column("kind").to_pylist(),
+                                                                  _values(part, WAS), now, then, strict=True):
+                why[i] = _line(clauses, features_now, features_then if was else None, kind, self.as_of, self.previous)
+        kept = [n for n in batch.schema.names if not n.startswith((NOW, THEN)) and n != WAS]
+        return pa.RecordBatch.from_arrays([*(batch.column(n) for n in kept), pa.array(why, pa.string())],
+                                          names=[*kept, "why"])
+
+    def _of(self, audience: str) -> list[_Clause] | None:
+        if audience not in self.rules:
+            return None
+        if audience not in self._clauses:
+            rule, text = self.rules[audience]
+            self._clauses[audience] = [_Clause.of(clause, text) for clause in conjuncts(rule)]
+        return self._clauses[audience]
+
+
+def _values(batch: pa.RecordBatch, name: str) -> list[Any]:
+    """A column as Python values (NaN as None; a zoned timestamp as its wall-clock time, as Ibis reads it)."""
+    if name not in batch.schema.names:
+        return [None] * batch.num_rows
+    column = batch.column(name)
+    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        column = pc.local_timestamp(column)
+    return [_clean(v) for v in column.to_pylist()]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ibis.backends import BaseBackend
 
 from segmento.store.engines import engine_of, equals
 
-__all__ = ["append", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged", "transaction"]
+__all__ = ["append", "append_mapped", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged", "transaction"]
 
 
 def open_backend(target: str | Path, memory_limit: str | None = None) -> BaseBackend:
@@ -54,6 +55,12 @@ def staged(con: BaseBackend, data: pa.Table | ibis.Table) -> AbstractContextMana
 def append(con: BaseBackend, table: str, rows: pa.Table | ibis.Table) -> None:
     """Insert rows into a knowledge-base table, cast to its schema."""
     engine_of(con).append(table, rows)
+
+
+def append_mapped(con: BaseBackend, table: str, rows: ibis.Table,
+                  mapper: Callable[[pa.RecordBatch], pa.RecordBatch]) -> None:
+    """Insert ``mapper`` applied to each Arrow batch of ``rows``: a Python step run where the rows are."""
+    engine_of(con).append_mapped(table, rows, mapper)
 
 
 def count_where(con: BaseBackend, table: str, where: sge.Condition) -> int:

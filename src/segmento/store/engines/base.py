@@ -10,7 +10,7 @@ with sqlglot in the engine's dialect; an engine without them overrides them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
@@ -163,6 +163,13 @@ class Engine:
 
     def _insert(self, table: str, rows: ibis.Table) -> None:
         self.con.insert(table, rows)
+
+    def append_mapped(self, table: str, rows: ibis.Table, mapper: Callable[[pa.RecordBatch], pa.RecordBatch]) -> None:
+        """Insert ``mapper`` applied to each batch of ``rows`` (a Python step on the rows: here, in this
+        process; the results are all read before the insert, which the open result would not survive)."""
+        mapped = [mapper(batch) for batch in self.batches(rows) if batch.num_rows]
+        if mapped:
+            self.append(table, pa.Table.from_batches(mapped))
 
     def count_where(self, table: str, where: sge.Condition) -> int:
         sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql(self.con.dialect)

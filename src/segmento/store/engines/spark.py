@@ -21,6 +21,8 @@ those tables goes to that store's adapter, and ``transaction()`` is that store's
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -136,6 +138,16 @@ class SparkEngine(Engine):
 
     def _insert(self, table: str, rows: ibis.Table) -> None:
         self._sql_frame(rows).write.insertInto(table)
+
+    @_routed
+    def append_mapped(self, table: str, rows: ibis.Table, mapper: Callable[[pa.RecordBatch], pa.RecordBatch]) -> None:
+        """``mapper`` runs in the executors' Python workers on each partition's Arrow batches
+        (``mapInArrow``): nothing passes through the driver."""
+        from ibis.backends.pyspark.datatypes import PySparkSchema
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        schema = PySparkSchema.from_ibis(self.con.table(table).schema())
+        self._sql_frame(rows).mapInArrow(_MapToSchema(mapper, to_arrow_schema(schema)), schema).write.insertInto(table)
 
     @_routed
     def delete_where(self, table: str, where: sge.Condition) -> int:
@@ -256,6 +268,18 @@ class SparkEngine(Engine):
             self.con.disconnect()
 
 
+class _MapToSchema:
+    """A batch mapper whose results are put in the table's column order and Arrow types (what Spark
+    checks a ``mapInArrow`` result against)."""
+
+    def __init__(self, mapper: Callable[[pa.RecordBatch], pa.RecordBatch], schema: pa.Schema) -> None:
+        self.mapper, self.schema = mapper, schema
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield self.mapper(batch).select(self.schema.names).cast(self.schema)
+
+
 def spark_session(master: str | None = None, remote: str | None = None, warehouse: str | None = None,
                   conf: Mapping[str, object] | None = None) -> tuple[Any, bool]:
     """A SparkSession, and whether it was started here (else the process's active one is reused):
@@ -270,6 +294,9 @@ def spark_session(master: str | None = None, remote: str | None = None, warehous
         builder = builder.remote(remote)
     else:
         builder = builder.master(master or "local[*]").config("spark.ui.showConsoleProgress", "false")
+        # the Python workers (batch steps in Python, e.g. the why of audience changes) run this
+        # interpreter, which has segmento, unless PYSPARK_PYTHON names another (PySpark reads only that)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if warehouse:
             builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
     for key, value in (conf or {}).items():
