@@ -43,7 +43,8 @@ import httpx
 
 import segmento
 from benchmarks.bench_features import CACHE, _knowledge_base
-from benchmarks.common import section
+from benchmarks import http_load
+from benchmarks.common import peak_rss_mb, section
 from segmento.config import parse_project
 from segmento.service import keys as api_keys
 
@@ -142,6 +143,8 @@ def _measure(path: Path, directory: Path, key: str, ids: list[str], sources: Pat
     try:
         server_times = _server_times(url, key, server.pid, ids)
         browser = _browser_times(url, key, ids[6:9])
+        print(f"  server peak RSS {http_load.rss_mb(server.pid, 'VmHWM'):,.0f} MB, "
+              f"this process {peak_rss_mb():,.0f} MB")
     finally:
         _stop(server)
     return {page: Served(*server_times[page], browser[page]) for page in PAGES}

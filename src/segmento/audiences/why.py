@@ -99,13 +99,9 @@ class Explainer:
                 continue
             # only the fields this audience's rule reads, only for its rows
             part, fields = batch.take(rows), sorted({f for clause in clauses for f in clause.fields})
-            now = [dict(zip(fields, values)) for values in zip(*(_values(part, NOW + f) for f in fields))] or \
-                [{} for _ in rows]
-            then = [dict(zip(fields, values)) for values in zip(*(_values(part, THEN + f) for f in fields))] or \
-                [{} for _ in rows]
-            for i, kind, was, features_now, features_then in zip(rows, part.column("kind").to_pylist(),
-                                                                  _values(part, WAS), now, then, strict=True):
-                why[i] = _line(clauses, features_now, features_then if was else None, kind, self.as_of, self.previous)
+            for i, kind, was, now, then in zip(rows, part.column("kind").to_pylist(), _values(part, WAS),
+                                               _features(part, NOW, fields), _features(part, THEN, fields)):
+                why[i] = _line(clauses, now, then if was else None, kind, self.as_of, self.previous)
         kept = [n for n in batch.schema.names if not n.startswith((NOW, THEN)) and n != WAS]
         return pa.RecordBatch.from_arrays([*(batch.column(n) for n in kept), pa.array(why, pa.string())],
                                           names=[*kept, "why"])
@@ -117,6 +113,13 @@ class Explainer:
             rule, text = self.rules[audience]
             self._clauses[audience] = [_Clause.of(clause, text) for clause in conjuncts(rule)]
         return self._clauses[audience]
+
+
+def _features(batch: pa.RecordBatch, prefix: str, fields: list[str]) -> list[dict[str, Any]]:
+    """Each row's ``{field: value}`` from the columns ``prefix + field``."""
+    if not fields:
+        return [{} for _ in range(batch.num_rows)]
+    return [dict(zip(fields, values)) for values in zip(*(_values(batch, prefix + f) for f in fields))]
 
 
 def _values(batch: pa.RecordBatch, name: str) -> list[Any]:
