@@ -3,7 +3,6 @@ Spark's Python workers (a first refresh moves everyone: nothing per customer com
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from audiences_support import NAMES, YAML, open_shop, shop
+from driver_reads import counting_rows
 
 from segmento.config import parse_project
 from segmento.store.engines.spark import connect_spark
@@ -23,29 +23,6 @@ REFRESHES = (date(2024, 3, 31), date(2024, 9, 30))
 def changes(ws: Workspace) -> list[tuple]:
     rows = ws.audiences.changes().to_pyarrow().to_pylist()
     return sorted((r["seq"], r["customer_id"], r["audience"], r["kind"], r["why"]) for r in rows)
-
-
-def counting_rows(con: Any, counted: list[int]) -> None:
-    """Every result Ibis hands this process from the engine adds its row count to ``counted``."""
-
-    def wrap(read: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            result = read(*args, **kwargs)
-            counted.append(1 if not hasattr(result, "__len__") else len(result))
-            return result
-
-        return run
-
-    for name in ("execute", "to_pyarrow"):
-        setattr(con, name, wrap(getattr(con, name)))
-
-    batches = con.to_pyarrow_batches
-
-    def streamed(*args: Any, **kwargs: Any) -> Any:
-        reader = batches(*args, **kwargs)
-        return iter([b for b in reader if counted.append(b.num_rows) or True])
-
-    con.to_pyarrow_batches = streamed
 
 
 def test_refreshes_on_spark_equal_duckdb_and_word_changes_in_the_workers(spark: Any, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ which engines do not have; but they depend on (frequency, recency, T) only. So t
 distinct triples are scored in Python once per model version, kept in the knowledge
 base (``predictive_scores``: no customer data, only triples) and joined back in the
 engine; the spend part, linear in each customer's mean spend, is an Ibis expression.
-A later date only scores the triples not seen before. The traits are registered in the feature catalog, so audiences,
+A later date only scores the triples not seen before, where they are (see TripleScorer). The traits are registered in the feature catalog, so audiences,
 segmentations, alerts, portraits, the API and the customer 360 read them as features.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmento.features.asof import AsOf
@@ -23,7 +24,7 @@ from segmento.features.model import Feature
 from segmento.features.providers import Provider, register_provider
 from segmento.predictive.registry import PredictiveModel, model_as_of, version_as_of
 from segmento.predictive.summary import TRIPLE, in_unit, summary
-from segmento.store.backend import transaction
+from segmento.store.backend import append_mapped, transaction
 from segmento.store.registry import PREDICTIVE_SCORES
 from segmento.store.tables import table
 
@@ -70,12 +71,21 @@ def scored(con: BaseBackend, model: PredictiveModel, customers: ibis.Table) -> i
     # distinct: two processes scoring the same new triples at once store them twice, identically
     known = stored.filter(stored.version == model.version).distinct()
     triples = customers.select(*TRIPLE).distinct()
-    missing = triples.anti_join(known, TRIPLE).to_pandas()
-    if len(missing):
-        rows = score_triples(model, in_unit(missing, model.unit_days))
-        with transaction(con):
-            con.insert(SCORES, ibis.memtable(rows[list(SCORES_SCHEMA)]).cast(SCORES_SCHEMA))
+    with transaction(con):
+        append_mapped(con, SCORES, triples.anti_join(known, TRIPLE), TripleScorer(model))
     return known
+
+
+class TripleScorer:
+    """Scores a batch of new triples: a function of Arrow batches, so the engine runs it where they are
+    (on Spark, in the executors' Python workers; a first scoring reads every customer's triple)."""
+
+    def __init__(self, model: PredictiveModel) -> None:
+        self.model = model
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        rows = score_triples(self.model, in_unit(batch.to_pandas(), self.model.unit_days))
+        return pa.RecordBatch.from_pandas(rows[list(SCORES_SCHEMA)], preserve_index=False)
 
 
 def expected_value(model: PredictiveModel, frequency: ibis.Value, monetary: ibis.Value) -> ibis.Value:

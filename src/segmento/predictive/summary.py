@@ -28,8 +28,11 @@ def summary(con: BaseBackend, as_of: date | datetime | AsOf, project: Project | 
 
 
 def distinct_triples(table: ibis.Table, unit_days: float) -> pd.DataFrame:
-    """One row per distinct triple: the day values (join keys), frequency, recency, T in the unit, n customers."""
-    grouped = table.group_by(TRIPLE).aggregate(n=table.count()).to_pandas()
+    """One row per distinct triple: the day values (join keys), frequency, recency, T in the unit, n customers.
+
+    Ordered: a fit sums over these rows, and the same rows in another order (another run, another
+    engine) would give a model differing in its last digits."""
+    grouped = table.group_by(TRIPLE).aggregate(n=table.count()).order_by(TRIPLE).to_pandas()
     return in_unit(grouped, unit_days)
 
 
@@ -46,4 +49,4 @@ def distinct_spend(table: ibis.Table) -> pd.DataFrame:
     """Repeat customers grouped by (frequency, mean spend): what the Gamma-Gamma fit reads."""
     repeat = table.filter((table.btyd_frequency > 0) & (table.btyd_monetary_value > 0))
     grouped = repeat.group_by(["btyd_frequency", "btyd_monetary_value"]).aggregate(n=repeat.count())
-    return grouped.to_pandas()
+    return grouped.order_by(["btyd_frequency", "btyd_monetary_value"]).to_pandas()  # ordered: see distinct_triples

@@ -67,7 +67,7 @@ def validate(
     later = compute_features(con, end, project, names=["btyd_frequency"]).rename(frequency_end="btyd_frequency")
     joined = calibration.join(later, "customer_id")
     actual = (joined.frequency_end - joined.btyd_frequency).cast("float64")
-    grouped = joined.group_by(TRIPLE).aggregate(n=joined.count(), actual=actual.sum()).to_pandas()
+    grouped = joined.group_by(TRIPLE).aggregate(n=joined.count(), actual=actual.sum()).order_by(TRIPLE).to_pandas()
     grouped = in_unit(grouped, model.unit_days)
     expected = model.purchase_model().expected_purchases(
         days / model.unit_days, *(grouped[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
