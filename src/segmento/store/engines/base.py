@@ -166,8 +166,9 @@ class Engine:
 
     def append_mapped(self, table: str, rows: ibis.Table, mapper: Callable[[pa.RecordBatch], pa.RecordBatch]) -> None:
         """Insert ``mapper`` applied to each batch of ``rows`` (a Python step on the rows: here, in this
-        process; the results are all read before the insert, which the open result would not survive)."""
-        mapped = [mapper(batch) for batch in self.batches(rows) if batch.num_rows]
+        process, on the result read whole: the insert would not survive an open streamed result, and
+        the engine computes a whole result faster than a stream)."""
+        mapped = [mapper(batch) for batch in rows.to_pyarrow().to_batches(1_000_000) if batch.num_rows]
         if mapped:
             self.append(table, pa.Table.from_batches(mapped))
 
