@@ -5,8 +5,9 @@ which engines do not have; but they depend on (frequency, recency, T) only. So t
 distinct triples are scored in Python once per model version, kept in the knowledge
 base (``predictive_scores``: no customer data, only triples) and joined back in the
 engine; the spend part, linear in each customer's mean spend, is an Ibis expression.
-A later date only scores the triples not seen before, where they are (see TripleScorer). The traits are registered in the feature catalog, so audiences,
-segmentations, alerts, portraits, the API and the customer 360 read them as features.
+A later date only scores the triples not seen before, where they are (see TripleScorer).
+The traits are registered in the feature catalog, so audiences, segmentations, alerts,
+portraits, the API and the customer 360 read them as features.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from ibis.backends import BaseBackend
 
 from segmento.store.engines import engine_of, equals
 
-__all__ = ["append", "append_mapped", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged", "transaction"]
+__all__ = ["append", "append_mapped", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged",
+           "transaction"]
 
 
 def open_backend(target: str | Path, memory_limit: str | None = None) -> BaseBackend:
