@@ -23,7 +23,8 @@ def counting_rows(con: Any, counted: list[int]) -> None:
     batches = con.to_pyarrow_batches
 
     def streamed(*args: Any, **kwargs: Any) -> Any:
-        reader = batches(*args, **kwargs)
-        return iter([b for b in reader if counted.append(b.num_rows) or True])
+        read = list(batches(*args, **kwargs))
+        counted.append(sum(batch.num_rows for batch in read))
+        return iter(read)
 
     con.to_pyarrow_batches = streamed

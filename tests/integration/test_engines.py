@@ -133,7 +133,6 @@ def test_rows_after_an_empty_first_batch_are_appended(engine: Engine) -> None:
     assert held(engine, "moves") == as_tuples(ROWS)
 
 
-
 def test_append_mapped_runs_a_python_step_where_the_rows_are(engine: Engine) -> None:
     def doubled(batch: pa.RecordBatch) -> pa.RecordBatch:  # local: pickled by value for Spark's workers
         """Amounts doubled, and which process ran it written in ``kind``."""

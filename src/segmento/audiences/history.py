@@ -120,7 +120,7 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
             )
             # the why of each change is worded where the changes are (a first refresh moves everyone)
             moved_audiences = sorted({row["audience"] for row in counts})
-            explained = with_features(con, audiences, changes, moved_audiences, as_of, last, source, now)
+            explained = with_features(con, audiences, changes, moved_audiences, now, last, source)
             report.seconds = time.perf_counter() - started
             with transaction(con):
                 append_mapped(con, "audience_changes", explained, Explainer(audiences, moved_audiences, as_of, last))

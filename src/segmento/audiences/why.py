@@ -47,16 +47,14 @@ NOW, THEN, WAS = "_now_", "_then_", "_was"  # column prefixes of the features jo
 
 
 def with_features(con: BaseBackend, audiences: AudienceSet, changes: ibis.Table, moved: Iterable[str],
-                  as_of: datetime, previous: datetime | None, source: FeatureSource,
-                  now: ibis.Table | None = None) -> ibis.Table:
+                  now: ibis.Table | None, previous: datetime | None, source: FeatureSource) -> ibis.Table:
     """``changes`` (customer_id, audience, kind, ...) joined, in the engine, with the features the rules
-    of the ``moved`` audiences read: now (``_now_<name>``, from ``now`` when the caller has them) and
-    at the previous instant (``_then_<name>``, with ``_was`` true where the customer was known then).
-    The features are computed twice at most, not twice per audience."""
+    of the ``moved`` audiences read: now (``_now_<name>``, from ``now``, the refresh's rule inputs: None
+    only when no audience is defined, and then no moved audience has a rule) and at the previous
+    instant (``_then_<name>``, with ``_was`` true where the customer was known then)."""
     names = fields_read(audiences, moved)
     if not names:
         return changes
-    now = source(con, as_of, names) if now is None else now
     joined = changes.left_join(now.select("customer_id", **{NOW + n: now[n] for n in names}), "customer_id")
     joined = joined.drop("customer_id_right")
     if previous is None:
