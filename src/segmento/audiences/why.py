@@ -95,14 +95,26 @@ class Explainer:
                 for i in rows:
                     why[i] = "the audience was removed"
                 continue
-            # only the fields this audience's rule reads, only for its rows
+            # only the fields this audience's rule reads, only for its rows; each distinct set of figures
+            # worded once (a month's changes share few: ages, day counts, order counts)
             part, fields = batch.take(rows), sorted({f for clause in clauses for f in clause.fields})
+            worded: dict[tuple, str] = {}
             for i, kind, was, now, then in zip(rows, part.column("kind").to_pylist(), _values(part, WAS),
-                                               _features(part, NOW, fields), _features(part, THEN, fields)):
-                why[i] = _line(clauses, now, then if was else None, kind, self.as_of, self.previous)
+                                               _rows(part, NOW, fields), _rows(part, THEN, fields)):
+                key = (kind, was, now, then)
+                try:
+                    why[i] = worded[key]
+                except KeyError:
+                    why[i] = worded[key] = self._line(clauses, fields, kind, now, then if was else None)
+                except TypeError:  # a list feature's value is not hashable: worded as it is
+                    why[i] = self._line(clauses, fields, kind, now, then if was else None)
         kept = [n for n in batch.schema.names if not n.startswith((NOW, THEN)) and n != WAS]
         return pa.RecordBatch.from_arrays([*(batch.column(n) for n in kept), pa.array(why, pa.string())],
                                           names=[*kept, "why"])
+
+    def _line(self, clauses: list[_Clause], fields: list[str], kind: str, now: tuple, then: tuple | None) -> str:
+        before = None if then is None else dict(zip(fields, then))
+        return _line(clauses, dict(zip(fields, now)), before, kind, self.as_of, self.previous)
 
     def _of(self, audience: str) -> list[_Clause] | None:
         if audience not in self.rules:
@@ -113,11 +125,11 @@ class Explainer:
         return self._clauses[audience]
 
 
-def _features(batch: pa.RecordBatch, prefix: str, fields: list[str]) -> list[dict[str, Any]]:
-    """Each row's ``{field: value}`` from the columns ``prefix + field``."""
+def _rows(batch: pa.RecordBatch, prefix: str, fields: list[str]) -> list[tuple]:
+    """Each row's values of the columns ``prefix + field``, in ``fields`` order."""
     if not fields:
-        return [{} for _ in range(batch.num_rows)]
-    return [dict(zip(fields, values)) for values in zip(*(_values(batch, prefix + f) for f in fields))]
+        return [()] * batch.num_rows
+    return list(zip(*(_values(batch, prefix + f) for f in fields)))
 
 
 def _values(batch: pa.RecordBatch, name: str) -> list[Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -90,4 +90,10 @@ def parse(text: str) -> exp.Expression:
 
 def names_in(text: str) -> list[str]:
     """The column names an expression refers to, in order of appearance."""
-    return list(dict.fromkeys(column.name for column in parse(text).find_all(exp.Column)))
+    return list(_names_in(text))
+
+
+@lru_cache(maxsize=1024)
+def _names_in(text: str) -> tuple[str, ...]:
+    """Parsed once per text: an alert's reason asks for its rule's fields once per alert (44k at 1M)."""
+    return tuple(dict.fromkeys(column.name for column in parse(text).find_all(exp.Column)))
