@@ -7,6 +7,7 @@ write that fails halfway must leave the table as it was (files are swapped in at
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -131,6 +132,40 @@ def test_rows_after_an_empty_first_batch_are_appended(engine: Engine) -> None:
     empty = pa.Table.from_pylist([], SCHEMA.to_pyarrow())
     engine.append("moves", pa.concat_tables([empty, empty, pa.Table.from_pylist(ROWS, SCHEMA.to_pyarrow())]))
     assert held(engine, "moves") == as_tuples(ROWS)
+
+
+def test_a_batch_step_computes_a_held_expression_once_and_drops_it_at_its_end(engine: Engine) -> None:
+    def totals(source: ibis.Table) -> ibis.Table:  # built anew at each call: equal expressions, not one object
+        return source.group_by("kind").aggregate(total=source.amount.sum())
+
+    def read(table: ibis.Table) -> dict[str, float]:
+        return {row["kind"]: row["total"] for row in table.to_pyarrow().to_pylist()}
+
+    def oracle(rows: list[dict]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for row in rows:
+            out[row["kind"]] = out.get(row["kind"], 0.0) + row["amount"]
+        return out
+
+    table_with_rows(engine, "source")
+    source = engine.con.table("source")
+    assert engine.held(totals(source)).equals(totals(source))  # outside a step: as it is, computed where read
+    late = {"period": MAR, "kind": "a", "customer_id": "C9", "amount": 100.0}
+    with engine.batch_step():
+        first = engine.held(totals(source))
+        engine.append("source", pa.Table.from_pylist([late], SCHEMA.to_pyarrow()))
+        again = engine.held(totals(source))
+        # computed once, before the late row: the same expression asked again reads the same table
+        assert again.get_name() == first.get_name()
+        assert read(first) == read(again) == oracle(ROWS)
+        elsewhere: list[bool] = []  # another thread (the service's real-time path) never sees the step
+        thread = threading.Thread(target=lambda: elsewhere.append(engine.held(totals(source)).equals(totals(source))))
+        thread.start()
+        thread.join()
+        assert elsewhere == [True]
+        name = first.get_name()
+    assert name not in engine.con.list_tables()  # gone at the end of the step
+    assert read(totals(source)) == oracle([*ROWS, late])
 
 
 def test_append_mapped_runs_a_python_step_where_the_rows_are(engine: Engine) -> None:

@@ -25,7 +25,7 @@ from segmento.audiences.evaluate import FeatureSource, evaluate, rule_inputs
 from segmento.audiences.tables import ENTER, EXIT, current_membership
 from segmento.audiences.why import Explainer, with_features
 from segmento.errors import SegmentoError
-from segmento.store.backend import append, append_mapped, staged, transaction
+from segmento.store.backend import append, append_mapped, batch_step, staged, transaction
 from segmento.store.tables import table
 
 
@@ -92,7 +92,7 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
     report = RefreshReport(uuid.uuid4().hex[:12], as_of)
     reason = f"refresh:{report.refresh_id}"
     # what the rules read now, computed once: for the memberships and for the why of each change
-    with _inputs(con, audiences, as_of, source) as now:
+    with batch_step(con), _inputs(con, audiences, as_of, source) as now:
         members = evaluate(con, audiences, as_of, source, inputs=now)
         with staged(con, members) as target:
             held = current_membership(con.table("audience_changes"))

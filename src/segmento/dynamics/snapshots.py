@@ -92,6 +92,14 @@ def take_snapshot(
     ``series`` (a backfill's) computes the features from those of the period before.
     ``extent``: the loaded history's span when the caller has read it (a backfill, once for all periods).
     """
+    with engine_of(con).batch_step():  # what several parts read (the traits' summary) computed once
+        return _take(con, project, period, names, alerts, on_new_alerts, force, series, extent)
+
+
+def _take(
+    con: BaseBackend, project: Project, period: date, names: list[str] | None, alerts: bool,
+    on_new_alerts: OnNewAlerts | None, force: bool, series: FeatureSeries | None, extent: DataExtent | None,
+) -> SnapshotReport:
     names = segmentation_names(con, project, names)
     extent = extent or data_extent(con)
     report = SnapshotReport(period, warning=require_fresh(period, extent, force))

@@ -25,7 +25,7 @@ from segmento.features.model import Feature
 from segmento.features.providers import Provider, register_provider
 from segmento.predictive.registry import PredictiveModel, model_as_of, version_as_of
 from segmento.predictive.summary import TRIPLE, in_unit, summary
-from segmento.store.backend import append_mapped, transaction
+from segmento.store.backend import append_mapped, held, transaction
 from segmento.store.registry import PREDICTIVE_SCORES
 from segmento.store.tables import table
 
@@ -97,8 +97,12 @@ def expected_value(model: PredictiveModel, frequency: ibis.Value, monetary: ibis
 
 
 def traits_table(con: BaseBackend, as_of: AsOf, names: Sequence[str] = tuple(TRAITS)) -> ibis.Table:
-    """customer_id and the requested traits for customers with orders by D (lazy, in the engine)."""
-    return score_summary(con, model_as_of(con, as_of), summary(con, as_of), names)
+    """customer_id and the requested traits for customers with orders by D (lazy, in the engine).
+
+    The summary is read twice (its new triples scored, then joined to their scores): in a batch step it
+    is computed once, and once for every reader of the same date in the step (a snapshot's alerts read
+    the traits of the period before; a refresh, those of the refresh before)."""
+    return score_summary(con, model_as_of(con, as_of), held(con, summary(con, as_of)), names)
 
 
 def score_summary(

@@ -13,8 +13,8 @@ from ibis.backends import BaseBackend
 
 from segmento.store.engines import engine_of, equals
 
-__all__ = ["append", "append_mapped", "base_tables", "count_where", "delete_where", "equals", "open_backend", "staged",
-           "transaction"]
+__all__ = ["append", "append_mapped", "base_tables", "batch_step", "count_where", "delete_where", "equals", "held",
+           "open_backend", "staged", "transaction"]
 
 
 def open_backend(target: str | Path, memory_limit: str | None = None) -> BaseBackend:
@@ -51,6 +51,16 @@ def staged(con: BaseBackend, data: pa.Table | ibis.Table) -> AbstractContextMana
     ingested batch (and the personal data in it) in memory; this does not.
     """
     return engine_of(con).staged(data)
+
+
+def batch_step(con: BaseBackend) -> AbstractContextManager[None]:
+    """A batch step (a snapshot, a refresh): what its parts compute with :func:`held` is kept to its end."""
+    return engine_of(con).batch_step()
+
+
+def held(con: BaseBackend, rows: ibis.Table) -> ibis.Table:
+    """``rows`` computed once for the rest of the current batch step (as they are outside one)."""
+    return engine_of(con).held(rows)
 
 
 def append(con: BaseBackend, table: str, rows: pa.Table | ibis.Table) -> None:

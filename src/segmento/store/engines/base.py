@@ -9,9 +9,10 @@ with sqlglot in the engine's dialect; an engine without them overrides them.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 
 import ibis
@@ -71,6 +72,7 @@ class Engine:
 
     def __init__(self, con: BaseBackend) -> None:
         self.con = con
+        self._steps = threading.local()  # this thread's open batch steps (see ``batch_step``)
 
     def home(self, table: str) -> Engine:
         """The adapter holding ``table``: the operational store's for an operational table kept apart."""
@@ -124,6 +126,41 @@ class Engine:
             yield table
         finally:
             self.con.drop_table(name, force=True)
+
+    @contextmanager
+    def batch_step(self) -> Iterator[None]:
+        """A batch step (a snapshot, a refresh) in which what ``held`` computed stays readable to its end.
+
+        Nothing in the step may change the tables a held expression reads. Steps belong to the thread
+        that opened them: the service's real-time path, which compiles expressions to SQL for one
+        customer's rows, never sees a held table."""
+        open_steps = self._open_steps()
+        with ExitStack() as stack:
+            open_steps.append((stack, {}))
+            try:
+                yield
+            finally:
+                open_steps.pop()
+
+    def held(self, rows: ibis.Table) -> ibis.Table:
+        """``rows`` computed once for the rest of the batch step and read from there (the same expression
+        asked again in the step reads the same table); outside a step, ``rows`` as they are.
+
+        For an expression read several times in a step, e.g. a summary that is both scored and joined."""
+        open_steps = self._open_steps()
+        for _, computed in open_steps:
+            if rows.op() in computed:
+                return computed[rows.op()]
+        if not open_steps:
+            return rows
+        stack, computed = open_steps[-1]
+        computed[rows.op()] = stack.enter_context(self.staged(rows))
+        return computed[rows.op()]
+
+    def _open_steps(self) -> list[tuple[ExitStack, dict]]:
+        if not hasattr(self._steps, "open"):
+            self._steps.open = []
+        return self._steps.open
 
     @contextmanager
     def schemas_kept(self) -> Iterator[None]:
