@@ -8,7 +8,9 @@ month (each month's features carried from the month before), refresh the audienc
 2024-11-30, then the monthly run of 2024-12: the snapshot of all three segmentations with its
 alerts queued to the outbox, then the audience refresh with its routed changes queued. The
 baseline in the same run is the straightforward design for one month: 2024-11 taken again
-alone, its features computed from the raw history instead of carried.
+alone, its features computed from the raw history instead of carried. Then the same month on a copy
+of the base taken before it, by ``monthly_run`` (``segmento month``: both in one step), beside the
+two steps.
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ def project_text(exports: Path) -> str:
 def child(base: str, path: str, exports: str) -> None:
     """In a fresh process: copy the base (setup), fit, backfill, the monthly run; figures as JSON."""
     import resource
+    import shutil
 
     import segmento
     from segmento.config import parse_project
 
     figures: dict = {}
+    twin = str(Path(path).with_name("twin.duckdb"))
 
     def done(what: str, seconds: float) -> None:  # as it goes, on stderr: a long run's partial figures
         print(f"    [{time.strftime('%H:%M:%S')}] {what}: {seconds:.1f} s", file=sys.stderr, flush=True)
@@ -86,6 +90,8 @@ def child(base: str, path: str, exports: str) -> None:
         figures["alone"] = time.perf_counter() - started
         done("the last month alone", figures["alone"])
         ws.refresh_audiences(BEFORE)  # the month before's memberships (setup)
+        raw.execute("CHECKPOINT")
+        shutil.copy(path, twin)  # the same base, for the monthly run in one step (setup)
         outbox = raw.execute("SELECT count(*) FROM activation_outbox").fetchone()[0]
         started = time.perf_counter()
         report = ws.snapshot(MONTH)
@@ -94,9 +100,15 @@ def child(base: str, path: str, exports: str) -> None:
         started = time.perf_counter()
         refreshed = ws.refresh_audiences(MONTH)
         figures["refresh"] = time.perf_counter() - started
+        done("monthly refresh", figures["refresh"])
         figures["alerts"] = report.alerts
         figures["changes"] = sum(refreshed.enters.values()) + sum(refreshed.exits.values())
         figures["queued"] = raw.execute("SELECT count(*) FROM activation_outbox").fetchone()[0] - outbox
+    with segmento.connect(twin, parse_project(project_text(Path(exports)))) as ws:
+        started = time.perf_counter()
+        ws.monthly_run(MONTH)  # `segmento month`: the same, what both read computed once
+        figures["one_step"] = time.perf_counter() - started
+        done("monthly run in one step", figures["one_step"])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures.update(peak_mb=usage.ru_maxrss / 1024, cpu=usage.ru_utime + usage.ru_stime)
     print(json.dumps(figures))
@@ -122,7 +134,8 @@ def run(scale: float = 0.1) -> None:
         line("the same month alone, from raw history", f["alone"], baseline=months[-1])
         line("monthly run: snapshot + alerts + outbox", f["snapshot"])
         line("monthly run: audience refresh + outbox", f["refresh"])
-        line("monthly run, whole", f["snapshot"] + f["refresh"])
+        line("monthly run, whole: snapshot then refresh", f["snapshot"] + f["refresh"])
+        line("monthly run in one step (`segmento month`)", f["one_step"], baseline=f["snapshot"] + f["refresh"])
         print(f"    each month (s): {' '.join(f'{m:.1f}' for m in months)}; mean of the last 6 / of months 13-18 "
               f"{sum(months[-6:]) / max(sum(months[12:18]), 1e-9):.2f}x")
         print(f"    {f['alerts']:,} alerts, {f['changes']:,} audience changes, {f['queued']:,} messages queued; "

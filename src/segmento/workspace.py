@@ -238,6 +238,17 @@ class Workspace(DynamicsReads):
         return take_snapshot(self.con, self.project, period_end(period, grid), names,
                              on_new_alerts=self._queue_alerts, force=force)
 
+    def monthly_run(self, period: date | str, force: bool = False) -> tuple[SnapshotReport, RefreshReport]:
+        """The period's batch: the snapshot with its alerts queued, then the audience refresh as of the period
+        end with its routed changes queued. One batch step: what both read as of the period end and the one
+        before (the predictive traits' summary) is computed once, not once by each."""
+        from segmento.dynamics.periods import period_end
+        from segmento.store.backend import batch_step
+
+        end = period_end(period, self.project.dynamics.grid)
+        with batch_step(self.con):
+            return self.snapshot(end, force=force), self.refresh_audiences(end)
+
     def backfill(
         self, start: date | str, end: date | str, names: list[str] | None = None,
         on_period: Callable[[SnapshotReport], None] | None = None, deliver: bool = False, force: bool = False,

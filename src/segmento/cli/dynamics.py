@@ -35,6 +35,23 @@ def snapshot(
 
 
 @app.command()
+def month(
+    as_of: Annotated[str, typer.Option("--as-of", help="Period (YYYY-MM or a date in it).")],
+    force: Annotated[bool, typer.Option("--force", help="Even if the period ends after the last loaded data.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The monthly run: snapshot with its alerts, then the audience refresh at the period end, all queued.
+
+    The same as `snapshot` then `refresh --as-of` the period's last day, in one step that computes
+    what both read (the predictive traits) once."""
+    with open_workspace(db, config) as ws:
+        taken, refreshed = ws.monthly_run(as_of, force=force)
+        console.print(str(taken), highlight=False)
+        console.print(str(refreshed), highlight=False)
+
+
+@app.command()
 def backfill(
     from_period: Annotated[str, typer.Option("--from", help="First period (YYYY-MM).")],
     to_period: Annotated[str, typer.Option("--to", help="Last period (YYYY-MM).")],

@@ -131,9 +131,10 @@ class Engine:
     def batch_step(self) -> Iterator[None]:
         """A batch step (a snapshot, a refresh) in which what ``held`` computed stays readable to its end.
 
-        Nothing in the step may change the tables a held expression reads. Steps belong to the thread
-        that opened them: the service's real-time path, which compiles expressions to SQL for one
-        customer's rows, never sees a held table."""
+        Steps nest (a monthly run holds a snapshot and a refresh): a held table lives to the end of the
+        outermost one. Nothing in a step may change the tables a held expression reads. Steps belong to
+        the thread that opened them: the service's real-time path, which compiles expressions to SQL for
+        one customer's rows, never sees a held table."""
         open_steps = self._open_steps()
         with ExitStack() as stack:
             open_steps.append((stack, {}))
@@ -153,7 +154,7 @@ class Engine:
                 return computed[rows.op()]
         if not open_steps:
             return rows
-        stack, computed = open_steps[-1]
+        stack, computed = open_steps[0]
         computed[rows.op()] = stack.enter_context(self.staged(rows))
         return computed[rows.op()]
 
