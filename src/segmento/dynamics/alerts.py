@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from segmento.dynamics.alert_reads import check_kind
 from segmento.dynamics.freshness import incomplete_periods
 from segmento.dynamics.reasons import explain
-from segmento.dynamics.rules import condition_fields, pairs, picked, read_fields
+from segmento.dynamics.rules import STAKE, condition_fields, pairs, picked, read_fields
 from segmento.dynamics.settings import TrajectoryRule
 from segmento.dynamics.store import require_periods, taken_periods
 from segmento.features import AsOf, compute_features
@@ -159,11 +159,13 @@ def raise_alerts(
     needed = sorted({f for rule, _ in ready for f in read_fields(rule)})
     if features is None or not set(needed) <= set(features.columns):
         features = compute_features(con, to_period, project, needed)
-    conditions = sorted({f for rule, _ in ready if rule.trigger == "condition" for f in condition_fields(rule)})
+    # read as of the period before: the conditions' fields (their edge), the value a one-period move lost
+    earlier = {f for rule, _ in ready if rule.trigger == "condition" for f in condition_fields(rule)}
+    earlier |= {STAKE for rule, periods in ready if rule.value == "clv_lost" and len(periods) == 2}
     then = None
-    if conditions:
-        known = before is not None and set(conditions) <= set(before.columns)
-        then = before if known else compute_features(con, from_period, project, conditions)
+    if earlier:
+        known = before is not None and earlier <= set(before.columns)
+        then = before if known else compute_features(con, from_period, project, sorted(earlier))
     engine = engine_of(con)
     with ExitStack() as stack:
         built: dict[tuple[str, date, date], ibis.Table] = {}
@@ -174,9 +176,7 @@ def raise_alerts(
                 built[key] = stack.enter_context(engine.staged(pairs(con, segmentation, before, after)))
             return built[key]
 
-        picks = [(rule, picked(con, rule, periods, features, then if rule.trigger == "condition" else None,
-                               project, pairs_of))
-                 for rule, periods in ready]
+        picks = [(rule, picked(con, rule, periods, features, then, project, pairs_of)) for rule, periods in ready]
         rows = _one_table(picks)
         stored = alerts_table(con)
         known = stored.filter(stored.period == to_period).select("rule", "customer_id")

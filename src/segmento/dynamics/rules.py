@@ -75,18 +75,24 @@ def condition(rule: TrajectoryRule, features: ibis.Table) -> ibis.BooleanValue |
 
 def at_stake(
     con: BaseBackend, rule: TrajectoryRule, start: date, end: date, project: Project | None,
-    now: ibis.Table | None = None,
+    now: ibis.Table | None = None, then: ibis.Table | None = None,
 ) -> ibis.Table:
     """customer_id, priority: clv_12m after the move, or the clv_12m lost in it (predictive traits).
-    ``now``: features as of ``end`` already computed (used when they hold clv_12m)."""
-    known = now is not None and STAKE in now.columns
-    after = now.select("customer_id", STAKE) if known else compute_features(con, end, project, names=[STAKE])
+    ``now`` / ``then``: features as of ``end`` / ``start`` already computed (used when they hold clv_12m)."""
+    after = _with_stake(con, now, end, project)
     if rule.value == STAKE:
         return after.select("customer_id", priority=after[STAKE])
-    before = compute_features(con, start, project, names=[STAKE]).rename(clv_before=STAKE)
+    before = _with_stake(con, then, start, project).rename(clv_before=STAKE)
     joined = before.left_join(after, "customer_id")
     lost = joined.clv_before.fill_null(0.0) - joined[STAKE].fill_null(0.0)
     return joined.select(customer_id=joined.customer_id, priority=ibis.greatest(lost, 0.0))
+
+
+def _with_stake(con: BaseBackend, features: ibis.Table | None, day: date, project: Project | None) -> ibis.Table:
+    """customer_id, clv_12m as of ``day``: from ``features`` (as of that day) when they hold it."""
+    if features is not None and STAKE in features.columns:
+        return features.select("customer_id", STAKE)
+    return compute_features(con, day, project, names=[STAKE])
 
 
 def _side(con: BaseBackend, segmentation: str, period: date, prefix: str) -> ibis.Table:
@@ -145,8 +151,8 @@ def picked(
     """The customers ``rule`` picks at ``periods[-1]``.
 
     ``periods`` are the consecutive taken periods the rule reads (``persist`` + 1 of them);
-    ``now`` holds the features as of the last one, ``then`` as of the one before (condition
-    triggers only); ``pairs_of`` gives the pairs of two periods (default: :func:`pairs`, built
+    ``now`` holds the features as of the last one, ``then`` (or None) as of the one before (read
+    by condition triggers, and for the value lost in a one-period move); ``pairs_of`` gives the pairs of two periods (default: :func:`pairs`, built
     afresh; the alerts pass tables built once per period and shared by every rule). Columns:
     customer_id, from/to segment, value before/after, priority (the value at stake, at least
     ``min_value``), reason fields.
@@ -173,7 +179,7 @@ def picked(
     if rule.value == "spend_12m":
         rows = rows.mutate(priority=rows.value_before.fill_null(0.0))
     else:
-        stake = at_stake(con, rule, start, last, project, now).view()
+        stake = at_stake(con, rule, start, last, project, now, then if len(periods) == 2 else None).view()
         rows = rows.left_join(stake, rows.customer_id == stake.customer_id).drop("customer_id_right")
         rows = rows.mutate(priority=rows.priority.fill_null(0.0))
     rows = rows.filter(rows.priority >= rule.min_value)
