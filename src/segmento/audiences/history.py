@@ -25,7 +25,7 @@ from segmento.audiences.evaluate import FeatureSource, evaluate, rule_inputs
 from segmento.audiences.tables import ENTER, EXIT, current_membership
 from segmento.audiences.why import Explainer, with_features
 from segmento.errors import SegmentoError
-from segmento.store.backend import append, append_mapped, batch_step, staged, transaction
+from segmento.store.backend import append, append_mapped, batch_step, held, staged, transaction
 from segmento.store.tables import table
 
 
@@ -95,14 +95,15 @@ def refresh(con: BaseBackend, audiences: AudienceSet, as_of: datetime, source: F
     with batch_step(con), _inputs(con, audiences, as_of, source) as now:
         members = evaluate(con, audiences, as_of, source, inputs=now)
         with staged(con, members) as target:
-            held = current_membership(con.table("audience_changes"))
+            current = current_membership(con.table("audience_changes"))
             keys = ["customer_id", "audience"]
-            enters = target.anti_join(held, keys).mutate(kind=ibis.literal(ENTER))
-            exits = held.anti_join(target, keys).mutate(kind=ibis.literal(EXIT))
+            enters = target.anti_join(current, keys).mutate(kind=ibis.literal(ENTER))
+            exits = current.anti_join(target, keys).mutate(kind=ibis.literal(EXIT))
             defined = list(audiences.names) or [""]
-            moved = enters.union(exits).mutate(
+            # computed once: counted, then numbered and worded (the open intervals read every change ever made)
+            moved = held(con, enters.union(exits).mutate(
                 reason=ibis.ifelse(_.audience.isin(defined), reason, f"removed:{report.refresh_id}")
-            )
+            ))
             counts = moved.group_by(["audience", "kind"]).agg(n=_.count()).to_pyarrow().to_pylist()
             sizes = target.group_by("audience").agg(n=_.count()).to_pyarrow().to_pylist()
             report.sizes = {row["audience"]: row["n"] for row in sizes}
