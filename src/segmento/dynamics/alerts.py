@@ -27,7 +27,7 @@ from segmento.dynamics.store import require_periods, taken_periods
 from segmento.features import AsOf, compute_features
 from segmento.features.providers import unready
 from segmento.features.sqlexpr import names_in
-from segmento.store.backend import append, transaction
+from segmento.store.backend import append, held, transaction
 from segmento.store.engines import engine_of
 from segmento.store.registry import ALERTS as ALERTS_TABLE
 from segmento.store.tables import table
@@ -165,7 +165,8 @@ def raise_alerts(
     then = None
     if earlier:
         known = before is not None and earlier <= set(before.columns)
-        then = before if known else compute_features(con, from_period, project, sorted(earlier))
+        # read by several rules: computed once in a batch step (a snapshot)
+        then = before if known else held(con, compute_features(con, from_period, project, sorted(earlier)))
     engine = engine_of(con)
     with ExitStack() as stack:
         built: dict[tuple[str, date, date], ibis.Table] = {}
