@@ -152,8 +152,9 @@ def picked(
 
     ``periods`` are the consecutive taken periods the rule reads (``persist`` + 1 of them);
     ``now`` holds the features as of the last one, ``then`` (or None) as of the one before (read
-    by condition triggers, and for the value lost in a one-period move); ``pairs_of`` gives the pairs of two periods (default: :func:`pairs`, built
-    afresh; the alerts pass tables built once per period and shared by every rule). Columns:
+    by condition triggers, and for the value lost in a one-period move); ``pairs_of`` gives the
+    pairs of two periods (default: :func:`pairs`, built afresh; the alerts pass tables built once
+    per period and shared by every rule). Columns:
     customer_id, from/to segment, value before/after, priority (the value at stake, at least
     ``min_value``), reason fields.
     """

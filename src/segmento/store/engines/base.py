@@ -72,7 +72,7 @@ class Engine:
 
     def __init__(self, con: BaseBackend) -> None:
         self.con = con
-        self._steps = threading.local()  # this thread's open batch steps (see ``batch_step``)
+        self._step = threading.local()  # this thread's open batch step (see ``batch_step``)
 
     def home(self, table: str) -> Engine:
         """The adapter holding ``table``: the operational store's for an operational table kept apart."""
@@ -135,33 +135,28 @@ class Engine:
         outermost one. Nothing in a step may change the tables a held expression reads. Steps belong to
         the thread that opened them: the service's real-time path, which compiles expressions to SQL for
         one customer's rows, never sees a held table."""
-        open_steps = self._open_steps()
-        with ExitStack() as stack:
-            open_steps.append((stack, {}))
+        step = self._step
+        if getattr(step, "held", None) is not None:  # within a step
+            yield
+            return
+        with ExitStack() as step.stack:
+            step.held = {}
             try:
                 yield
             finally:
-                open_steps.pop()
+                step.held = None
 
     def held(self, rows: ibis.Table) -> ibis.Table:
         """``rows`` computed once for the rest of the batch step and read from there (the same expression
         asked again in the step reads the same table); outside a step, ``rows`` as they are.
 
         For an expression read several times in a step, e.g. a summary that is both scored and joined."""
-        open_steps = self._open_steps()
-        for _, computed in open_steps:
-            if rows.op() in computed:
-                return computed[rows.op()]
-        if not open_steps:
+        computed = getattr(self._step, "held", None)
+        if computed is None:
             return rows
-        stack, computed = open_steps[0]
-        computed[rows.op()] = stack.enter_context(self.staged(rows))
+        if rows.op() not in computed:
+            computed[rows.op()] = self._step.stack.enter_context(self.staged(rows))
         return computed[rows.op()]
-
-    def _open_steps(self) -> list[tuple[ExitStack, dict]]:
-        if not hasattr(self._steps, "open"):
-            self._steps.open = []
-        return self._steps.open
 
     @contextmanager
     def schemas_kept(self) -> Iterator[None]:
