@@ -29,7 +29,7 @@ from segmento.activation.holdout import campaign_key, declared_campaigns, journe
 from segmento.activation.outbox import enqueue, existing_ids, message_id, new_message, to_json
 from segmento.activation.settings import DestinationBase, Route
 from segmento.dynamics.freshness import data_extent
-from segmento.dynamics.store import snapshots
+from segmento.dynamics.store import periods_table, snapshots
 from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
@@ -270,6 +270,45 @@ def _queue(
         return enqueue(con, messages, now)
 
 
+def _latest_segments(con: BaseBackend, asked: ibis.Table) -> list[dict[str, Any]]:
+    """Each record's (key, customer_id, at) latest snapshot row visible at its instant, per segmentation.
+
+    Read at the latest period visible at each instant first: one period of rows, however long the
+    history. Only the records missing from it (a customer absent from that snapshot, e.g. new since)
+    look further back."""
+    snaps = snapshots(con)  # labels joined back
+    periods = periods_table(con)
+    instants = asked.select("at").distinct()
+    cut = instants.join(periods, _visible_from(periods.period) <= instants.at)
+    cut = cut.group_by(["at", "segmentation"]).agg(period=cut.period.max())
+    fields = ["key", "segmentation", "segment_id", "segment_label", "period"]
+    rows = asked.join(cut, "at").join(snaps, ["customer_id", "segmentation", "period"]).select(*fields)
+    rows = rows.to_pyarrow().to_pylist()
+    per_instant: dict[datetime, int] = {}
+    for row in cut.to_pyarrow().to_pylist():
+        per_instant[row["at"]] = per_instant.get(row["at"], 0) + 1
+    found: dict[str, int] = {}
+    for row in rows:
+        found[row["key"]] = found.get(row["key"], 0) + 1
+    records = asked.select("key", "at").to_pyarrow().to_pylist()
+    short = [r["key"] for r in records if found.get(r["key"], 0) < per_instant.get(r["at"], 0)]
+    if not short:
+        return rows
+    with staged(con, pa.table({"key": pa.array(short, pa.string())})) as missing:
+        looked = asked.semi_join(missing, "key").join(snaps, "customer_id")
+        looked = looked.filter(_visible_from(looked.period) <= looked.at)
+        latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
+        looked = looked.mutate(_n=ibis.row_number().over(latest))
+        known = {(row["key"], row["segmentation"]) for row in rows}
+        older = looked.filter(looked._n == 0).select(*fields).to_pyarrow().to_pylist()
+    return rows + [row for row in older if (row["key"], row["segmentation"]) not in known]
+
+
+def _visible_from(period: ibis.DateValue) -> ibis.TimestampValue:
+    """A snapshot at period end D summarises the whole of D: visible from D + 1 day 00:00."""
+    return period.cast("timestamp") + ibis.interval(days=1)
+
+
 def customer_context(
     con: BaseBackend, keys: list[tuple[str, str, datetime]], profile: list[str]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -284,14 +323,8 @@ def customer_context(
         "customer_id": pa.array([c for _, c, _ in keys], pa.string()),
         "at": pa.array([a for _, _, a in keys], pa.timestamp("us")),
     })
-    snaps = snapshots(con)  # labels joined back
     with staged(con, wanted) as asked:
-        visible_from = snaps.period.cast("timestamp") + ibis.interval(days=1)
-        joined = asked.join(snaps, "customer_id").filter(visible_from <= asked.at)
-        latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
-        joined = joined.mutate(_n=ibis.row_number().over(latest))
-        rows = joined.filter(joined._n == 0).select("key", "segmentation", "segment_id", "segment_label", "period")
-        for row in rows.to_pyarrow().to_pylist():
+        for row in _latest_segments(con, asked):
             segments.setdefault(row["key"], {})[row["segmentation"]] = {
                 "segment": row["segment_id"], "label": row["segment_label"], "as_of": row["period"],
             }
