@@ -324,7 +324,7 @@ def customer_context(
         "at": pa.array([a for _, _, a in keys], pa.timestamp("us")),
     })
     with staged(con, wanted) as asked:
-        for row in _latest_segments(con, asked):
+        for row in sorted(_latest_segments(con, asked), key=lambda row: row["segmentation"]):  # a stable payload
             segments.setdefault(row["key"], {})[row["segmentation"]] = {
                 "segment": row["segment_id"], "label": row["segment_label"], "as_of": row["period"],
             }
