@@ -32,8 +32,8 @@ AS_OF ?= 2024-12-31
 DEMO_REFRESHES ?= 2024-07-31 2024-08-31 2024-09-30 2024-10-31 2024-11-30
 
 # The whole flow on a synthetic base: generate, load, fit (segmentations, predictive traits), backfill 23 months of
-# history (alerts stored, not sent), this month's snapshot (its alerts queued), audiences refreshed month by month,
-# validation, transitions, alerts, delivery, report, and screenshots of the dashboard and the report (when Chromium
+# history (alerts stored, not sent), November's snapshot (its alerts queued), audiences refreshed month by month,
+# this month's run (snapshot, alerts queued, audience refresh), validation, transitions, alerts, delivery, report, and screenshots of the dashboard and the report (when Chromium
 # is there).
 demo: install
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
@@ -45,8 +45,9 @@ demo: install
 	$(BIN)/segmento campaign launch vip-preview --at 2024-11-05 $(DEMO_OPTS)
 	$(BIN)/segmento demo-responses --data $(DEMO_DIR)/data $(DEMO_OPTS)
 	$(BIN)/segmento backfill --from 2023-01 --to 2024-10 $(DEMO_OPTS)
-	for m in 2024-11-30 $(AS_OF); do $(BIN)/segmento snapshot --as-of $$m $(DEMO_OPTS) || exit 1; done
-	for m in $(DEMO_REFRESHES) $(AS_OF); do $(BIN)/segmento refresh --as-of $$m $(DEMO_OPTS) || exit 1; done
+	$(BIN)/segmento snapshot --as-of 2024-11-30 $(DEMO_OPTS)
+	for m in $(DEMO_REFRESHES); do $(BIN)/segmento refresh --as-of $$m $(DEMO_OPTS) || exit 1; done
+	$(BIN)/segmento month --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento guidance --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento portraits behaviour --as-of $(AS_OF) $(DEMO_OPTS)
 	$(BIN)/segmento transitions value --from 2024-11 --to 2024-12 $(DEMO_OPTS)
