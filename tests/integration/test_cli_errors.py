@@ -119,6 +119,7 @@ CASES = [
     (["snapshot", "--as-of", "someday", "--db", "{db}", "--config", "{config}"], ["someday"]),
     (["backfill", "--from", "2024-06", "--to", "2024-01", "--db", "{db}", "--config", "{config}"], ["empty"]),
     (["snapshot", "--as-of", "2024-09", "-s", "value", "--db", "{db}", "--config", "{config}"], ["2024-09-30", "--force"]),
+    (["month", "--as-of", END, "--db", "{db}", "--config", "{config}"], ["rfm", "segmento fit rfm"]),
     (["backfill", "--from", "2024-06", "--to", "2024-08", "--db", "{db}", "--config", "{config}"],
      ["2024-08-31", "--force"]),
     (["backfill", "--from", "2024-06", "--to", "2024-06", "--db", "{db}", "--config", "{bad_where}"],
