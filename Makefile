@@ -33,8 +33,8 @@ DEMO_REFRESHES ?= 2024-07-31 2024-08-31 2024-09-30 2024-10-31 2024-11-30
 
 # The whole flow on a synthetic base: generate, load, fit (segmentations, predictive traits), backfill 23 months of
 # history (alerts stored, not sent), November's snapshot (its alerts queued), audiences refreshed month by month,
-# this month's run (snapshot, alerts queued, audience refresh), validation, transitions, alerts, delivery, report, and screenshots of the dashboard and the report (when Chromium
-# is there).
+# this month's run (snapshot, alerts queued, audience refresh), validation, transitions, alerts, delivery, report,
+# and screenshots of the dashboard and the report (when Chromium is there).
 demo: install
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(BIN)/segmento demo-data --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS) --end $(AS_OF) --out $(DEMO_DIR)/data

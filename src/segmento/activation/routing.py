@@ -14,6 +14,7 @@ already queued for a destination are skipped.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -270,8 +271,9 @@ def _queue(
         return enqueue(con, messages, now)
 
 
-def _latest_segments(con: BaseBackend, asked: ibis.Table) -> list[dict[str, Any]]:
-    """Each record's (key, customer_id, at) latest snapshot row visible at its instant, per segmentation.
+def _latest_segments(con: BaseBackend, asked: ibis.Table, records: pa.Table) -> list[dict[str, Any]]:
+    """Each record's (key, customer_id, at: ``records``, staged as ``asked``) latest snapshot row visible
+    at its instant, per segmentation.
 
     Read at the latest period visible at each instant first: one period of rows, however long the
     history. Only the records missing from it (a customer absent from that snapshot, e.g. new since)
@@ -284,14 +286,9 @@ def _latest_segments(con: BaseBackend, asked: ibis.Table) -> list[dict[str, Any]
     fields = ["key", "segmentation", "segment_id", "segment_label", "period"]
     rows = asked.join(cut, "at").join(snaps, ["customer_id", "segmentation", "period"]).select(*fields)
     rows = rows.to_pyarrow().to_pylist()
-    per_instant: dict[datetime, int] = {}
-    for row in cut.to_pyarrow().to_pylist():
-        per_instant[row["at"]] = per_instant.get(row["at"], 0) + 1
-    found: dict[str, int] = {}
-    for row in rows:
-        found[row["key"]] = found.get(row["key"], 0) + 1
-    records = asked.select("key", "at").to_pyarrow().to_pylist()
-    short = [r["key"] for r in records if found.get(r["key"], 0) < per_instant.get(r["at"], 0)]
+    per_instant = Counter(row["at"] for row in cut.select("at").to_pyarrow().to_pylist())
+    found = Counter(row["key"] for row in rows)
+    short = [r["key"] for r in records.select(["key", "at"]).to_pylist() if found[r["key"]] < per_instant[r["at"]]]
     if not short:
         return rows
     with staged(con, pa.table({"key": pa.array(short, pa.string())})) as missing:
@@ -324,7 +321,7 @@ def customer_context(
         "at": pa.array([a for _, _, a in keys], pa.timestamp("us")),
     })
     with staged(con, wanted) as asked:
-        for row in sorted(_latest_segments(con, asked), key=lambda row: row["segmentation"]):  # a stable payload
+        for row in sorted(_latest_segments(con, asked, wanted), key=lambda row: row["segmentation"]):  # stable
             segments.setdefault(row["key"], {})[row["segmentation"]] = {
                 "segment": row["segment_id"], "label": row["segment_label"], "as_of": row["period"],
             }
