@@ -36,7 +36,6 @@ from segmento.config import parse_project
 from segmento.service import keys as api_keys
 
 AS_OF = date(2024, 12, 31)
-EVENTS_UP_TO_SCALE = 0.2  # the real-time state's memory grows with the base (see bench_audiences)
 BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "3bc86ea")  # main before the 360 fast path and quiet events
 CATEGORIES = ("tennis", "running", "yoga", "camping", "cycling", "ski", "swimming", "football")
 AUDIENCES = [  # 20, as a brand's channels would hold
@@ -98,11 +97,7 @@ def _measure(port: int, pid: int, keys: dict[str, str], ids: list[str], scale: f
         live = http_load.saturate(port, [http_load.get(p + "?fresh=true", read) for p in paths], 4, 400, 30)
         print(f"  GET 360 ?fresh=true (queries, baseline)  {live}")
         print(f"    ratio: {fast.rate / live.rate:,.0f}x the baseline's throughput; p95 {live.ms(95) / fast.ms(95):,.0f}x lower")
-    result: dict[str, object] = {"360": fast}
-    if scale <= EVENTS_UP_TO_SCALE:
-        result.update(_events(port, pid, keys, ids, lookups))
-    else:  # the stage's real-time state would be built inside the server: see bench_audiences
-        print(f"  POST /api/events skipped above scale {EVENTS_UP_TO_SCALE}")
+    result: dict[str, object] = {"360": fast, **_events(port, pid, keys, ids, lookups)}
     result["rss"] = http_load.rss_mb(pid, "VmHWM")
     print(f"  server peak RSS {result['rss']:,.0f} MB")
     return result

@@ -39,6 +39,10 @@ audiences:
   - name: curious
     rule: viewed(within = '7d') >= 2 OR event(type = 'page_view', channel IN ('app')) >= 3
 """
+# the same audiences with every event count in a window and no event feature over 12 months: the
+# real-time copy then keeps only the events of the last 90 days (interests_90d, chatbot_90d)
+WINDOWED_YAML = YAML.replace("channel IN ('app'))", "channel IN ('app'), within = '60d')").replace(
+    "NOT (email_open_rate_12m < 0.5)", "chatbot_90d = 0") + "  - name: tennis_90d\n    rule: \"'tennis' IN interests_90d\"\n"
 NAMES = ["men_30_40_tennis", "hiking_43", "inactive_3m", "vip", "email_vips", "curious"]
 START, END = date(2023, 1, 1), date(2024, 9, 30)
 CATEGORIES = ["tennis", "hiking shoes", "golf", None]
@@ -78,8 +82,8 @@ def shop(seed: int = 7, customers: int = 40) -> dict[str, list[dict]]:
     return data
 
 
-def open_shop(path: Path, data: dict[str, list[dict]]) -> segmento.Workspace:
-    ws = segmento.connect(path, parse_project(YAML, Path("segmento.yaml")))
+def open_shop(path: Path, data: dict[str, list[dict]], yaml: str = YAML) -> segmento.Workspace:
+    ws = segmento.connect(path, parse_project(yaml, Path("segmento.yaml")))
     for table in ("customers", "orders", "events", "consents"):
         if data[table]:
             report = ws.ingest(table, pd.DataFrame(data[table]))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from audiences_support import NAMES, YAML, open_shop, shop
+from audiences_support import NAMES, WINDOWED_YAML, YAML, open_shop, shop
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,18 +31,28 @@ T0 = datetime(2024, 6, 1, 8, 0)
 CUSTOMERS = [c["customer_id"] for c in DATA["customers"]]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("realtime") / "shop.duckdb"
-    ws = open_shop(path, DATA)
+def _template(factory: pytest.TempPathFactory, yaml: str) -> Path:
+    path = factory.mktemp("realtime") / "shop.duckdb"
+    ws = open_shop(path, DATA, yaml)
     ws.refresh_audiences(T0)
     ws.close()
     return path
 
 
-def fresh(template: Path, target: Path) -> segmento.Workspace:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _template(tmp_path_factory, YAML)
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shop refreshed with every event count in a window (the copy keeps only recent events)."""
+    return _template(tmp_path_factory, WINDOWED_YAML)
+
+
+def fresh(template: Path, target: Path, yaml: str = YAML) -> segmento.Workspace:
     shutil.copy(template, target)
-    return segmento.connect(target, parse_project(YAML, Path("segmento.yaml")))
+    return segmento.connect(target, parse_project(yaml, Path("segmento.yaml")))
 
 
 def held(ws: segmento.Workspace, customer: str) -> set[str]:
@@ -79,7 +89,21 @@ events = st.lists(
 @settings(max_examples=int(os.environ.get("RT_EXAMPLES", 200)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=events)
 def test_batch_equals_real_time_after_any_sequence(template: Path, tmp_path: Path, sequence: list[dict]) -> None:
-    ws = fresh(template, tmp_path / "rt.duckdb")
+    check_sequence(fresh(template, tmp_path / "rt.duckdb"), sequence)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("RT_EXAMPLES", 200)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=events)
+def test_batch_equals_real_time_with_a_copy_of_recent_events_only(windowed: Path, tmp_path: Path,
+                                                                  sequence: list[dict]) -> None:
+    """Every count in a window: the copy leaves out events older than the longest (interests_90d),
+    and memberships are still what the batch gives, across gaps longer than every window."""
+    check_sequence(fresh(windowed, tmp_path / "rt.duckdb", WINDOWED_YAML), sequence)
+
+
+def check_sequence(ws: segmento.Workspace, sequence: list[dict]) -> None:
+    """Push the events (gaps and lateness drawn) and check each event's changes, then batch == real time."""
     try:
         clock, written = T0, T0  # the refresh wrote history as of T0
         for n, item in enumerate(sequence):
@@ -222,4 +246,53 @@ def test_the_copy_holds_no_event_ids_and_an_event_already_in_the_base_is_a_repea
     again = {k: stored[k] for k in ("event_id", "customer_id", "occurred_at", "type", "channel", "category")}
     assert ws.push_event(again) == []
     assert ws.table("events").filter(ws.table("events").event_id == stored["event_id"]).count().execute() == 1
+    ws.close()
+
+
+def test_the_copy_holds_recent_events_and_what_events_read_and_no_more(template: Path, windowed: Path,
+                                                                       tmp_path: Path) -> None:
+    """Memory grows with the rules' windows, not with the history: with every count in a window the
+    copy holds the events since the longest one starts at the clock (interests_90d as of T0) and
+    none of the tables only the day's batch reads (orders, consents); a count over the whole history
+    keeps every event."""
+    ws = fresh(windowed, tmp_path / "windowed.duckdb", WINDOWED_YAML)
+    ws.audiences.warm(T0 + timedelta(hours=1))
+    copy = ws.audiences.realtime.replica
+    assert set(copy.tables) == {"customers", "events"}
+    kept = copy.tables["events"].column("occurred_at").to_pylist()
+    since = datetime(2024, 3, 4)  # the 90 calendar days ending on T0's day
+    assert min(kept) >= since and len(kept) == sum(e["occurred_at"] >= since for e in DATA["events"]) < len(DATA["events"])
+    at = T0 + timedelta(hours=1)
+    for n, customer in enumerate(CUSTOMERS):  # an event no rule counts: each customer evaluated on the copy
+        ws.push_event({"event_id": f"X{n}", "customer_id": customer, "occurred_at": at, "type": "email_sent",
+                       "channel": "email"})  # fmt: skip
+    pairs = lambda table: {(r["customer_id"], r["audience"]) for r in table.to_pyarrow().to_pylist()}  # noqa: E731
+    assert pairs(ws.audiences.current()) == pairs(ws.audiences.evaluate(at))
+    ws.close()
+    ws = fresh(template, tmp_path / "lifetime.duckdb")
+    ws.audiences.warm(T0 + timedelta(hours=1))
+    assert ws.audiences.realtime.replica.tables["events"].num_rows == len(DATA["events"])
+    ws.close()
+
+
+def test_an_event_before_the_copy_is_evaluated_on_a_copy_that_covers_it(tmp_path: Path) -> None:
+    """With no history yet, a copy warmed months later does not reach back to an event of T0: the event
+    is evaluated on a copy read again from its own instant, as the batch would evaluate it."""
+    ws = open_shop(tmp_path / "floor.duckdb", DATA, WINDOWED_YAML)
+    at = T0 + timedelta(hours=2)
+    members = ws.audiences.evaluate(at).to_pyarrow().to_pylist()
+    customer = next(m["customer_id"] for m in members if m["audience"] in ("hiking_43", "curious", "men_30_40_tennis"))
+    ws.audiences.warm(T0 + timedelta(days=120))
+    ws.push_event({"event_id": "F1", "customer_id": customer, "occurred_at": at, "type": "email_sent",
+                   "channel": "email"})  # fmt: skip
+    assert ws.audiences.realtime.replica.floor == at
+    assert held(ws, customer) == batch(ws, customer, at) == {m["audience"] for m in members if m["customer_id"] == customer}
+    ws.close()
+
+
+def test_a_repeat_of_an_event_older_than_every_window_is_a_repeat(windowed: Path, tmp_path: Path) -> None:
+    ws = fresh(windowed, tmp_path / "old.duckdb", WINDOWED_YAML)
+    old = min(DATA["events"], key=lambda e: e["occurred_at"])
+    assert ws.push_event(old) == []
+    assert ws.table("events").filter(ws.table("events").event_id == old["event_id"]).count().execute() == 1
     ws.close()

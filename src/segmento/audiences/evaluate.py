@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # (backend, as_of, feature names or None for all) -> one row per customer, customer_id first
 FeatureSource = Callable[[BaseBackend, datetime, "Sequence[str] | None"], ibis.Table]
+# (as_of, feature names, knowledge-base table) -> the earliest instant those features read of it (None: all)
+Lookback = Callable[[datetime, "Sequence[str]", str], "datetime | None"]
 MEMBERS_SCHEMA = ibis.schema({"customer_id": "string", "audience": "string"})
 
 
@@ -34,6 +36,17 @@ def project_features(project: Project | None) -> FeatureSource:
         return compute_features(con, as_of, project=project, names=list(names) if names is not None else None)
 
     return source
+
+
+def project_lookback(project: Project | None) -> Lookback:
+    """How far back the features stage's features read a table, as the real-time path asks it."""
+
+    def lookback(as_of: datetime, names: Sequence[str], table: str) -> datetime | None:
+        from segmento.features.compute import earliest_read
+
+        return earliest_read(project, as_of, list(names), table)
+
+    return lookback
 
 
 def feature_kinds(con: BaseBackend, source: FeatureSource) -> dict[str, str]:

@@ -25,8 +25,9 @@ from ibis.backends import BaseBackend
 
 from segmento.audiences.check import EVENT_FIELDS
 from segmento.audiences.definitions import AudienceSet
-from segmento.audiences.evaluate import FeatureSource
+from segmento.audiences.evaluate import FeatureSource, Lookback
 from segmento.audiences.history import Change, change_id, last_instant, next_seq
+from segmento.audiences.instants import window_start
 from segmento.audiences.replica import Replica
 from segmento.audiences.slice_features import CustomerFeatures
 from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_membership
@@ -86,13 +87,14 @@ def _timestamp(name: str, column: str, value: Any) -> datetime:
 class Realtime:
     """The per-event path for a fixed set of audiences (rebuilt when definitions change)."""
 
-    def __init__(self, con: BaseBackend, audiences: AudienceSet, source: FeatureSource) -> None:
+    def __init__(self, con: BaseBackend, audiences: AudienceSet, source: FeatureSource,
+                 lookback: Lookback | None = None) -> None:
         require(con, "transactions", "update audience memberships per event (an event and its changes are written "
                 "together)", "push events to a DuckDB knowledge base")
         self.con = con
         self.names = audiences.names
         self.feature_names = audiences.fields(self.names)
-        self.needs_events = bool(audiences.event_counts(self.names))
+        self.windows = [node.window for node in audiences.event_counts(self.names)]
         compiled: dict[str, Compiled] = {}
 
         def predicate(name: str) -> Compiled:
@@ -101,7 +103,7 @@ class Realtime:
             return compiled[name]
 
         self.predicates = [predicate(name) for name in self.names]
-        self.features = CustomerFeatures(con, source, self.feature_names)
+        self.features = CustomerFeatures(con, source, self.feature_names, lookback)
         self.replica: Replica | None = None
         self.members: np.ndarray | None = None
         self.clock: datetime | None = None
@@ -111,19 +113,33 @@ class Realtime:
 
     # -- state --------------------------------------------------------------------------
 
-    def _ready(self, at: datetime) -> Replica:
-        """The replica and membership state, (re)built on first use or when the base changed."""
-        if self.replica is None or self.replica.stale(self.con):
-            ensure_tables(self.con)
-            columns = self.features.columns(at)
-            columns["events"] = list(dict.fromkeys([*columns.get("events", []), *_EVENT_COLUMNS]))
-            columns["customers"] = list(dict.fromkeys([*columns.get("customers", []), "customer_id"]))
-            self.replica = Replica(self.con, {t: c for t, c in columns.items() if c})
+    def _ready(self, occurred_at: datetime) -> tuple[Replica, datetime]:
+        """The replica and membership state, (re)built on first use or when the base changed, and the
+        instant an event at ``occurred_at`` is evaluated at: never before the clock (history moves forward)."""
+        if self.replica is not None and self.replica.stale(self.con):
+            self.replica = None
+        if self.replica is None or self.members is None:
+            self.clock, self.seq = last_instant(self.con), next_seq(self.con)  # a refresh may have written history
+        at = occurred_at if self.clock is None else max(occurred_at, self.clock)
+        if self.replica is None or at < self.replica.floor:
+            self.replica = self._replica(at if self.clock is None else self.clock)
             self.features.day = None
             self.members = None
         if self.members is None:
             self._load_members()
-        return self.replica
+        return self.replica, at
+
+    def _replica(self, floor: datetime) -> Replica:
+        """A copy exact for every evaluation at or after ``floor``: the events the rules count and the
+        tables the dynamic features read, from the earliest row one of them looks at."""
+        ensure_tables(self.con)
+        columns = self.features.columns(floor)
+        columns["events"] = list(dict.fromkeys([*columns.get("events", []), *_EVENT_COLUMNS]))
+        columns["customers"] = list(dict.fromkeys([*columns.get("customers", []), "customer_id"]))
+        starts = [window_start(floor, window) for window in self.windows] + [self.features.since(floor, "events")]
+        since = None if None in starts else min(starts)
+        held = self.features.dynamic.tables | {"events"}
+        return Replica(self.con, {t: c for t, c in columns.items() if c}, held, {"events": since}, floor)
 
     def _load_members(self) -> None:
         """Open memberships from history, as a customers x audiences matrix; the clock and next seq."""
@@ -134,15 +150,13 @@ class Realtime:
         columns = pc.index_in(held.column("audience"), value_set=pa.array(self.names, pa.string()))
         known = pc.and_(pc.is_valid(rows), pc.is_valid(columns))  # customers erased, audiences dropped
         self.members[pc.filter(rows, known).to_numpy(), pc.filter(columns, known).to_numpy()] = True
-        self.clock = last_instant(self.con)
-        self.seq = next_seq(self.con)
 
     def reset(self) -> None:
         """History was written by someone else (a refresh): reload memberships, clock and seq."""
         self.members = None
 
     def warm(self, at: datetime) -> None:
-        replica = self._ready(at)
+        replica, at = self._ready(at)
         if self.features.by_day(at.date()):
             self.features.prepare(at.date(), replica.customer_ids)
 
@@ -155,15 +169,14 @@ class Realtime:
         """Record ``event`` and return the enter/exit changes it caused (none for a repeat)."""
         started, cpu = time.perf_counter(), time.process_time()
         row = validate_event(event)
-        replica = self._ready(row["occurred_at"])
+        replica, at = self._ready(row["occurred_at"])
         customer = replica.index.get(row["customer_id"])
         if customer is None:
             unknown = row["customer_id"]
             raise EventError(f"event {row['event_id']!r}: unknown customer_id {unknown!r} (not in customers)")
-        if replica.holds_event(self.con, customer, row["event_id"]):
+        if replica.holds_event(customer, row["event_id"]):
             return []  # already recorded
-        rows = {name: replica.rows(customer, name) for name in replica.tables}
-        at = row["occurred_at"] if self.clock is None else max(row["occurred_at"], self.clock)
+        rows = replica.customer(customer)
         held = {**replica.row("events", row), "customer_id": row["customer_id"]}
         added = pa.Table.from_pylist([held], schema=rows["events"].schema)
         rows["events"] = pa.concat_tables([rows["events"], added])
@@ -178,12 +191,12 @@ class Realtime:
         self.cpu_seconds.append(time.process_time() - cpu)
         return changes
 
-    def evaluate(self, replica: Replica, customer: int, rows: dict[str, pa.Table], at: datetime) -> np.ndarray:
+    def evaluate(self, replica: Replica, customer: int, rows: Mapping[str, pa.Table], at: datetime) -> np.ndarray:
         """The customer's membership of every audience at ``at`` (False where the rule is not TRUE)."""
         features = self.features.compute(customer, replica.customer_ids, rows, at)
         if features is None:  # not a customer yet at `at`
             return np.zeros(len(self.names), dtype=bool)
-        events = rows["events"].select(list(_EVENT_COLUMNS)).to_pylist() if self.needs_events else []
+        events = rows["events"].select(list(_EVENT_COLUMNS)).to_pylist() if self.windows else []
         context = Context(features, events, at)
         return np.array([predicate(context) is True for predicate in self.predicates], dtype=bool)
 

@@ -18,7 +18,7 @@ from segmento.audiences.ast import Node, audience_refs
 from segmento.audiences.check import check_rule
 from segmento.audiences.definitions import Audience, AudienceError, AudienceSet
 from segmento.audiences.evaluate import (
-    FeatureSource, catalog_kinds, evaluate, feature_kinds, members, project_features,
+    FeatureSource, catalog_kinds, evaluate, feature_kinds, members, project_features, project_lookback,
 )
 from segmento.audiences.guidance import Guidance, Thresholds, guidance
 from segmento.audiences.history import Change, RefreshReport
@@ -146,7 +146,8 @@ class Audiences:
 
     def _engine(self) -> Realtime:
         if self._realtime is None:
-            self._realtime = Realtime(self.con, self.checked(), self.source)
+            lookback = None if self.custom_source else project_lookback(self.project)  # a custom source: all rows
+            self._realtime = Realtime(self.con, self.checked(), self.source, lookback)
         return self._realtime
 
     # -- history ------------------------------------------------------------------------

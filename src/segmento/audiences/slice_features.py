@@ -26,20 +26,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from segmento.audiences.evaluate import FeatureSource
-from segmento.audiences.replica import plain
+from segmento.audiences.evaluate import FeatureSource, Lookback
+from segmento.audiences.replica import STAMPS, plain
 from segmento.store.engines import local
 from segmento.store.registry import REGISTRY
 from segmento.store.schema import TABLES
 
 _PROBES = (time(3, 17, 29, 113_457), time(20, 41, 53, 886_542))
 ONE_TICK = timedelta(microseconds=1)
-STAMPS = {"orders": "ordered_at", "consents": "recorded_at", "events": "occurred_at"}  # order_lines: their order's
 
 
 # tables that hold no customer's rows but that features read (the predictive traits' scores of
@@ -130,14 +130,17 @@ class _Day:
     midnight: datetime
     table: pa.Table
     row_of: np.ndarray  # replica customer position -> row in table, -1 when not a customer that day
+    moved: np.ndarray  # replica customer position -> earliest row static features read stamped after midnight
 
 
 class CustomerFeatures:
     """Features ``names`` of one customer at an instant: dynamic per event, static once per day."""
 
-    def __init__(self, con: BaseBackend, source: FeatureSource, names: Sequence[str]) -> None:
+    def __init__(self, con: BaseBackend, source: FeatureSource, names: Sequence[str],
+                 lookback: Lookback | None = None) -> None:
         self.con = con
         self.source = source
+        self.lookback = lookback
         reads_events = _reading_events(con, source, names)
         self.dynamic = SliceQuery(con, source, [n for n in names if n in reads_events])
         self.static = SliceQuery(con, source, [n for n in names if n not in reads_events])
@@ -149,16 +152,18 @@ class CustomerFeatures:
         return self.dynamic.compiled_per_event + self.static.compiled_per_event
 
     def columns(self, at: datetime) -> dict[str, list[str]]:
-        """Replica columns: what both queries read, and the stamps the static check looks at."""
+        """Columns of each table either query reads."""
         needed: dict[str, list[str]] = {}
         for query in (self.static, self.dynamic):
             for table, columns in query.columns(at).items():
                 needed[table] = list(dict.fromkeys([*needed.get(table, []), *columns]))
-        for table in self.static.tables & set(STAMPS):
-            needed[table] = list(dict.fromkeys([*needed[table], STAMPS[table]]))
-        if "order_lines" in self.static.tables:
-            needed["orders"] = list(dict.fromkeys([*needed.get("orders", []), "ordered_at"]))
         return needed
+
+    def since(self, at: datetime, table: str) -> datetime | None:
+        """The earliest row of ``table`` the dynamic features read at ``at`` or later (None: all of them)."""
+        if table not in self.dynamic.tables:
+            return at
+        return self.lookback(at, self.dynamic.names, table) if self.lookback is not None else None
 
     def prepare(self, day: date, customer_ids: pa.ChunkedArray) -> None:
         """Static features of the whole base as of ``day``'s midnight (one batch query per day)."""
@@ -167,21 +172,34 @@ class CustomerFeatures:
         midnight = datetime.combine(day, time())
         table = self.source(self.con, midnight, self.static.names).to_pyarrow()
         row_of = pc.fill_null(pc.index_in(customer_ids, value_set=table.column("customer_id")), -1).to_numpy()
-        self.day = _Day(midnight, table, row_of)
+        self.day = _Day(midnight, table, row_of, self._moved_after(midnight, customer_ids))
+
+    def _moved_after(self, midnight: datetime, customer_ids: pa.ChunkedArray) -> np.ndarray:
+        """Per customer, the earliest row the static features read stamped after ``midnight`` (NaT: none),
+        so that an event never needs the customer's static rows to know the day's values still hold."""
+        moved = np.full(len(customer_ids), np.datetime64("NaT"), dtype="datetime64[us]")
+        stamped = self.static.tables & set(STAMPS) | ({"orders"} if "order_lines" in self.static.tables else set())
+        parts = [t.filter(t[STAMPS[name]] > midnight).select("customer_id", stamp=t[STAMPS[name]].cast("timestamp"))
+                 for name in sorted(stamped) for t in [self.con.table(name)]]  # fmt: skip
+        if parts:
+            rows = ibis.union(*parts).group_by("customer_id").aggregate(first=lambda t: t.stamp.min()).to_pyarrow()
+            position = pc.index_in(rows.column("customer_id"), value_set=customer_ids)
+            known = pc.is_valid(position)
+            moved[pc.filter(position, known).to_numpy()] = pc.filter(rows.column("first"), known).to_numpy()
+        return moved
 
     def compute(self, customer: int, customer_ids: pa.ChunkedArray, rows: Mapping[str, pa.Table],
                 at: datetime) -> dict[str, Any] | None:
         """The customer's features at ``at``, or None when not a customer yet then."""
-        if not self.by_day(at.date()):
-            found = self.static.run({t: rows[t] for t in self.static.tables}, at)
-            static = found[0] if found else None
-        elif self._moved_since_midnight(rows, at):
-            self.recomputed += 1
+        by_day = self.by_day(at.date())
+        if by_day:
+            self.prepare(at.date(), customer_ids)
+            assert self.day is not None
+        if not by_day or self.day.moved[customer] <= np.datetime64(at):
+            self.recomputed += by_day
             found = self.static.run({t: rows[t] for t in self.static.tables}, at)
             static = found[0] if found else None
         else:
-            self.prepare(at.date(), customer_ids)
-            assert self.day is not None
             position = self.day.row_of[customer]
             static = self.day.table.slice(position, 1).to_pylist()[0] if position >= 0 else None
         if static is None:
@@ -197,14 +215,3 @@ class CustomerFeatures:
         The day's template then has one parameter, the end of the visible range (instant + 1 µs)."""
         template = self.static.template(day)
         return template is not None and set(template.offsets) <= {ONE_TICK}
-
-    def _moved_since_midnight(self, rows: Mapping[str, pa.Table], at: datetime) -> bool:
-        """Whether a row the static features read is stamped in (midnight, at]."""
-        midnight = datetime.combine(at.date(), time())
-        checked = self.static.tables & set(STAMPS) | ({"orders"} if "order_lines" in self.static.tables else set())
-        for table in checked:
-            stamps = rows[table].column(STAMPS[table])
-            if len(stamps) and pc.any(pc.and_(pc.greater(stamps, midnight),
-                                               pc.less_equal(stamps, at))).as_py():
-                return True
-        return False

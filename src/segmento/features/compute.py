@@ -22,7 +22,7 @@ from segmento.features.known import CATEGORY_FEATURE, categories_at, find, resol
 from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows, exact_sums
 from segmento.features.providers import provider_of, unready
-from segmento.features.sources import PointInTime
+from segmento.features.sources import SOURCE_TABLES, PointInTime
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -92,6 +92,22 @@ def _closure(features: list[Feature], names: list[str] | None, lenient: bool) ->
         wanted.add(name)
         todo.extend(spec.depends)
     return wanted
+
+
+def earliest_read(project: Project | None, as_of: datetime, names: list[str], table: str) -> datetime | None:
+    """The earliest instant features ``names`` read of the knowledge-base ``table`` as of ``as_of``:
+    the real-time path keeps no older rows of it. None: the whole history, or not known (a Python
+    or provided feature reads what it likes)."""
+    at = AsOf.of(as_of)
+    features = resolve(project, None)
+    by_name = {f.name: f for f in features}
+    chosen = [by_name.get(name) for name in _closure(features, names, lenient=True)]
+    if any(spec is None or spec.source in ("python", "provided") for spec in chosen):
+        return None
+    readers = [spec for spec in chosen if table in SOURCE_TABLES.get(spec.source, (spec.source,))]
+    if not readers:
+        return at.last
+    return earliest(Context(at, Windows.of(project.features.windows if project else None)), readers)
 
 
 def earliest(ctx: Context, readers: list[Feature]) -> datetime | None:

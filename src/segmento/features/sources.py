@@ -34,6 +34,8 @@ TIME_COLUMNS = {
 # Order columns copied onto each line, so line features can use them.
 LINE_ORDER_COLUMNS = ("customer_id", "ordered_at", "channel")
 INTENT_EVENTS = ("product_view", "search", "add_to_cart")
+# The knowledge-base tables each source reads, where they are not the source's own name.
+SOURCE_TABLES = {"orders_daily": ("orders",), "order_lines": ("order_lines", "orders"), "intent_events": ("events",)}
 
 Condition = Callable[[ibis.Table], ir.BooleanValue]
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
 
 from segmento.store.engines.base import Capabilities, Engine, Rows, scratch_name
 
@@ -46,6 +48,12 @@ class DuckDBEngine(Engine):
                 name = f"{table}_{column}_lookup"
                 if name not in held:
                     self.raw.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")')
+
+    def count_where(self, table: str, where: sge.Condition) -> int:
+        """On the connection itself: the real-time path asks this per event (whether it is a repeat),
+        and a lookup through the customer_id index costs a fraction of a millisecond."""
+        sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql("duckdb")
+        return int(self.raw.execute(sql).fetchone()[0])
 
     def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
         """From DuckDB's metadata: this runs before every pushed event and after every service write, so it
