@@ -31,7 +31,6 @@ from segmento.store.registry import AUDIT, CHANGES_BASE, INGESTIONS
 from segmento.store.schema import TABLES
 from segmento.store.tables import table
 
-CUSTOMER_TABLES = ("customers", "orders", "order_lines", "events", "consents")
 STAMPS = {"orders": "ordered_at", "consents": "recorded_at", "events": "occurred_at"}  # order_lines: their order's
 WRITE_LOGS = (INGESTIONS.name, AUDIT.name)
 _KEY = "_customer"
@@ -87,8 +86,9 @@ class Replica:
 
     def _load(self, name: str, columns: list[str], since: datetime | None) -> None:
         """Rows with the owner's position among the customers, sorted by it here (a stable argsort of
-        positions: the engine's join and sort on the text ids held ten times the copy's memory);
-        bounds are a bincount. Rows of no customer are left out, as the features leave them out."""
+        positions: at 1M customers the engine's join and sort on the text ids took several times the
+        memory of the rows read); bounds are a bincount. Rows of no customer are left out, as the
+        features leave them out."""
         t, owner = self._owned(name)
         if since is not None:
             t = t.filter(t[STAMPS[name]] >= since)
