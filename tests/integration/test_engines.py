@@ -80,6 +80,14 @@ def test_delete_removes_exactly_the_matching_rows(engine: Engine, partition_by: 
             "period=2024-01-31", "period=2024-02-29"]
 
 
+def test_holds_and_counts_match_exactly_the_rows_with_those_values(engine: Engine) -> None:
+    table_with_rows(engine, "facts")
+    assert engine.holds("facts", {"customer_id": "C1", "kind": "a"})
+    assert not engine.holds("facts", {"customer_id": "C3", "kind": "a"})  # each value on its own is there
+    assert not engine.holds("facts", {"customer_id": "C1' OR '1' = '1", "kind": "a"})  # a value, never SQL
+    assert engine.count_where("facts", equals("customer_id", "C1")) == 3
+
+
 @pytest.mark.parametrize("partition_by", [(), ("period", "kind")])
 def test_replace_partitions_touches_only_those(engine: Engine, partition_by: tuple[str, ...]) -> None:
     table_with_rows(engine, "facts", partition_by)

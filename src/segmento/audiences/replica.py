@@ -147,8 +147,7 @@ class Replica:
         """Whether the customer already has this event, asked of the knowledge base (a fraction of a
         millisecond through its customer_id index): the copy holds neither the ids nor old events."""
         owner = self.customer_ids[customer].as_py()
-        return count_where(self.con, "events", sge.and_(sge.column("customer_id", quoted=True).eq(sge.convert(owner)),
-                                                         sge.column("event_id", quoted=True).eq(sge.convert(event_id)))) > 0
+        return engine_of(self.con).holds("events", {"customer_id": owner, "event_id": event_id})
 
     def stale(self, con: BaseBackend) -> bool:
         """Whether the knowledge base changed since the copy (an ingestion, an erasure, a purge).

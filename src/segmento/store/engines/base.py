@@ -209,6 +209,11 @@ class Engine:
         sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql(self.con.dialect)
         return int(self.con.sql(sql).execute().iat[0, 0])
 
+    def holds(self, table: str, values: Mapping[str, object]) -> bool:
+        """Whether a row of ``table`` has these values (the real-time path's repeat check, per event)."""
+        return self.count_where(table, sge.and_(*(sge.column(c, quoted=True).eq(sge.convert(v))
+                                                  for c, v in values.items()))) > 0
+
     def delete_where(self, table: str, where: sge.Condition) -> int:
         """Remove the rows matching a sqlglot condition; returns how many."""
         count = self.count_where(table, where)

@@ -50,10 +50,17 @@ class DuckDBEngine(Engine):
                     self.raw.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")')
 
     def count_where(self, table: str, where: sge.Condition) -> int:
-        """On the connection itself: the real-time path asks this per event (whether it is a repeat),
-        and a lookup through the customer_id index costs a fraction of a millisecond."""
+        """On the connection itself, without an Ibis round trip: the real-time path asks it whenever the
+        audit log has grown (is the new entry an erasure?)."""
         sql = sg.select("COUNT(*)").from_(sge.table_(table, quoted=True)).where(where).sql("duckdb")
         return int(self.raw.execute(sql).fetchone()[0])
+
+    def holds(self, table: str, values: Mapping[str, object]) -> bool:
+        """One parameterized lookup on the connection itself (through the customer_id index: about 0.3 ms,
+        where building the SQL text for each event's values costs as much again)."""
+        where = " AND ".join(f'"{column}" = ?' for column in values)
+        return self.raw.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}" WHERE {where})',
+                                list(values.values())).fetchone()[0]
 
     def row_counts(self, names: Sequence[str]) -> tuple[int, ...]:
         """From DuckDB's metadata: this runs before every pushed event and after every service write, so it
