@@ -61,7 +61,27 @@ class Workspace(DynamicsReads):
         """
         erased = self.con.table(ERASED.name).count().execute()
         suppression = Suppression.held(self.con, self.pseudonyms) if erased else None
-        return ingest(self.con, table, source, suppression=suppression, **options)
+        report = ingest(self.con, table, source, suppression=suppression, **options)
+        if "audiences" in self.__dict__ and self.audiences.realtime is not None:  # say whose rows changed
+            customers = self._customers_in(table, source, options)
+            if customers is not None:
+                self.audiences.ingested(table, customers)
+        return report
+
+    def _customers_in(self, table: str, source: Source, options: dict[str, Any]) -> list[str] | None:
+        """The customers a frame's rows belong to (None: a file, or columns mapped: not known here)."""
+        if isinstance(source, (str, Path)) or set(options) - {"progress", "outcomes"}:
+            return None
+        key = "order_id" if table == "order_lines" else "customer_id"
+        try:
+            values = source[key]
+        except (KeyError, TypeError):
+            return None
+        ids = values.to_pylist() if hasattr(values, "to_pylist") else list(values)
+        if table != "order_lines":
+            return ids
+        orders = self.con.table("orders")
+        return orders.filter(orders.order_id.isin(ids)).customer_id.to_pyarrow().to_pylist()
 
     def resolve_quarantine(self, table: str | None = None) -> list[Resolved]:
         """Re-check rows held for a row of another table; load and clear those that now pass."""

@@ -296,3 +296,32 @@ def test_a_repeat_of_an_event_older_than_every_window_is_a_repeat(windowed: Path
     assert ws.push_event(old) == []
     assert ws.table("events").filter(ws.table("events").event_id == old["event_id"]).count().execute() == 1
     ws.close()
+
+
+def test_an_order_ingested_here_keeps_the_copy_and_is_seen_by_the_next_event(template: Path, tmp_path: Path) -> None:
+    """An order sent through this process (the API's path) is an ingestion run: the copy stays, and the
+    buyers' static features are read from their rows, for an order of this morning as for a late one."""
+    import pandas as pd
+
+    ws = fresh(template, tmp_path / "order.duckdb")
+    ws.audiences.warm(T0 + timedelta(hours=1))
+    copy = ws.audiences.realtime.replica
+    buyer, late, other = [c for c in CUSTOMERS if "vip" not in held(ws, c) and c != "C000"][:3]
+    ws.ingest("orders", pd.DataFrame([
+        {"order_id": "NEW1", "customer_id": buyer, "ordered_at": "2024-06-01 09:00:00", "amount": 700.0, "channel": "web"},
+        {"order_id": "NEW2", "customer_id": late, "ordered_at": "2024-05-28 18:00:00", "amount": 700.0, "channel": "web"},
+    ]))  # fmt: skip
+    for n, customer in enumerate((buyer, late, other)):
+        at = T0 + timedelta(hours=2, minutes=n)
+        ws.push_event({"event_id": f"O{n}", "customer_id": customer, "occurred_at": at, "type": "email_sent",
+                       "channel": "email"})  # fmt: skip
+        assert held(ws, customer) == batch(ws, customer, at)
+    assert "vip" in held(ws, buyer) and "vip" in held(ws, late) and "vip" not in held(ws, other)
+    assert ws.audiences.realtime.replica is copy
+    ws.ingest("events", pd.DataFrame([{"event_id": "B1", "customer_id": other, "occurred_at": "2024-06-01 09:30:00",
+                                       "type": "page_view", "channel": "app"}]))  # fmt: skip
+    ws.push_event({"event_id": "O9", "customer_id": other, "occurred_at": T0 + timedelta(hours=3), "type": "email_sent",
+                   "channel": "email"})  # fmt: skip
+    assert ws.audiences.realtime.replica is not copy  # events are copied: read again
+    assert held(ws, other) == batch(ws, other, T0 + timedelta(hours=3))
+    ws.close()

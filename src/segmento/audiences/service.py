@@ -140,6 +140,11 @@ class Audiences:
         features) instead of at the first event: minutes on a 1M-customer base."""
         self._engine().warm(instant(at))
 
+    def ingested(self, table: str, customers: Sequence[str]) -> None:
+        """Rows of ``table`` for these customers were just ingested by this process (see Realtime.ingested)."""
+        if self._realtime is not None:
+            self._realtime.ingested(table, customers)
+
     def drop_realtime(self) -> None:
         """Forget the real-time state (after an erasure): it is read again from the base when next used."""
         self._realtime = None
