@@ -30,7 +30,7 @@ from segmento.activation.holdout import campaign_key, declared_campaigns, journe
 from segmento.activation.outbox import enqueue, existing_ids, message_id, new_message, to_json
 from segmento.activation.settings import DestinationBase, Route
 from segmento.dynamics.freshness import data_extent
-from segmento.dynamics.store import periods_table, snapshots
+from segmento.dynamics.store import periods_table, snapshots, visible_from
 from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
@@ -281,7 +281,7 @@ def _latest_segments(con: BaseBackend, asked: ibis.Table, records: pa.Table) -> 
     snaps = snapshots(con)  # labels joined back
     periods = periods_table(con)
     instants = asked.select("at").distinct()
-    cut = instants.join(periods, _visible_from(periods.period) <= instants.at)
+    cut = instants.join(periods, visible_from(periods.period) <= instants.at)
     cut = cut.group_by(["at", "segmentation"]).agg(period=cut.period.max())
     fields = ["key", "segmentation", "segment_id", "segment_label", "period"]
     rows = asked.join(cut, "at").join(snaps, ["customer_id", "segmentation", "period"]).select(*fields)
@@ -293,17 +293,12 @@ def _latest_segments(con: BaseBackend, asked: ibis.Table, records: pa.Table) -> 
         return rows
     with staged(con, pa.table({"key": pa.array(short, pa.string())})) as missing:
         looked = asked.semi_join(missing, "key").join(snaps, "customer_id")
-        looked = looked.filter(_visible_from(looked.period) <= looked.at)
+        looked = looked.filter(visible_from(looked.period) <= looked.at)
         latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
         looked = looked.mutate(_n=ibis.row_number().over(latest))
         known = {(row["key"], row["segmentation"]) for row in rows}
         older = looked.filter(looked._n == 0).select(*fields).to_pyarrow().to_pylist()
     return rows + [row for row in older if (row["key"], row["segmentation"]) not in known]
-
-
-def _visible_from(period: ibis.DateValue) -> ibis.TimestampValue:
-    """A snapshot at period end D summarises the whole of D: visible from D + 1 day 00:00."""
-    return period.cast("timestamp") + ibis.interval(days=1)
 
 
 def customer_context(

@@ -92,15 +92,16 @@ class Replica:
         t, owner = self._owned(name)
         if since is not None:
             t = t.filter(t[STAMPS[name]] >= since)
+        read = t.select(*[t[c] for c in columns], **{_KEY: owner})
         positions, batches, encoded = [], [], None
-        for batch in engine_of(self.con).batches(t.select(*[t[c] for c in columns], **{_KEY: owner})):
+        for batch in engine_of(self.con).batches(read):
             position = pc.index_in(batch.column(_KEY), value_set=self.customer_ids)
             known = pc.is_valid(position)
             batch = batch.drop_columns([_KEY]).filter(known)  # never all of it as plain text at once
             encoded = _few_values(batch) if encoded is None else encoded
             batches.append(_encode(batch, encoded))
             positions.append(pc.filter(position, known).to_numpy())
-        empty = t.select(*[t[c] for c in columns]).schema().to_pyarrow()
+        empty = read.drop(_KEY).schema().to_pyarrow()
         rows = pa.Table.from_batches(batches, schema=batches[0].schema if batches else empty)
         position = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int32)
         counts = np.bincount(position, minlength=len(self.customer_ids))

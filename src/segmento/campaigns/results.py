@@ -23,7 +23,7 @@ from segmento.activation.holdout import CONTROL, TARGETS, TREATED
 from segmento.activation.outbox import DELIVERED, outbox
 from segmento import formatting as fmt
 from segmento.campaigns.stats import Uplift, mean_difference, two_proportions
-from segmento.dynamics.store import require_snapshots, snapshots
+from segmento.dynamics.store import require_snapshots, snapshots, visible_from
 from segmento.store.tables import table
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def target_outcomes(con: BaseBackend, campaign: CampaignDefinition, segmentation
     require_snapshots(con, segmentation)
     snaps = snapshots(con)
     snaps = snaps.filter(snaps.segmentation == segmentation)
-    joined = rows.join(snaps, "customer_id").filter(snaps.period.cast("timestamp") + ibis.interval(days=1) <= rows.sent_at)
+    joined = rows.join(snaps, "customer_id").filter(visible_from(snaps.period) <= rows.sent_at)
     latest = ibis.window(group_by="customer_id", order_by=ibis.desc("period"))
     joined = joined.mutate(_n=ibis.row_number().over(latest))
     joined = joined.filter(joined._n == 0).select("customer_id", segment="segment_id", label="segment_label",

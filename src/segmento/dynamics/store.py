@@ -34,6 +34,11 @@ def snapshots(con: BaseBackend) -> ibis.Table:
     return labelled.select(*COLUMNS)
 
 
+def visible_from(period: ibis.DateValue) -> ibis.TimestampValue:
+    """A snapshot at period end D summarises the whole of D: visible from D + 1 day 00:00."""
+    return period.cast("timestamp") + ibis.interval(days=1)
+
+
 def stored(con: BaseBackend) -> ibis.Table:
     """The stored rows only (period, segmentation, customer, segment, value): for what needs no label."""
     return table(con, SNAPSHOTS)
