@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 import segmento
 from segmento.audiences import EventError
+from segmento.store import slices
 from segmento.config import parse_project
 
 DATA = shop()
@@ -37,6 +39,14 @@ def _template(factory: pytest.TempPathFactory, yaml: str) -> Path:
     ws.refresh_audiences(T0)
     ws.close()
     return path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_slices() -> Iterator[None]:
+    """The day's static features of the whole base read in slices of 7 customers, as 1M are in slices of 250k."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(slices, "CUSTOMERS_PER_SLICE", 7)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from segmento.errors import UnsupportedError
+from segmento.store import slices
 from segmento.store.engines import Engine, engine_of, equals, require
 from segmento.store.engines.spark import connect_spark
 
@@ -197,3 +198,16 @@ def test_append_mapped_runs_a_python_step_where_the_rows_are(engine: Engine) -> 
     ran_in = {int(k.split(":")[1]) for _, k, _, _ in rows}
     # DuckDB runs it in this process; Spark in its Python workers, with nothing collected to the driver
     assert (ran_in == {os.getpid()}) == (engine.name != "spark"), ran_in
+
+
+@pytest.mark.parametrize("per_slice", [1, 2, 100])
+def test_a_table_read_in_slices_of_customers_is_the_table_read_whole(engine: Engine, per_slice: int) -> None:
+    table_with_rows(engine, "source")
+    source = engine.con.table("source")
+    ids = ["C2", "C1", "C3"]  # the ids of the base: unsorted, and not every id of the rows (C0, C9 are not)
+    extra = [{"period": MAR, "kind": k, "customer_id": c, "amount": 9.0} for k, c in [("c", "C0"), ("c", "C9")]]
+    engine.append("source", pa.Table.from_pylist(extra, SCHEMA.to_pyarrow()))
+    bounds = slices.ranges(ids, per_slice)
+    assert len(bounds) == max(1, -(-len(ids) // per_slice))
+    whole = slices.read_sliced(lambda b: source.filter(slices.within(source.customer_id, b)), ids, per_slice)
+    assert as_tuples(whole.to_pylist()) == as_tuples([*ROWS, *extra])  # every row once, the one with no id too

@@ -20,6 +20,16 @@ from segmento.demo import generate
 from segmento.dynamics.snapshots import backfill
 from segmento.service import keys as api_keys
 from segmento.service.app import create_app
+from segmento.store import slices
+
+
+@pytest.fixture(scope="session", autouse=True)
+def small_slices() -> Iterator[None]:
+    """Whole-base reads (the read model's features) in slices of 47 customers, 7 slices here, as a base
+    of 1M customers is read in slices of 250k (``segmento serve`` in its own process reads them whole)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(slices, "CUSTOMERS_PER_SLICE", 47)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from ibis import _
 from segmento.dynamics.store import snapshots
 from segmento.store.consents import consents_in_force
 from segmento.store.engines import engine_of
+from segmento.store.slices import Range, read_sliced, within
 from segmento.workspace import Workspace
 
 ROW = "_row"
@@ -236,13 +237,14 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
     numbered = customers.mutate(**{ROW: ibis.row_number().over(order_by="customer_id")}).cache()
     try:
         people = numbered.order_by(ROW).to_pyarrow()
-        index = {cid: i for i, cid in enumerate(people.column("customer_id").to_pylist())}
+        ids = people.column("customer_id").to_pylist()
+        index = {cid: i for i, cid in enumerate(ids)}
         keys = numbered.select("customer_id", ROW)
         model = ReadModel(
             as_of=as_of,
             index=index,
             customers=Columns(people.drop_columns([ROW])),
-            features=Columns(_features(ws, as_of, keys, customer_id, compiled)),
+            features=Columns(_features(ws, as_of, keys, ids, customer_id, compiled)),
             histories=_histories(ws, keys, len(index)),
             audiences=_audiences(ws, keys),
             consents=_consents(ws, as_of, keys),
@@ -271,8 +273,10 @@ def _on_rows(table: ibis.Table, keys: ibis.Table, *columns: str) -> ibis.Table:
 
 
 def _features(
-    ws: Workspace, as_of: datetime, keys: ibis.Table, customer_id: str | None, compiled: FeatureSQL | None
+    ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str], customer_id: str | None,
+    compiled: FeatureSQL | None,
 ) -> pa.Table:
+    """Every loaded customer's features, in row order (read in slices of customers: see store/slices.py)."""
     if customer_id is not None and compiled is not None and compiled.as_of == as_of:
         found = compiled.one(ws, customer_id)
         return found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
@@ -280,8 +284,12 @@ def _features(
     if customer_id is not None:
         features = features.filter(features.customer_id == customer_id)
     names = [c for c in features.columns if c != "customer_id"]
-    aligned = keys.left_join(features, "customer_id").select(ROW, *names).order_by(ROW)
-    return aligned.to_pyarrow().drop_columns([ROW])
+
+    def aligned(bounds: Range) -> ibis.Table:
+        mine = features.filter(within(features.customer_id, bounds))
+        return keys.filter(within(keys.customer_id, bounds)).left_join(mine, "customer_id").select(ROW, *names).order_by(ROW)
+
+    return read_sliced(aligned, ids).drop_columns([ROW])
 
 
 def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, History]:
