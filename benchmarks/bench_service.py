@@ -36,7 +36,8 @@ from segmento.config import parse_project
 from segmento.service import keys as api_keys
 
 AS_OF = date(2024, 12, 31)
-BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "e34e77a")  # main before the real-time copy was bounded
+BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "b133320")  # main before whole-base reads were sliced
+BASELINE_MEMORY = "4GB"  # the previous setup's engine limit: it reads the 1M features whole (more than 2 GB)
 CATEGORIES = ("tennis", "running", "yoga", "camping", "cycling", "ski", "swimming", "football")
 AUDIENCES = [  # 20, as a brand's channels would hold
     *(f'  - {{name: spend_over_{n}, rule: "spend_12m > {n}"}}' for n in (100, 300, 500, 1000, 2000)),
@@ -50,7 +51,7 @@ AUDIENCES = [  # 20, as a brand's channels would hold
 ]
 PROJECT = "audiences:\n" + "\n".join(AUDIENCES) + """
 engine:
-  memory_limit: 4GB  # both setups' engine memory bounded alike (the 1M feature query needs more than 2 GB)
+  memory_limit: 1GB  # what this version serves 1M customers with (whole-base reads in slices of customers)
 segmentations:
   - name: value
     kind: tiers
@@ -70,16 +71,18 @@ def run(scale: float = 0.1) -> None:
     with section(f"service: customer 360 and events over HTTP, {customers:,} customers, 20 audiences, uvicorn on "
                  "loopback, load from this process"), tempfile.TemporaryDirectory() as tmp:
         path, config, keys, ids = _prepare(Path(tmp), customers)
-        setups = {"this version": None}
+        setups = {"this version (engine 1GB)": (None, config)}
         previous = _sources(BASELINE, Path(tmp)) if BASELINE else None
         if previous is not None:
-            setups = {f"previous ({BASELINE})": previous, **setups}
+            limited = Path(tmp) / "previous.yaml"
+            limited.write_text(PROJECT.replace("memory_limit: 1GB", f"memory_limit: {BASELINE_MEMORY}"))
+            setups = {f"previous ({BASELINE}, engine {BASELINE_MEMORY})": (previous, limited), **setups}
         found = {}
-        for label, sources in setups.items():
+        for label, (sources, setup) in setups.items():
             copy = Path(tmp) / f"{len(found)}.duckdb"  # each setup its own copy: the events one wrote stay its own
             shutil.copy(path, copy)
             print(f"  -- {label}")
-            with _served(copy, config, sources, keys) as (port, pid):
+            with _served(copy, setup, sources, keys) as (port, pid):
                 found[label] = _measure(port, pid, keys, ids, baseline=sources is None)
         _summary(found)
 
