@@ -13,6 +13,7 @@ path for both, so they cannot drift apart (a test compares them on every custome
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ibis import _
 from segmento.dynamics.store import snapshots
 from segmento.store.consents import consents_in_force
 from segmento.store.engines import engine_of
-from segmento.store.slices import Range, read_sliced, within
+from segmento.store.slices import ranges, within
 from segmento.workspace import Workspace
 
 ROW = "_row"
@@ -67,15 +68,14 @@ class Columns:
     def __init__(self, table: pa.Table) -> None:
         self.names = table.column_names
         self.num_rows = table.num_rows
-        arrays = [column.combine_chunks() for column in table.columns]
         numbers: dict[np.dtype, list[int]] = {}
         self.getters: list[tuple[int, Callable[[int], Any]]] = []
-        for position, array in enumerate(arrays):
-            if _is_number(array.type):
-                numbers.setdefault(_numpy(array).dtype, []).append(position)
+        for position, column in enumerate(table.columns):
+            if _is_number(column.type):
+                numbers.setdefault(_numpy(column.slice(0, 1)).dtype, []).append(position)
             else:
-                self.getters.append((position, _getter(array)))
-        self.blocks = [_block(positions, [arrays[p] for p in positions]) for positions in numbers.values()]
+                self.getters.append((position, _getter(column.combine_chunks())))
+        self.blocks = [_block(positions, [table.column(p) for p in positions]) for positions in numbers.values()]
 
     def row(self, i: int) -> dict[str, Any]:
         values: list[Any] = [None] * len(self.names)
@@ -99,16 +99,26 @@ def _is_number(kind: pa.DataType) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
 
 
-def _numpy(array: pa.Array) -> np.ndarray:
+def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(array, False if pa.types.is_boolean(array.type) else 0).to_numpy(zero_copy_only=False)
 
 
-def _block(positions: list[int], arrays: list[pa.Array]) -> tuple[list[int], np.ndarray, np.ndarray | None]:
-    """Columns of one NumPy type side by side, with their validity where one has a NULL."""
-    matrix = np.column_stack([_numpy(array) for array in arrays])
+def _block(positions: list[int], arrays: list[pa.ChunkedArray]) -> tuple[list[int], np.ndarray, np.ndarray | None]:
+    """Columns of one NumPy type side by side, with their validity where one has a NULL; filled a column
+    at a time (at 1M customers, stacking them all at once doubled the peak memory of a build)."""
+    matrix = _stacked([lambda array=array: _numpy(array) for array in arrays])
     if not any(array.null_count for array in arrays):
         return positions, matrix, None
-    return positions, matrix, np.column_stack([array.is_valid().to_numpy(zero_copy_only=False) for array in arrays])
+    return positions, matrix, _stacked([lambda array=array: _numpy(array.is_valid()) for array in arrays])
+
+
+def _stacked(columns: list[Callable[[], np.ndarray]]) -> np.ndarray:
+    first = columns[0]()
+    matrix = np.empty((len(first), len(columns)), dtype=first.dtype)
+    matrix[:, 0] = first
+    for j, column in enumerate(columns[1:], start=1):
+        matrix[:, j] = column()
+    return matrix
 
 
 def _getter(array: pa.Array) -> Callable[[int], Any]:
@@ -234,23 +244,22 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
     customers = ws.table("customers")
     if customer_id is not None:
         customers = customers.filter(customers.customer_id == customer_id)
-    numbered = customers.mutate(**{ROW: ibis.row_number().over(order_by="customer_id")}).cache()
-    try:
-        people = numbered.order_by(ROW).to_pyarrow()
-        ids = people.column("customer_id").to_pylist()
-        index = {cid: i for i, cid in enumerate(ids)}
-        keys = numbered.select("customer_id", ROW)
+    people = customers.order_by("customer_id").to_pyarrow()
+    ids = people.column("customer_id").to_pylist()
+    index = {cid: i for i, cid in enumerate(ids)}
+    # each customer's row, as an Arrow table the engine reads in place (cached in the engine, the whole
+    # profile took a share of its memory limit that the features query needs)
+    numbered = pa.table({"customer_id": people.column("customer_id"), ROW: np.arange(len(ids), dtype=np.int64)})
+    with engine_of(ws.con).staged(numbered) as keys:
         model = ReadModel(
             as_of=as_of,
             index=index,
-            customers=Columns(people.drop_columns([ROW])),
-            features=Columns(_features(ws, as_of, keys, ids, customer_id, compiled)),
+            customers=Columns(people),
+            features=Columns(_features(ws, as_of, ids, customer_id, compiled)),
             histories=_histories(ws, keys, len(index)),
             audiences=_audiences(ws, keys),
             consents=_consents(ws, as_of, keys),
         )
-    finally:
-        numbered.release()
     model.seconds = time.perf_counter() - started
     return model
 
@@ -272,24 +281,26 @@ def _on_rows(table: ibis.Table, keys: ibis.Table, *columns: str) -> ibis.Table:
     return joined.select(ROW, *columns)
 
 
-def _features(
-    ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str], customer_id: str | None,
-    compiled: FeatureSQL | None,
-) -> pa.Table:
-    """Every loaded customer's features, in row order (read in slices of customers: see store/slices.py)."""
+def _features(ws: Workspace, as_of: datetime, ids: list[str], customer_id: str | None,
+              compiled: FeatureSQL | None) -> pa.Table:
+    """Every loaded customer's features, in row order, read in slices of customers (store/slices.py) and
+    aligned here: an engine join and sort of the whole slice took more memory than its features."""
     if customer_id is not None and compiled is not None and compiled.as_of == as_of:
         found = compiled.one(ws, customer_id)
         return found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
     features = ws.features(as_of)
     if customer_id is not None:
         features = features.filter(features.customer_id == customer_id)
-    names = [c for c in features.columns if c != "customer_id"]
+    parts = []
+    for first, after in ranges(ids):
+        got = features.filter(within(features.customer_id, (first, after))).to_pyarrow()
+        mine = pa.array(ids[_position(ids, first, 0):_position(ids, after, len(ids))], pa.string())
+        parts.append(got.take(pc.index_in(mine, value_set=got.column("customer_id"))))  # none: a row of nulls
+    return pa.concat_tables(parts).drop_columns(["customer_id"])
 
-    def aligned(bounds: Range) -> ibis.Table:
-        mine = features.filter(within(features.customer_id, bounds))
-        return keys.filter(within(keys.customer_id, bounds)).left_join(mine, "customer_id").select(ROW, *names).order_by(ROW)
 
-    return read_sliced(aligned, ids).drop_columns([ROW])
+def _position(ids: list[str], bound: str | None, unbounded: int) -> int:
+    return unbounded if bound is None else bisect.bisect_left(ids, bound)
 
 
 def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, History]:
