@@ -34,6 +34,7 @@ from segmento.audiences.tables import AUDIENCE_CHANGES, ENTER, EXIT, current_mem
 from segmento.audiences.to_python import Compiled, Context, to_python
 from segmento.errors import SegmentoError
 from segmento.store.engines import engine_of, require
+from segmento.store.memory import release_memory
 from segmento.store.schema import EVENTS
 from segmento.store.tables import ensure_tables
 
@@ -123,9 +124,11 @@ class Realtime:
             self.clock, self.seq = last_instant(self.con), next_seq(self.con)  # a refresh may have written history
         at = occurred_at if self.clock is None else max(occurred_at, self.clock)
         if self.replica is None or at < self.replica.floor:
+            self.replica = None  # the old copy goes before the new one is read
             self.replica = self._replica(at if self.clock is None else self.clock)
             self.features.day = None
             self.members = None
+            release_memory()  # what the load read and sorted, handed back
         if self.members is None:
             self._load_members()
         return self.replica, at

@@ -27,6 +27,7 @@ from ibis.backends import BaseBackend
 
 from segmento.store.backend import count_where
 from segmento.store.engines import engine_of
+from segmento.store.ids import IdIndex
 from segmento.store.registry import AUDIT, CHANGES_BASE, INGESTIONS
 from segmento.store.schema import TABLES
 from segmento.store.tables import table
@@ -49,7 +50,7 @@ class Replica:
         self.con = con
         customers = con.table("customers").select("customer_id").order_by("customer_id").to_pyarrow()
         self.customer_ids: pa.ChunkedArray = customers.column("customer_id")
-        self.index: dict[str, int] = {cid: i for i, cid in enumerate(self.customer_ids.to_pylist())}
+        self.index = IdIndex(self.customer_ids)
         self.floor = floor
         self.tables: dict[str, pa.Table] = {}
         self.bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}

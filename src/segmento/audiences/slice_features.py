@@ -35,6 +35,7 @@ from ibis.backends import BaseBackend
 from segmento.audiences.evaluate import FeatureSource, Lookback
 from segmento.audiences.replica import STAMPS, plain
 from segmento.store.engines import local
+from segmento.store.memory import release_memory
 from segmento.store.slices import read_sliced, within
 from segmento.store.registry import REGISTRY
 from segmento.store.schema import TABLES
@@ -170,11 +171,13 @@ class CustomerFeatures:
         """Static features of the whole base as of ``day``'s midnight (one batch query per day)."""
         if self.day is not None and self.day.midnight.date() == day:
             return
+        self.day = None  # the day before's goes before this one's is read
         midnight = datetime.combine(day, time())
         static = self.source(self.con, midnight, self.static.names)
         table = read_sliced(lambda bounds: static.filter(within(static.customer_id, bounds)), customer_ids)
         row_of = pc.fill_null(pc.index_in(customer_ids, value_set=table.column("customer_id")), -1).to_numpy()
         self.day = _Day(midnight, table, row_of, self._moved_after(midnight, customer_ids))
+        release_memory()
 
     def _moved_after(self, midnight: datetime, customer_ids: pa.ChunkedArray) -> np.ndarray:
         """Per customer, the earliest row the static features read stamped after ``midnight`` (NaT: none),

@@ -29,6 +29,8 @@ from ibis import _
 from segmento.dynamics.store import snapshots
 from segmento.store.consents import consents_in_force
 from segmento.store.engines import engine_of
+from segmento.store.ids import IdIndex
+from segmento.store.memory import release_memory
 from segmento.store.slices import ranges, within
 from segmento.workspace import Workspace
 
@@ -184,7 +186,7 @@ class ReadModel:
     """Everything a 360 needs, for every customer (or one), as of one instant."""
 
     as_of: datetime
-    index: dict[str, int]
+    index: IdIndex  # customer id -> row
     customers: Columns
     features: Columns
     histories: dict[str, History]
@@ -246,7 +248,7 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
         customers = customers.filter(customers.customer_id == customer_id)
     people = customers.order_by("customer_id").to_pyarrow()
     ids = people.column("customer_id").to_pylist()
-    index = {cid: i for i, cid in enumerate(ids)}
+    index = IdIndex(ids)
     # each customer's row, as an Arrow table the engine reads in place (cached in the engine, the whole
     # profile took a share of its memory limit that the features query needs)
     numbered = pa.table({"customer_id": people.column("customer_id"), ROW: np.arange(len(ids), dtype=np.int64)})
@@ -260,6 +262,8 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
             audiences=_audiences(ws, keys),
             consents=_consents(ws, as_of, keys),
         )
+    if customer_id is None:
+        release_memory()  # what the build read and converted, handed back
     model.seconds = time.perf_counter() - started
     return model
 
