@@ -267,18 +267,7 @@ class Workspace(DynamicsReads):
 
         end = period_end(period, self.project.dynamics.grid)
         with batch_step(self.con):
-            self._share_features(end)
             return self.snapshot(end, force=force), self.refresh_audiences(end)
-
-    def _share_features(self, end: date) -> None:
-        """What the snapshot, its alerts and the refresh read as of the period end and the one before,
-        computed once per instant for all three."""
-        from segmento.dynamics.snapshots import features_read
-        from segmento.features.compute import share
-
-        for read in (features_read(self.con, self.project, end), self.audiences.features_read(end)):
-            for at, names in read.items():
-                share(self.con, at, names)
 
     def backfill(
         self, start: date | str, end: date | str, names: list[str] | None = None,

@@ -16,8 +16,6 @@ import segmento
 from segmento.cli.app import app
 from segmento.config import parse_project
 from segmento.demo import generate
-from segmento.features import compute
-from segmento.predictive.summary import BTYD
 
 DEMO = Path(__file__).parents[2] / "examples" / "demo.yaml"
 END, BEFORE, FIT = date(2024, 12, 31), date(2024, 11, 30), date(2024, 10, 31)
@@ -78,17 +76,10 @@ def test_the_monthly_run_stores_what_the_snapshot_then_the_refresh_store(
         ws.snapshot(END)
         ws.refresh_audiences(END)
     config.write_text(project_text(tmp_path / "b", together), encoding="utf-8")
-    computed: list[tuple[date, tuple[str, ...]]] = []  # every features query the month builds (then runs it)
-    build = compute.features_at
-    monkeypatch.setattr(compute, "features_at", lambda con, at, project, names, aggregate: (
-        computed.append((at.day, tuple(names or ()))) or build(con, at, project, names, aggregate)))
     result = CliRunner().invoke(app, ["month", "--as-of", "2024-12", "--config", str(config), "--db", str(together)])
     assert result.exit_code == 0, result.output
     assert "2024-12-31: value" in result.output and "refresh " in result.output
     got, expected = stored(together, tmp_path / "b"), stored(apart, tmp_path / "a")
     assert all(expected[name] for name in ("snapshots", "alerts", "changes", "queued")), {k: len(v) for k, v in expected.items()}
     assert got == expected
-    # the snapshot, its alerts and the refresh read their features of each instant from one query
-    # (the traits' summary, which that query itself reads, apart)
-    assert sorted(day for day, names in computed if names != BTYD) == [BEFORE, END]
 

@@ -23,7 +23,7 @@ from ibis.backends import BaseBackend
 from segmento.audiences.definitions import AudienceSet
 from segmento.audiences.evaluate import FeatureSource, evaluate, rule_inputs
 from segmento.audiences.tables import ENTER, EXIT, current_membership
-from segmento.audiences.why import Explainer, fields_read, with_features
+from segmento.audiences.why import Explainer, with_features
 from segmento.errors import SegmentoError
 from segmento.store.backend import append, append_mapped, batch_step, held, staged, transaction
 from segmento.store.tables import table
@@ -64,16 +64,6 @@ class RefreshReport:
 def change_id(reason: str, audience: str, customer_id: str, kind: str) -> str:
     """The same change (same cause, audience, customer, kind) always gets the same id."""
     return hashlib.md5(f"{reason}|{audience}|{customer_id}|{kind}".encode()).hexdigest()
-
-
-def features_read(con: BaseBackend, audiences: AudienceSet, as_of: datetime) -> dict[datetime, set[str]]:
-    """The features a refresh as of ``as_of`` reads, per instant: its rules' inputs, and as of the refresh
-    before, what the why of a change reports (for a caller computing them once for several steps)."""
-    read = {as_of: set(audiences.fields(audiences.names))} if audiences.names else {}
-    last = last_instant(con)
-    if last is not None:
-        read.setdefault(last, set()).update(fields_read(audiences, audiences.names))
-    return read
 
 
 def last_instant(con: BaseBackend) -> datetime | None:

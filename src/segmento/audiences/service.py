@@ -124,10 +124,6 @@ class Audiences:
             self._realtime.reset()
         return report
 
-    def features_read(self, as_of: AsOf = None) -> dict[datetime, set[str]]:
-        """The features a refresh as of ``as_of`` reads, per instant (see ``history.features_read``)."""
-        return history.features_read(self.con, self.checked(), instant(as_of))
-
     # -- real time ----------------------------------------------------------------------
 
     @property

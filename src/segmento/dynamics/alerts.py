@@ -125,15 +125,6 @@ def _one_table(picks: list[tuple[TrajectoryRule, ibis.Table]]) -> ibis.Table:
 OnNewAlerts = Callable[[BaseBackend, pa.Table], object]
 
 
-def fields_before(rule: TrajectoryRule, periods: list[date] | None = None) -> set[str]:
-    """Features the rule reads as of the period before its move: its conditions' (their edge), and the value a
-    one-period move lost (``periods``: the rule's, when known; None: as if it spans one period)."""
-    names = set(condition_fields(rule)) if rule.trigger == "condition" else set()
-    if rule.value == "clv_lost" and (periods is None or len(periods) == 2):
-        names.add(STAKE)
-    return names
-
-
 def raise_alerts(
     con: BaseBackend,
     rules: list[TrajectoryRule],
@@ -169,7 +160,8 @@ def raise_alerts(
     if features is None or not set(needed) <= set(features.columns):
         features = compute_features(con, to_period, project, needed)
     # read as of the period before: the conditions' fields (their edge), the value a one-period move lost
-    earlier = {f for rule, periods in ready for f in fields_before(rule, periods)}
+    earlier = {f for rule, _ in ready if rule.trigger == "condition" for f in condition_fields(rule)}
+    earlier |= {STAKE for rule, periods in ready if rule.value == "clv_lost" and len(periods) == 2}
     then = None
     if earlier:
         known = before is not None and earlier <= set(before.columns)

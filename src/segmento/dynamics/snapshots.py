@@ -19,7 +19,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from segmento.dynamics.alerts import OnNewAlerts, fields_before, raise_alerts
+from segmento.dynamics.alerts import OnNewAlerts, raise_alerts
 from segmento.dynamics.freshness import DataExtent, check_period, data_extent, record_checks, require_fresh
 from segmento.dynamics.periods import period_ends, previous_period_end
 from segmento.dynamics.rules import read_fields
@@ -103,8 +103,12 @@ def _take(
     names = segmentation_names(con, project, names)
     extent = extent or data_extent(con)
     report = SnapshotReport(period, warning=require_fresh(period, extent, force))
-    models, rules = _models_and_rules(con, project, names, alerts)
-    wanted = _read_at_period(con, period, models, rules)
+    latest = latest_models(con, names)
+    models = [latest[name] for name in names]
+    rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
+    later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
+    wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
+                     *(f for rule in rules for f in read_fields(rule) if f not in later)})
     features = series.at(period, wanted) if series else compute_features(con, period, project=project, names=wanted)
     checks = [check_period(model.name, period, model.features, extent) for model in models]
     report.incomplete = {check.segmentation: check.note for check in checks if not check.complete}
@@ -131,30 +135,6 @@ def _take(
         if rules:
             report.alerts = _alerts_into(con, project, period, rules, staged, on_new_alerts, series)
     return report
-
-
-def features_read(con: BaseBackend, project: Project, period: date,
-                  names: list[str] | None = None) -> dict[date, set[str]]:
-    """The features a snapshot of ``period`` and its alerts read, per instant: as of the period end, and as
-    of the period before (for a caller computing them once for several steps, see ``features.share``)."""
-    models, rules = _models_and_rules(con, project, segmentation_names(con, project, names), True)
-    before = previous_period_end(period, project.dynamics.grid)
-    return {period: set(_read_at_period(con, period, models, rules)),
-            before: {f for rule in rules for f in fields_before(rule)}}
-
-
-def _models_and_rules(con: BaseBackend, project: Project, names: list[str],
-                      alerts: bool) -> tuple[list[FrozenModel], list[TrajectoryRule]]:
-    latest = latest_models(con, names)
-    rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
-    return [latest[name] for name in names], rules
-
-
-def _read_at_period(con: BaseBackend, period: date, models: list[FrozenModel], rules: list[TrajectoryRule]) -> list[str]:
-    """The features the models and the alert rules read as of the period end."""
-    later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
-    return sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
-                   *(f for rule in rules for f in read_fields(rule) if f not in later)})
 
 
 def _segments(models: list[FrozenModel]) -> pa.Table:

@@ -9,7 +9,7 @@ everything else is pushed down to the engine, identical on DuckDB and Spark.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -23,8 +23,6 @@ from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows, exact_sums
 from segmento.features.providers import provider_of, unready
 from segmento.features.sources import SOURCE_TABLES, PointInTime
-from segmento.store.backend import held
-from segmento.store.engines import engine_of
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -32,7 +30,6 @@ if TYPE_CHECKING:
 _NEEDS_CATEGORIES = ("share_cat_", "top_category_", "n_categories_")
 # (context, point-in-time tables, source, the features reading it) -> per-customer tables of their partials
 Aggregate = Callable[[Context, PointInTime, str, list[Feature]], list[ibis.Table]]
-_SHARED = "shared features"  # key of the step memo (see ``share``)
 
 
 def compute_features(
@@ -46,39 +43,8 @@ def compute_features(
     A date means the end of that day (rows at or before D 23:59:59.999999 count); a
     datetime means that instant. Customers who signed up after D are left out.
     ``names`` picks features (in that order); by default every feature of the catalog.
-    Within a batch step, features shared at that instant (``share``) are read from their one table.
     """
-    at = AsOf.of(as_of)
-    shared = _shared(con, at, project, names) if names is not None else None
-    return shared if shared is not None else features_at(con, at, project, names, aggregate_source)
-
-
-def share(con: BaseBackend, as_of: date | datetime, names: Iterable[str]) -> None:
-    """Within a batch step, the features ``names`` as of ``as_of`` are computed together, once, when a part
-    of the step first asks for some of them; every part asking for some of them at that instant then reads
-    that one table. A monthly run's snapshot, alerts and audience refresh read overlapping features at the
-    period end and at the one before: one query per instant instead of one per part (outside a step: no-op).
-    Features that cannot be computed then (no model fitted yet) are left to whoever asks for them."""
-    memo = engine_of(con).step_memo()
-    if memo is not None:
-        at = AsOf.of(as_of)
-        memo.setdefault((_SHARED, at), set()).update(set(names) - unready(con, at))
-
-
-def _shared(con: BaseBackend, at: AsOf, project: Project | None, names: list[str]) -> ibis.Table | None:
-    """The shared features as of ``at`` that cover ``names``, selected (None: compute them apart)."""
-    memo = engine_of(con).step_memo()
-    declared = memo.get((_SHARED, at)) if memo else None
-    if not declared or not set(names) <= declared:
-        return None
-    key = (_SHARED, at, id(project))
-    if key not in memo:
-        memo[key] = None  # being computed: what that computation asks for itself (the traits' summary) goes apart
-        memo[key] = held(con, features_at(con, at, project, sorted(declared), aggregate_source))
-    table = memo[key]
-    if table is None or not set(names) <= set(table.columns):
-        return None
-    return table.select("customer_id", *names)
+    return features_at(con, AsOf.of(as_of), project, names, aggregate_source)
 
 
 def features_at(

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
-from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -141,11 +140,11 @@ class Engine:
             yield
             return
         with ExitStack() as step.stack:
-            step.held, step.memo = {}, {}
+            step.held = {}
             try:
                 yield
             finally:
-                step.held = step.memo = None
+                step.held = None
 
     def held(self, rows: ibis.Table) -> ibis.Table:
         """``rows`` computed once for the rest of the batch step and read from there (the same expression
@@ -158,11 +157,6 @@ class Engine:
         if rows.op() not in computed:
             computed[rows.op()] = self._step.stack.enter_context(self.staged(rows))
         return computed[rows.op()]
-
-    def step_memo(self) -> dict[Any, Any] | None:
-        """A dict that lives to the end of this thread's batch step (None outside one): what the parts of
-        a step agree on before they run, e.g. the features a monthly run's snapshot and refresh both read."""
-        return getattr(self._step, "memo", None)
 
     @contextmanager
     def schemas_kept(self) -> Iterator[None]:
