@@ -184,7 +184,8 @@ def _served(path: Path, config: Path, sources: Path | None, keys: dict[str, str]
         while httpx.get(f"{url}/health").json().get("dashboard", "ready") != "ready":  # pages computed ahead: not
             time.sleep(1)  # what is measured, and they would take the CPU the lookups need
         print(f"  server up with its read model and pages in {time.perf_counter() - started:.1f} s (read model build "
-              f"{model['seconds']:.1f} s for {model['customers']:,} customers); RSS {http_load.rss_mb(server.pid):,.0f} MB")
+              f"{model['seconds']:.1f} s for {model['customers']:,} customers); RSS {http_load.rss_mb(server.pid):,.0f} MB "
+              f"(peak {http_load.rss_mb(server.pid, 'VmHWM'):,.0f} MB)")
         yield port, server.pid
     finally:
         server.terminate()
