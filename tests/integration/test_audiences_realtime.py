@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,12 +40,11 @@ def _template(factory: pytest.TempPathFactory, yaml: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", autouse=True)
-def small_slices() -> Iterator[None]:
-    """The day's static features of the whole base read in slices of 7 customers, as 1M are in slices of 250k."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(slices, "CUSTOMERS_PER_SLICE", 7)
-        yield
+@pytest.fixture()
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The day's static features of the whole base read in slices of 7 customers, as 1M are in slices of 250k
+    (not in the property tests: a query per slice per day of each example)."""
+    monkeypatch.setattr(slices, "CUSTOMERS_PER_SLICE", 7)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +219,7 @@ def test_reads_in_the_audit_log_keep_the_copy_and_an_erasure_renews_it(template:
     ws.close()
 
 
-def test_a_row_stamped_since_midnight_is_seen(tmp_path: Path) -> None:
+def test_a_row_stamped_since_midnight_is_seen(tmp_path: Path, small_slices: None) -> None:
     """Static features come from the day's batch unless one of the customer's rows is newer than midnight."""
     import pandas as pd
 
@@ -260,7 +258,7 @@ def test_the_copy_holds_no_event_ids_and_an_event_already_in_the_base_is_a_repea
 
 
 def test_the_copy_holds_recent_events_and_what_events_read_and_no_more(template: Path, windowed: Path,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, small_slices: None) -> None:
     """Memory grows with the rules' windows, not with the history: with every count in a window the
     copy holds the events since the longest one starts at the clock (interests_90d as of T0) and
     none of the tables only the day's batch reads (orders, consents); a count over the whole history
@@ -308,7 +306,7 @@ def test_a_repeat_of_an_event_older_than_every_window_is_a_repeat(windowed: Path
     ws.close()
 
 
-def test_an_order_ingested_here_keeps_the_copy_and_is_seen_by_the_next_event(template: Path, tmp_path: Path) -> None:
+def test_an_order_ingested_here_keeps_the_copy_and_is_seen_by_the_next_event(template: Path, tmp_path: Path, small_slices: None) -> None:
     """An order sent through this process (the API's path) is an ingestion run: the copy stays, and the
     buyers' static features are read from their rows, for an order of this morning as for a late one."""
     import pandas as pd
