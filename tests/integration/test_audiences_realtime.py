@@ -306,7 +306,8 @@ def test_a_repeat_of_an_event_older_than_every_window_is_a_repeat(windowed: Path
     ws.close()
 
 
-def test_an_order_ingested_here_keeps_the_copy_and_is_seen_by_the_next_event(template: Path, tmp_path: Path, small_slices: None) -> None:
+def test_an_order_ingested_here_keeps_the_copy_and_is_seen_by_the_next_event(template: Path, tmp_path: Path,
+                                                                           small_slices: None) -> None:
     """An order sent through this process (the API's path) is an ingestion run: the copy stays, and the
     buyers' static features are read from their rows, for an order of this morning as for a late one."""
     import pandas as pd
