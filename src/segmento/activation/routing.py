@@ -30,7 +30,7 @@ from segmento.activation.holdout import campaign_key, declared_campaigns, journe
 from segmento.activation.outbox import enqueue, existing_ids, message_id, new_message, to_json
 from segmento.activation.settings import DestinationBase, Route
 from segmento.dynamics.freshness import data_extent
-from segmento.dynamics.store import periods_table, snapshots, visible_from
+from segmento.dynamics.store import labelled, periods_table, stored, visible_from
 from segmento.settings import ConfigError
 from segmento.store import registry
 from segmento.store.backend import staged
@@ -278,14 +278,14 @@ def _latest_segments(con: BaseBackend, asked: ibis.Table, records: pa.Table) -> 
     Read at the latest period visible at each instant first: one period of rows, however long the
     history. Only the records missing from it (a customer absent from that snapshot, e.g. new since)
     look further back."""
-    snaps = snapshots(con)  # labels joined back
+    snaps = stored(con)  # labels joined to the rows found only
     periods = periods_table(con)
     instants = asked.select("at").distinct()
     cut = instants.join(periods, visible_from(periods.period) <= instants.at)
     cut = cut.group_by(["at", "segmentation"]).agg(period=cut.period.max())
     fields = ["key", "segmentation", "segment_id", "segment_label", "period"]
-    rows = asked.join(cut, "at").join(snaps, ["customer_id", "segmentation", "period"]).select(*fields)
-    rows = rows.to_pyarrow().to_pylist()
+    rows = asked.join(cut, "at").join(snaps, ["customer_id", "segmentation", "period"])
+    rows = labelled(con, rows).select(*fields).to_pyarrow().to_pylist()
     per_instant = Counter(row["at"] for row in cut.select("at").to_pyarrow().to_pylist())
     found = Counter(row["key"] for row in rows)
     short = [r["key"] for r in records.select(["key", "at"]).to_pylist() if found[r["key"]] < per_instant[r["at"]]]
@@ -296,8 +296,9 @@ def _latest_segments(con: BaseBackend, asked: ibis.Table, records: pa.Table) -> 
         looked = looked.filter(visible_from(looked.period) <= looked.at)
         latest = ibis.window(group_by=["key", "segmentation"], order_by=ibis.desc("period"))
         looked = looked.mutate(_n=ibis.row_number().over(latest))
+        looked = looked.filter(looked._n == 0).drop("_n", "at")
         known = {(row["key"], row["segmentation"]) for row in rows}
-        older = looked.filter(looked._n == 0).select(*fields).to_pyarrow().to_pylist()
+        older = labelled(con, looked).select(*fields).to_pyarrow().to_pylist()
     return rows + [row for row in older if (row["key"], row["segmentation"]) not in known]
 
 

@@ -25,13 +25,19 @@ VALUE_FEATURE = "spend_12m"  # the snapshot's value column
 
 def snapshots(con: BaseBackend) -> ibis.Table:
     """The snapshot rows with the period's model version and the segment's label and rank joined back."""
-    rows = table(con, SNAPSHOTS)
+    return labelled(con, table(con, SNAPSHOTS))
+
+
+def labelled(con: BaseBackend, rows: ibis.Table) -> ibis.Table:
+    """Stored snapshot rows with the period's model version and the segment's label and rank joined
+    back; other columns of ``rows`` are kept. Label a selection after making it: joining the labels
+    to every period of history first costs several times the selection."""
     periods = periods_table(con).select("segmentation", "period", "version")
     labelled = rows.left_join(periods, ["segmentation", "period"])
     labelled = labelled.select(*rows.columns, "version")
     segments = table(con, SNAPSHOT_SEGMENTS.name)
     labelled = labelled.left_join(segments, ["segmentation", "version", "segment_id"])
-    return labelled.select(*COLUMNS)
+    return labelled.select(*COLUMNS, *(c for c in rows.columns if c not in COLUMNS))
 
 
 def visible_from(period: ibis.DateValue) -> ibis.TimestampValue:
