@@ -14,8 +14,9 @@ path for both, so they cannot drift apart (a test compares them on every custome
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from segmento.store.consents import consents_in_force
 from segmento.store.engines import engine_of
 from segmento.store.ids import IdIndex
 from segmento.store.memory import release_memory
-from segmento.store.slices import ranges, within
+from segmento.store.slices import Range, ranges, read_sliced, within
 from segmento.workspace import Workspace
 
 ROW = "_row"
@@ -68,16 +69,41 @@ class Columns:
     """
 
     def __init__(self, table: pa.Table) -> None:
-        self.names = table.column_names
-        self.num_rows = table.num_rows
+        self._build(table.num_rows, table.schema, [table])
+
+    @classmethod
+    def of_parts(cls, num_rows: int, parts: Iterator[pa.Table]) -> Columns:
+        """The same from consecutive slices of rows (at least one), each let go once copied: at 1M
+        customers, holding the whole Arrow table beside its matrices raised a build's peak by 0.5 GB."""
+        first = next(parts)
+        columns = cls.__new__(cls)
+        columns._build(num_rows, first.schema, itertools.chain([first], parts))
+        return columns
+
+    def _build(self, num_rows: int, schema: pa.Schema, parts: Iterable[pa.Table]) -> None:
+        self.names, self.num_rows = schema.names, num_rows
         numbers: dict[np.dtype, list[int]] = {}
-        self.getters: list[tuple[int, Callable[[int], Any]]] = []
-        for position, column in enumerate(table.columns):
-            if _is_number(column.type):
-                numbers.setdefault(_numpy(column.slice(0, 1)).dtype, []).append(position)
+        others: dict[int, list[pa.Array]] = {}
+        for position, kind in enumerate(schema.types):
+            if _is_number(kind):
+                numbers.setdefault(np.dtype(kind.to_pandas_dtype()), []).append(position)
             else:
-                self.getters.append((position, _getter(column.combine_chunks())))
-        self.blocks = [_block(positions, [table.column(p) for p in positions]) for positions in numbers.values()]
+                others[position] = []
+        blocks = [_Block(positions, num_rows, dtype) for dtype, positions in numbers.items()]
+        start = 0
+        for part in parts:
+            for block in blocks:
+                block.fill(start, part)
+            for position, chunks in others.items():
+                chunks.extend(part.column(position).chunks)
+            start += part.num_rows
+        if start != num_rows:
+            raise ValueError(f"{start} rows given for {num_rows}")
+        self.blocks = [(block.positions, block.matrix, block.valid) for block in blocks]
+        self.getters: list[tuple[int, Callable[[int], Any]]] = [
+            (position, _getter(pa.chunked_array(chunks, schema.types[position]).combine_chunks()))
+            for position, chunks in others.items()
+        ]
 
     def row(self, i: int) -> dict[str, Any]:
         values: list[Any] = [None] * len(self.names)
@@ -105,22 +131,24 @@ def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(array, False if pa.types.is_boolean(array.type) else 0).to_numpy(zero_copy_only=False)
 
 
-def _block(positions: list[int], arrays: list[pa.ChunkedArray]) -> tuple[list[int], np.ndarray, np.ndarray | None]:
-    """Columns of one NumPy type side by side, with their validity where one has a NULL; filled a column
-    at a time (at 1M customers, stacking them all at once doubled the peak memory of a build)."""
-    matrix = _stacked([lambda array=array: _numpy(array) for array in arrays])
-    if not any(array.null_count for array in arrays):
-        return positions, matrix, None
-    return positions, matrix, _stacked([lambda array=array: _numpy(array.is_valid()) for array in arrays])
+class _Block:
+    """Number columns of one NumPy type side by side (customers x columns), filled a slice of rows and a
+    column at a time, with their validity once one has a NULL."""
 
+    def __init__(self, positions: list[int], num_rows: int, dtype: np.dtype) -> None:
+        self.positions = positions
+        self.matrix = np.empty((num_rows, len(positions)), dtype=dtype)
+        self.valid: np.ndarray | None = None
 
-def _stacked(columns: list[Callable[[], np.ndarray]]) -> np.ndarray:
-    first = columns[0]()
-    matrix = np.empty((len(first), len(columns)), dtype=first.dtype)
-    matrix[:, 0] = first
-    for j, column in enumerate(columns[1:], start=1):
-        matrix[:, j] = column()
-    return matrix
+    def fill(self, start: int, part: pa.Table) -> None:
+        end = start + part.num_rows
+        for j, position in enumerate(self.positions):
+            column = part.column(position)
+            self.matrix[start:end, j] = _numpy(column)
+            if column.null_count:
+                if self.valid is None:
+                    self.valid = np.ones(self.matrix.shape, dtype=bool)
+                self.valid[start:end, j] = _numpy(column.is_valid())
 
 
 def _getter(array: pa.Array) -> Callable[[int], Any]:
@@ -172,8 +200,9 @@ class Grouped:
 
     @classmethod
     def of(cls, table: pa.Table) -> Grouped:
-        order = np.argsort(table.column(ROW).to_numpy(), kind="stable")
-        table = table.take(pa.array(order))
+        rows = table.column(ROW).to_numpy()
+        if len(rows) and (np.diff(rows) < 0).any():  # already in row order (ordered by the engine): no copy
+            table = table.take(pa.array(np.argsort(rows, kind="stable")))
         return cls(table.column(ROW).to_numpy(), Columns(table.drop_columns([ROW])))
 
     def get(self, row: int) -> list[dict[str, Any]]:
@@ -257,10 +286,10 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
             as_of=as_of,
             index=index,
             customers=Columns(people),
-            features=Columns(_features(ws, as_of, ids, customer_id, compiled)),
+            features=Columns.of_parts(len(ids), _features(ws, as_of, ids, customer_id, compiled)),
             histories=_histories(ws, keys, len(index)),
-            audiences=_audiences(ws, keys),
-            consents=_consents(ws, as_of, keys),
+            audiences=_audiences(ws, keys, ids),
+            consents=_consents(ws, as_of, keys, ids),
         )
     if customer_id is None:
         release_memory()  # what the build read and converted, handed back
@@ -286,21 +315,26 @@ def _on_rows(table: ibis.Table, keys: ibis.Table, *columns: str) -> ibis.Table:
 
 
 def _features(ws: Workspace, as_of: datetime, ids: list[str], customer_id: str | None,
-              compiled: FeatureSQL | None) -> pa.Table:
+              compiled: FeatureSQL | None) -> Iterator[pa.Table]:
     """Every loaded customer's features, in row order, read in slices of customers (store/slices.py) and
-    aligned here: an engine join and sort of the whole slice took more memory than its features."""
+    aligned here (an engine join and sort of the whole slice took more memory than its features), a
+    slice at a time."""
     if customer_id is not None and compiled is not None and compiled.as_of == as_of:
         found = compiled.one(ws, customer_id)
-        return found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
+        yield found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
+        return
     features = ws.features(as_of)
     if customer_id is not None:
         features = features.filter(features.customer_id == customer_id)
-    parts = []
-    for first, after in ranges(ids):
-        got = features.filter(within(features.customer_id, (first, after))).to_pyarrow()
-        mine = pa.array(ids[_position(ids, first, 0):_position(ids, after, len(ids))], pa.string())
-        parts.append(got.take(pc.index_in(mine, value_set=got.column("customer_id"))))  # none: a row of nulls
-    return pa.concat_tables(parts).drop_columns(["customer_id"])
+    for bounds in ranges(ids):
+        yield _slice(features, ids, bounds)
+
+
+def _slice(features: ibis.Table, ids: list[str], bounds: Range) -> pa.Table:
+    """The features of the customers of ``ids`` in ``bounds``, in their order (none: a row of nulls)."""
+    got = features.filter(within(features.customer_id, bounds)).to_pyarrow()
+    mine = pa.array(ids[_position(ids, bounds[0], 0):_position(ids, bounds[1], len(ids))], pa.string())
+    return got.take(pc.index_in(mine, value_set=got.column("customer_id"))).drop_columns(["customer_id"])
 
 
 def _position(ids: list[str], bound: str | None, unbounded: int) -> int:
@@ -333,15 +367,17 @@ def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, His
     return histories
 
 
-def _audiences(ws: Workspace, keys: ibis.Table) -> Grouped:
+def _audiences(ws: Workspace, keys: ibis.Table, ids: list[str]) -> Grouped:
     recorded = ws.audiences.current()
-    return Grouped.of(_on_rows(recorded, keys, "audience").to_pyarrow())
+    return Grouped.of(read_sliced(lambda bounds: _on_rows(recorded.filter(within(recorded.customer_id, bounds)), keys,
+                                                          "audience").order_by(ROW), ids))
 
 
-def _consents(ws: Workspace, as_of: datetime, keys: ibis.Table) -> Grouped:
+def _consents(ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str]) -> Grouped:
     state = consents_in_force(ws.con, as_of, purpose=None)
-    rows = _on_rows(state, keys, "channel", "purpose", "granted", "recorded_at")
-    return Grouped.of(rows.order_by([ROW, "channel", "purpose"]).to_pyarrow())
+    return Grouped.of(read_sliced(lambda bounds: _on_rows(state.filter(within(state.customer_id, bounds)), keys, "channel",
+                                                          "purpose", "granted", "recorded_at")
+                                  .order_by([ROW, "channel", "purpose"]), ids))
 
 
 def _nulls(schema: pa.Schema) -> pa.Table:
