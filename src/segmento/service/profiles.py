@@ -321,7 +321,8 @@ def _features(ws: Workspace, as_of: datetime, ids: list[str], customer_id: str |
     slice at a time."""
     if customer_id is not None and compiled is not None and compiled.as_of == as_of:
         found = compiled.one(ws, customer_id)
-        yield found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
+        one = found.drop_columns(["customer_id"]) if found.num_rows else _nulls(found.schema)
+        yield one.slice(0, len(ids))  # no row for a customer not in the base (erased)
         return
     features = ws.features(as_of)
     if customer_id is not None:
