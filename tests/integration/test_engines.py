@@ -212,3 +212,6 @@ def test_a_table_read_in_slices_of_customers_is_the_table_read_whole(engine: Eng
     whole = slices.read_sliced(lambda b: source.filter(slices.within(source.customer_id, b)), ids, per_slice)
     owned = [r for r in ROWS if r["customer_id"] is not None or len(bounds) == 1]  # no id: in no slice of several
     assert as_tuples(whole.to_pylist()) == as_tuples([*owned, *extra])  # every row of a customer once
+    parts = [source.filter(slices.within(source.customer_id, b)) for b in bounds]
+    with engine.staged_parts(parts) as staged:  # computed a slice at a time into one table
+        assert as_tuples(staged.to_pyarrow().to_pylist()) == as_tuples([*owned, *extra])

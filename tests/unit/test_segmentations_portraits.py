@@ -10,6 +10,7 @@ from segmentations_oracles import duckdb_features
 from segmento.segmentations import fit, portraits_frame
 from segmento.segmentations.portraits import portraits
 from segmento.segmentations.synthetic import planted_features
+from segmento.store import slices
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,17 @@ def shop() -> pd.DataFrame:
     return frame.drop(columns="truth")
 
 
-def test_portraits_match_pandas(tmp_path, shop):
+@pytest.mark.parametrize("per_slice", [None, 700], ids=["whole", "5 slices"])
+def test_portraits_match_pandas(tmp_path, shop, per_slice, monkeypatch):
+    """Also with the features staged a slice of customers at a time (3,000 customers, slices of 700)."""
+    if per_slice:
+        monkeypatch.setattr(slices, "CUSTOMERS_PER_SLICE", per_slice)
     con, table = duckdb_features(tmp_path / "kb.duckdb", shop)
     model = fit(con, {"kind": "kmeans", "name": "b", "k": 4,
                       "features": ["spend_12m", "orders_12m", "recency_days", "promo_spend_share_12m"]},
                 "2024-06-30", features=table)
+    if per_slice:  # the slices are ranges of the customers table's ids
+        con.raw_sql("INSERT INTO customers (customer_id, signup_date) SELECT customer_id, DATE '2020-01-01' FROM features")
     result = portraits(con, model, table)
     segment = pd.Series(model.predict(shop), index=shop.index)
     numeric = shop.drop(columns=["customer_id", "top_category_12m"]).astype(float)
@@ -47,6 +54,7 @@ def test_portraits_match_pandas(tmp_path, shop):
         for feature in ("spend_12m", "recency_days", "consent_email", "share_cat_tennis"):
             assert p.stats.at[feature, "mean"] == pytest.approx(rows[feature].mean())
             assert p.stats.at[feature, "median"] == pytest.approx(rows[feature].median())
+            assert p.stats.at[feature, "std"] == pytest.approx(rows[feature].std(ddof=0))
             assert p.stats.at[feature, "index"] == pytest.approx(rows[feature].mean() / numeric[feature].mean() * 100)
         z = ((rows.mean() - numeric.mean()) / numeric.std(ddof=0)).abs().sort_values(ascending=False)
         assert abs(p.distinctive[0][1]) == pytest.approx(z.iloc[0])

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.backends import BaseBackend
 
 CUSTOMERS_PER_SLICE = 250_000  # at 1M customers, the full feature catalog runs under a 1 GB engine limit
 
@@ -43,3 +44,9 @@ def read_sliced(build: Callable[[Range], ir.Table], sorted_ids: Sequence[str] | 
                 per_slice: int | None = None) -> pa.Table:
     """``build(range)`` for each range of ``sorted_ids``, read and concatenated in range order."""
     return pa.concat_tables([build(bounds).to_pyarrow() for bounds in ranges(sorted_ids, per_slice)])
+
+
+def customer_ranges(con: BaseBackend, per_slice: int | None = None) -> list[Range]:
+    """Ranges of the base's customer ids (the customers table), about ``per_slice`` customers each."""
+    customers = con.table("customers")
+    return ranges(customers.select("customer_id").order_by("customer_id").to_pyarrow().column(0), per_slice)

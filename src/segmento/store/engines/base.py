@@ -128,6 +128,13 @@ class Engine:
             self.con.drop_table(name, force=True)
 
     @contextmanager
+    def staged_parts(self, parts: Sequence[ibis.Table]) -> Iterator[ibis.Table]:
+        """Expressions of the same columns (slices of customers) staged as one table, computed one after
+        the other where the engine can (DuckDB): it then holds one part's work at a time."""
+        with self.staged(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]) as table:
+            yield table
+
+    @contextmanager
     def batch_step(self) -> Iterator[None]:
         """A batch step (a snapshot, a refresh) in which what ``held`` computed stays readable to its end.
 

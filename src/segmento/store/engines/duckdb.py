@@ -110,6 +110,18 @@ class DuckDBEngine(Engine):
         finally:
             self.raw.unregister(name)
 
+    @contextmanager
+    def staged_parts(self, parts: Sequence[ibis.Table]) -> Iterator[ibis.Table]:
+        """A temporary table made of the first part, each other part inserted after it."""
+        name = scratch_name("staged")
+        table = self.con.create_table(name, parts[0], temp=True)
+        try:
+            for part in parts[1:]:
+                self.con.insert(name, part)
+            yield table
+        finally:
+            self.con.drop_table(name, force=True)
+
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A few rows by one prepared statement: the real-time path's write, without an Arrow round trip."""
         names = ", ".join(f'"{c}"' for c in columns)  # `at` is a keyword
