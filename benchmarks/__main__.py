@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODULES = ("ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "backfill", "monthly", "alerts",
+MODULES = ("cli", "ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "backfill", "monthly", "alerts",
            "service", "dashboard", "activation", "spark", "gdpr")
 
 

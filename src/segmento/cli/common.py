@@ -132,7 +132,8 @@ def _raw_project(config: Path | None) -> dict[str, Any] | None:
     import yaml
 
     try:
-        found = yaml.safe_load(config.read_text(encoding="utf-8"))
+        # libyaml's loader where the wheel has it: the pure-Python one took 0.05 s of a quick verb's 0.5 s
+        found = yaml.load(config.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return found if isinstance(found, dict) else {} if found is None else None
