@@ -36,8 +36,8 @@ from segmento.config import parse_project
 from segmento.service import keys as api_keys
 
 AS_OF = date(2024, 12, 31)
-BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "b133320")  # main before whole-base reads were sliced
-BASELINE_MEMORY = "4GB"  # the previous setup's engine limit: it reads the 1M features whole (more than 2 GB)
+BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "e5645a7")  # main before portraits and audiences were sliced
+BASELINE_MEMORY = "1GB"  # the previous setup's engine limit (b133320, which read the 1M features whole, needed 4GB)
 CATEGORIES = ("tennis", "running", "yoga", "camping", "cycling", "ski", "swimming", "football")
 AUDIENCES = [  # 20, as a brand's channels would hold
     *(f'  - {{name: spend_over_{n}, rule: "spend_12m > {n}"}}' for n in (100, 300, 500, 1000, 2000)),
