@@ -2,10 +2,11 @@
 
 Aggregated in the engine (one group-by over the features table with segments, staged a
 slice of customers at a time; one for the whole base; one for the top values of text
-features); only one row per segment comes back. Each feature's index is the segment mean over the base mean x 100; the
-distinctive features are those with the largest standardised difference
-(segment mean - base mean) / base std. Categories, channels, offer types and contact
-channels are ranked by index (see recommend.py), and each segment gets a next best action.
+features); only one row per segment comes back. Each feature's index is the segment mean
+over the base mean x 100; the distinctive features are those with the largest standardised
+difference (segment mean - base mean) / base std. Categories, channels, offer types and
+contact channels are ranked by index (see recommend.py), and each segment gets a next best
+action.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def portraits(
     schema = with_segments(model, features).schema()
     numeric = [c for c, t in schema.items() if c not in ("customer_id", "segment_id") and (t.is_numeric() or t.is_boolean())]
     text = [c for c, t in schema.items() if c not in ("customer_id", "segment_id") and t.is_string()]
-    slices = [with_segments(model, features.filter(within(features.customer_id, bounds))).select("segment_id", *numeric, *text)
-              for bounds in customer_ranges(con)]  # the whole base's features at once: more than 2 GB at 1M
+    # staged a slice of customers at a time: the whole base's features at once took more than 2 GB at 1M
+    slices = [with_segments(model, features.filter(within(features.customer_id, bounds))) for bounds in customer_ranges(con)]
+    slices = [part.select("segment_id", *numeric, *text) for part in slices]
     with engine_of(con).staged_parts(slices) as cached:
         by_segment = _aggregate(cached, numeric, revenue, ["segment_id"]).set_index("segment_id")
         base = _aggregate(cached, numeric, revenue, []).iloc[0]
@@ -108,7 +110,8 @@ def _aggregate(t: ibis.Table, numeric: list[str], revenue: str, by: list[str]) -
         metrics["_revenue"] = t[revenue].cast("float64").sum()
     frame = aggregated(metrics)
     for start in range(0, len(numeric), MEDIANS_AT_ONCE):
-        medians = aggregated({f"{c}__median": t[c].cast("float64").median() for c in numeric[start:start + MEDIANS_AT_ONCE]})
+        chunk = numeric[start:start + MEDIANS_AT_ONCE]
+        medians = aggregated({f"{c}__median": t[c].cast("float64").median() for c in chunk})
         frame = frame.merge(medians, on=by) if by else frame.assign(**medians.iloc[0])
     return frame
 

@@ -201,7 +201,7 @@ class Grouped:
     @classmethod
     def of(cls, table: pa.Table) -> Grouped:
         rows = table.column(ROW).to_numpy()
-        if len(rows) and (np.diff(rows) < 0).any():  # already in row order (ordered by the engine): no copy
+        if len(rows) and (np.diff(rows) < 0).any():  # sorted here only where the engine did not order them
             table = table.take(pa.array(np.argsort(rows, kind="stable")))
         return cls(table.column(ROW).to_numpy(), Columns(table.drop_columns([ROW])))
 
@@ -376,8 +376,8 @@ def _audiences(ws: Workspace, keys: ibis.Table, ids: list[str]) -> Grouped:
 
 def _consents(ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str]) -> Grouped:
     state = consents_in_force(ws.con, as_of, purpose=None)
-    return Grouped.of(read_sliced(lambda bounds: _on_rows(state.filter(within(state.customer_id, bounds)), keys, "channel",
-                                                          "purpose", "granted", "recorded_at")
+    columns = ("channel", "purpose", "granted", "recorded_at")
+    return Grouped.of(read_sliced(lambda bounds: _on_rows(state.filter(within(state.customer_id, bounds)), keys, *columns)
                                   .order_by([ROW, "channel", "purpose"]), ids))
 
 
