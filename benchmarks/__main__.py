@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODULES = ("cli", "ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "backfill", "monthly", "alerts",
-           "service", "dashboard", "activation", "spark", "gdpr")
+MODULES = ("cli", "ingest", "demo", "features", "predictive", "audiences", "segmentations", "dynamics", "backfill",
+           "monthly", "alerts", "service", "dashboard", "activation", "spark", "gdpr")
 
 
 def main() -> None:

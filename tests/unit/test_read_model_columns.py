@@ -57,7 +57,6 @@ def test_every_row_reads_as_arrow_reads_it(table: pa.Table) -> None:
     assert all(same(columns.row(i), row) for i, row in enumerate(expected)), (table.to_pylist(), columns.rows(0, 5))
 
 
-
 @settings(max_examples=300, deadline=None)
 @given(tables(), st.lists(st.integers(0, 30), max_size=5))
 def test_rows_given_in_slices_read_as_the_whole_table(table: pa.Table, cuts: list[int]) -> None:
@@ -67,6 +66,7 @@ def test_rows_given_in_slices_read_as_the_whole_table(table: pa.Table, cuts: lis
     parts = [table.slice(a, b - a) for a, b in zip(bounds, bounds[1:])] or [table]
     columns = Columns.of_parts(table.num_rows, iter(parts))
     assert all(same(columns.row(i), row) for i, row in enumerate(table.to_pylist()))
+
 
 def test_rows_of_many_distinct_values_and_chunked_columns() -> None:
     seen = [datetime(2024, 1, 1) + timedelta(microseconds=7 * i) for i in range(3000)]  # mostly distinct: not coded

@@ -369,16 +369,19 @@ def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, His
 
 
 def _audiences(ws: Workspace, keys: ibis.Table, ids: list[str]) -> Grouped:
-    recorded = ws.audiences.current()
-    return Grouped.of(read_sliced(lambda bounds: _on_rows(recorded.filter(within(recorded.customer_id, bounds)), keys,
-                                                          "audience").order_by(ROW), ids))
+    return _grouped(ws.audiences.current(), keys, ids, ["audience"], [ROW])
 
 
 def _consents(ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str]) -> Grouped:
     state = consents_in_force(ws.con, as_of, purpose=None)
-    columns = ("channel", "purpose", "granted", "recorded_at")
-    return Grouped.of(read_sliced(lambda bounds: _on_rows(state.filter(within(state.customer_id, bounds)), keys, *columns)
-                                  .order_by([ROW, "channel", "purpose"]), ids))
+    return _grouped(state, keys, ids, ["channel", "purpose", "granted", "recorded_at"], [ROW, "channel", "purpose"])
+
+
+def _grouped(table: ibis.Table, keys: ibis.Table, ids: list[str], columns: list[str], order: list[str]) -> Grouped:
+    """``table``'s rows of the loaded customers grouped by customer, read in slices of customers and
+    ordered by row in the engine (the grouping then needs no sorted copy)."""
+    return Grouped.of(read_sliced(lambda bounds: _on_rows(table.filter(within(table.customer_id, bounds)), keys,
+                                                          *columns).order_by(order), ids))
 
 
 def _nulls(schema: pa.Schema) -> pa.Table:

@@ -112,15 +112,11 @@ class DuckDBEngine(Engine):
 
     @contextmanager
     def staged_parts(self, parts: Sequence[ibis.Table]) -> Iterator[ibis.Table]:
-        """A temporary table made of the first part, each other part inserted after it."""
-        name = scratch_name("staged")
-        table = self.con.create_table(name, parts[0], temp=True)
-        try:
+        """The first part staged, each other part inserted after it."""
+        with self.staged(parts[0]) as table:
             for part in parts[1:]:
-                self.con.insert(name, part)
+                self.con.insert(table.op().name, part)
             yield table
-        finally:
-            self.con.drop_table(name, force=True)
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A few rows by one prepared statement: the real-time path's write, without an Arrow round trip."""
