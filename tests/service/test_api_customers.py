@@ -12,6 +12,7 @@ import pytest
 
 from segmento.audiences.service import Audiences
 from segmento.dynamics.store import snapshots
+from segmento.service.live_features import FeatureSQL
 from segmento.store.consents import consents_in_force
 
 from service_support import END, close
@@ -109,3 +110,14 @@ def test_a_360_is_the_same_and_audited_alike_whichever_way_the_key_is_presented(
     for key, status in ((base.keys["write"], 403), (base.keys["revoked"], 401), ("sgk_nobody_x", 401)):
         assert api.get(f"/api/customers/{customers[0]}", headers={"X-API-Key": key}).status_code == status
     assert api.get(f"/api/customers/{customers[0]}/export", headers=ways["header"]).status_code == 403
+
+
+def test_one_customers_features_by_their_rows_alone_are_the_batch_features(reader, base) -> None:
+    """The live path runs the features SQL on one customer's rows in a private engine: for every customer
+    (and for ids not in the base) it must give the row the whole-base query gives."""
+    compiled = FeatureSQL(reader, AT)
+    batch = {r["customer_id"]: r for r in reader.features(AT).to_pyarrow().to_pylist()}
+    for customer in [*base.customers, "C-not-a-customer"]:
+        found = compiled.one(reader, customer)
+        assert found.schema == compiled.schema
+        assert close(found.to_pylist(), [batch[customer]] if customer in batch else []), customer

@@ -26,6 +26,7 @@ import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmento.store.backend import count_where
+from segmento.store.customer_rows import RowsOf, owned
 from segmento.store.engines import engine_of
 from segmento.store.ids import IdIndex
 from segmento.store.registry import AUDIT, CHANGES_BASE, INGESTIONS
@@ -35,7 +36,6 @@ from segmento.store.tables import table
 STAMPS = {"orders": "ordered_at", "consents": "recorded_at", "events": "occurred_at"}  # order_lines: their order's
 WRITE_LOGS = (INGESTIONS.name, AUDIT.name)
 _KEY = "_customer"
-_OWNER = "_owner"
 
 
 class Replica:
@@ -57,7 +57,7 @@ class Replica:
         self.columns = {name: [c for c in cols if c != "customer_id"] for name, cols in columns.items()}
         for name in held:
             self._load(name, self.columns[name], since.get(name))
-        self.lookups: dict[str, object] = {}  # prepared per table not held
+        self.lookups: dict[str, RowsOf] = {}  # prepared per table not held
         self.pushed: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         table(con, AUDIT.name)  # made now if missing, so a check never has to look for it
         self.counts = self.table_counts(con)
@@ -76,21 +76,12 @@ class Replica:
         """Audited operations that changed rows (erasure, purge...): most audit entries are reads."""
         return count_where(con, AUDIT.name, sge.column("action", quoted=True).isin(*map(sge.convert, CHANGES_BASE)))
 
-    def _owned(self, name: str) -> tuple[ibis.Table, ibis.Column]:
-        """The table's rows and the column naming their customer (an order line's is its order's)."""
-        if name != "order_lines":
-            t = self.con.table(name)
-            return t, t.customer_id
-        orders = self.con.table("orders")
-        t = self.con.table("order_lines").join(orders.select("order_id", _owner=orders.customer_id), "order_id")
-        return t, t[_OWNER]
-
     def _load(self, name: str, columns: list[str], since: datetime | None) -> None:
         """Rows with the owner's position among the customers, sorted by it here (a stable argsort of
         positions: at 1M customers the engine's join and sort on the text ids took several times the
         memory of the rows read); bounds are a bincount. Rows of no customer are left out, as the
         features leave them out."""
-        t, owner = self._owned(name)
+        t, owner = owned(self.con, name)
         if since is not None:
             t = t.filter(t[STAMPS[name]] >= since)
         read = t.select(*[t[c] for c in columns], **{_KEY: owner})
@@ -132,11 +123,9 @@ class Replica:
 
     def _fetched(self, customer: int, name: str) -> pa.Table:
         """A table not held: the customer's rows from the knowledge base, by a query prepared once."""
-        engine = engine_of(self.con)
         if name not in self.lookups:
-            t, owner = self._owned(name)
-            self.lookups[name] = engine.prepare_lookup(t.select(*[t[c] for c in self.columns[name]], **{_KEY: owner}), _KEY)
-        return engine.run_lookup(self.lookups[name], self.customer_ids[customer].as_py()).drop_columns([_KEY])
+            self.lookups[name] = RowsOf(self.con, name, self.columns[name])
+        return self.lookups[name].read(self.con, self.customer_ids[customer].as_py())
 
     def row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """A new row of ``table`` as the copy holds it."""

@@ -8,7 +8,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from segmento.service.profiles import FeatureSQL, ReadModel, load, written_parts
+from segmento.service.live_features import FeatureSQL
+from segmento.service.profiles import ReadModel, load, written_parts
 
 if TYPE_CHECKING:
     from segmento.workspace import Workspace
@@ -131,6 +132,7 @@ class Profiles:
                 for customer_id in self.erased:  # erased while this build read the base
                     model.index.pop(customer_id, None)
                 self.model, self.token, self.rebase = model, token, False  # own writes during it: one more
+                self.compiled = None  # compiled again when next needed: the shared tables it read may have changed
                 self.builds += 1
                 self.dirty = {c: g for c, g in self.dirty.items() if g > generation}
                 self.overlay = {c: p for c, p in self.overlay.items() if c in self.dirty}

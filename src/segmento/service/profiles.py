@@ -29,6 +29,7 @@ from ibis import _
 
 from segmento.dynamics.store import snapshots
 from segmento.store.consents import consents_in_force
+from segmento.service.live_features import FeatureSQL
 from segmento.store.engines import engine_of
 from segmento.store.ids import IdIndex
 from segmento.store.memory import release_memory
@@ -247,23 +248,6 @@ class ReadModel:
             "segment_history": history,
             "consents": self.consents.get(row),
         }
-
-
-class FeatureSQL:
-    """The features query of one instant, compiled once.
-
-    Building and compiling the features expression takes most of a second; a live
-    lookup runs it prepared by the engine with the customer as a parameter, so only the
-    first live lookup pays for compiling.
-    """
-
-    def __init__(self, ws: Workspace, as_of: datetime) -> None:
-        self.as_of = as_of
-        self.query = engine_of(ws.con).prepare_lookup(ws.features(as_of), "customer_id")
-
-    def one(self, ws: Workspace, customer_id: str) -> pa.Table:
-        """The customer's features row (no row: not a customer as of that instant)."""
-        return engine_of(ws.con).run_lookup(self.query, customer_id)
 
 
 def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compiled: FeatureSQL | None = None) -> ReadModel:

@@ -292,6 +292,11 @@ class Engine:
         expr, column = prepared
         return expr.filter(expr[column] == value).to_pyarrow()
 
+    def run_lookup_in(self, prepared: object, values: Sequence[object]) -> pa.Table:
+        """The rows of a :meth:`prepare_lookup` with ``column`` equal to any of ``values``."""
+        expr, column = prepared
+        return expr.filter(expr[column].isin(list(values))).to_pyarrow()
+
     def close(self) -> None:
         self.con.disconnect()
 

@@ -131,12 +131,19 @@ class DuckDBEngine(Engine):
         yield from self.raw.execute(self.con.compile(expr)).to_arrow_reader(rows)
 
     def prepare_lookup(self, expr: ibis.Table, column: str) -> object:
-        """The expression compiled once (most of a second); each run binds the value, which
+        """The expression compiled once (most of a second); each run binds the values, which
         DuckDB pushes down into every scan."""
-        return f'SELECT * FROM ({self.con.compile(expr)}) WHERE "{column}" = ?'
+        return f"SELECT * FROM ({self.con.compile(expr)})", column
 
     def run_lookup(self, prepared: object, value: object) -> pa.Table:
-        return self.raw.execute(prepared, [value]).to_arrow_table()
+        sql, column = prepared
+        return self.raw.execute(f'{sql} WHERE "{column}" = ?', [value]).to_arrow_table()
+
+    def run_lookup_in(self, prepared: object, values: Sequence[object]) -> pa.Table:
+        """Each value a parameter of an IN list: a list parameter (``= ANY(?)``) is not pushed into the scan."""
+        sql, column = prepared
+        marks = ", ".join("?" * len(values)) or "NULL"
+        return self.raw.execute(f'{sql} WHERE "{column}" IN ({marks})', list(values)).to_arrow_table()
 
     def reader(self) -> Any:
         """Another Ibis connection on a cursor of the same database (a reader thread's own)."""

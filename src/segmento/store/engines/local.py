@@ -89,9 +89,16 @@ class LocalQuery:
         self.scratch.execute("PRAGMA disable_optimizer")  # a few rows: planning costs more than it saves
 
     def run(self, rows: Mapping[str, pa.Table], sql: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:
-        for name, table in rows.items():
-            self.scratch.register(name, table)
-        cursor = self.scratch.execute(sql, parameters) if parameters is not None else self.scratch.execute(sql)
+        cursor = self._execute(rows, sql, parameters)
         found = cursor.fetchall()
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in found]
+
+    def table(self, rows: Mapping[str, pa.Table], sql: str) -> pa.Table:
+        """The result as Arrow, each column's type as the engine gives it."""
+        return self._execute(rows, sql, None).fetch_arrow_table()
+
+    def _execute(self, rows: Mapping[str, pa.Table], sql: str, parameters: list[Any] | None) -> Any:
+        for name, table in rows.items():
+            self.scratch.register(name, table)
+        return self.scratch.execute(sql, parameters) if parameters is not None else self.scratch.execute(sql)

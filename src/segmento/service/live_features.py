@@ -1,0 +1,45 @@
+"""One customer's features now: the live path of the customer 360 (customers written since the read
+model was built, ``?fresh=true``, the answer to a written order)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pyarrow as pa
+
+from segmento.store.customer_rows import RowsOf, owned_by_customers
+from segmento.store.engines import local
+from segmento.store.registry import REGISTRY
+from segmento.workspace import Workspace
+
+
+class FeatureSQL:
+    """The features query of one instant, compiled once, run on one customer's rows.
+
+    Building and compiling the features expression takes most of a second, so it is done once per
+    instant. The engine running the whole query filtered on the customer still scanned the events and
+    orders (0.7 s at 1M customers: a filter on the customer beside a window does not use the
+    customer_id index); the customer's rows come back through the index in milliseconds, and the same
+    SQL runs on them alone in a private in-memory engine, as the real-time path does
+    (audiences/slice_features.py). Tables holding no customer's rows (the predictive scores of purchase
+    histories, the campaigns) are read whole once, with the compilation that scores that instant's histories.
+    """
+
+    def __init__(self, ws: Workspace, as_of: datetime) -> None:
+        self.as_of = as_of
+        features = ws.features(as_of)
+        self.schema = features.schema().to_pyarrow()
+        self.sql = local.compile_local(features)
+        read = {name: ws.con.table(name) for name in local.tables_read(self.sql, REGISTRY)}
+        self.lookups = {name: RowsOf(ws.con, name, t.columns) for name, t in read.items() if owned_by_customers(t)}
+        self.shared = {name: t.to_pyarrow() for name, t in read.items() if name not in self.lookups}
+        self.local = local.LocalQuery()
+        self.lock = threading.Lock()  # one private engine, asked by every request thread
+
+    def one(self, ws: Workspace, customer_id: str) -> pa.Table:
+        """The customer's features row (no row: not a customer as of that instant)."""
+        rows = {name: lookup.read(ws.con, customer_id) for name, lookup in self.lookups.items()}
+        with self.lock:
+            found = self.local.table({**rows, **self.shared}, self.sql)
+        return found.cast(self.schema)
