@@ -8,7 +8,9 @@ loopback. The same measures run against the previous setup in the same run: the 
 it was at ``BENCH_SERVICE_BASELINE`` (a git revision, default below; set it empty to skip),
 served from a copy of that revision's sources on the same base and the same load. The
 baseline of the 360 itself is the same endpoint answering from the knowledge base on every
-request (``?fresh=true``: the queries a straightforward service would run).
+request (``?fresh=true``: the queries a straightforward service would run). Before serving, in
+this process: what such a live read costs, one customer's features by the customer's rows alone
+beside the whole features query filtered on the customer.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 import segmento
 from benchmarks import http_load
@@ -34,9 +38,11 @@ from benchmarks.bench_features import CACHE, _knowledge_base
 from benchmarks.common import section, timed
 from segmento.config import parse_project
 from segmento.service import keys as api_keys
+from segmento.service.live_features import FeatureSQL
+from segmento.store.engines import engine_of
 
 AS_OF = date(2024, 12, 31)
-BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "e5645a7")  # main before portraits and audiences were sliced
+BASELINE = os.environ.get("BENCH_SERVICE_BASELINE", "6dce09c")  # main before live reads used the customer's rows alone
 BASELINE_MEMORY = "1GB"  # the previous setup's engine limit (b133320, which read the 1M features whole, needed 4GB)
 CATEGORIES = ("tennis", "running", "yoga", "camping", "cycling", "ski", "swimming", "football")
 AUDIENCES = [  # 20, as a brand's channels would hold
@@ -64,6 +70,7 @@ segmentations:
   - {name: rfm, kind: rfm}
 """
 READ_RATE, WRITE_RATE, MIXED_SECONDS = 300, 20, 30  # channels reading while events come in
+LIVE_CUSTOMERS = 60  # customers whose features are read live, each both ways
 
 
 def run(scale: float = 0.1) -> None:
@@ -71,6 +78,7 @@ def run(scale: float = 0.1) -> None:
     with section(f"service: customer 360 and events over HTTP, {customers:,} customers, 20 audiences, uvicorn on "
                  "loopback, load from this process"), tempfile.TemporaryDirectory() as tmp:
         path, config, keys, ids = _prepare(Path(tmp), customers)
+        _one_customer(path, ids)
         setups = {"this version (engine 1GB)": (None, config)}
         previous = _sources(BASELINE, Path(tmp)) if BASELINE else None
         if previous is not None:
@@ -85,6 +93,27 @@ def run(scale: float = 0.1) -> None:
             with _served(copy, setup, sources, keys) as (port, pid):
                 found[label] = _measure(port, pid, keys, ids, baseline=sources is None)
         _summary(found)
+
+
+def _one_customer(path: Path, ids: list[str]) -> None:
+    """What a live 360 costs (a customer written since the build, ``?fresh=true``): one customer's features
+    now, by the features SQL on that customer's rows alone, beside the engine running the whole features
+    query filtered on the customer (the live path before); the same customers, in turn first."""
+    at = datetime.combine(AS_OF, dt_time.max)
+    with segmento.connect(path, parse_project(PROJECT)) as ws:
+        alone, compiled = timed(lambda: FeatureSQL(ws, at))
+        engine = engine_of(ws.con)
+        whole, compiling = timed(lambda: engine.prepare_lookup(ws.features(at), "customer_id"))
+        new, old = [], []
+        for i, customer in enumerate(random.Random(5).sample(ids, LIVE_CUSTOMERS)):
+            ways = [(new, lambda: alone.one(ws, customer)), (old, lambda: engine.run_lookup(whole, customer))]
+            for found, way in ways if i % 2 else ways[::-1]:
+                found.append(timed(way)[1] * 1000)
+    for label, found, setup in (("the customer's rows alone", new, compiled), ("whole query, filtered", old, compiling)):
+        print(f"  one customer's features, {label:<26} p50 {np.percentile(found, 50):7.1f} ms  p95 "
+              f"{np.percentile(found, 95):7.1f} ms  max {max(found):7.1f} ms  ({LIVE_CUSTOMERS} customers; compiled in {setup:.1f} s)")
+    print(f"    ratio: p50 {np.percentile(old, 50) / np.percentile(new, 50):.1f}x, p95 "
+          f"{np.percentile(old, 95) / np.percentile(new, 95):.1f}x faster")
 
 
 def _measure(port: int, pid: int, keys: dict[str, str], ids: list[str], baseline: bool) -> dict[str, object]:

@@ -215,3 +215,14 @@ def test_a_table_read_in_slices_of_customers_is_the_table_read_whole(engine: Eng
     parts = [source.filter(slices.within(source.customer_id, b)) for b in bounds]
     with engine.staged_parts(parts) as staged:  # computed a slice at a time into one table
         assert as_tuples(staged.to_pyarrow().to_pylist()) == as_tuples([*owned, *extra])
+
+
+@pytest.mark.parametrize("values", [["C1"], ["C3", "C1", "C9"], ["C9"], []])
+def test_a_prepared_lookup_finds_exactly_the_rows_with_those_values(engine: Engine, values: list[str]) -> None:
+    table_with_rows(engine, "source")
+    prepared = engine.prepare_lookup(engine.con.table("source"), "customer_id")
+    found = engine.run_lookup_in(prepared, values)
+    assert tuple(found.schema.names) == tuple(SCHEMA.names)
+    assert as_tuples(found.to_pylist()) == as_tuples([r for r in ROWS if r["customer_id"] in values])
+    if len(values) == 1:
+        assert as_tuples(engine.run_lookup(prepared, values[0]).to_pylist()) == as_tuples(found.to_pylist())

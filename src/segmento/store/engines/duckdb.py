@@ -142,8 +142,8 @@ class DuckDBEngine(Engine):
     def run_lookup_in(self, prepared: object, values: Sequence[object]) -> pa.Table:
         """Each value a parameter of an IN list: a list parameter (``= ANY(?)``) is not pushed into the scan."""
         sql, column = prepared
-        marks = ", ".join("?" * len(values)) or "NULL"
-        return self.raw.execute(f'{sql} WHERE "{column}" IN ({marks})', list(values)).to_arrow_table()
+        where = f'"{column}" IN ({", ".join("?" * len(values))})' if values else "FALSE"  # IN (NULL) read every row
+        return self.raw.execute(f"{sql} WHERE {where}", list(values)).to_arrow_table()
 
     def reader(self) -> Any:
         """Another Ibis connection on a cursor of the same database (a reader thread's own)."""
