@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 from ibis import _
 
 from segmento.dynamics.store import snapshots
-from segmento.store.consents import consents_in_force
 from segmento.service.live_features import FeatureSQL
+from segmento.store.consents import consents_in_force
 from segmento.store.engines import engine_of
 from segmento.store.ids import IdIndex
 from segmento.store.memory import release_memory

@@ -52,6 +52,7 @@ class RowsOf:
             self.query = engine.prepare_lookup(t.select(*columns, **{KEY: t.customer_id}), KEY)
 
     def read(self, con: BaseBackend, customer_id: str) -> pa.Table:
+        """The customer's rows, on ``con`` (a reader thread's connection of the same engine)."""
         engine = engine_of(con)
         if self.orders is None:
             found = engine.run_lookup(self.query, customer_id)

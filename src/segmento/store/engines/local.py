@@ -96,7 +96,7 @@ class LocalQuery:
 
     def table(self, rows: Mapping[str, pa.Table], sql: str) -> pa.Table:
         """The result as Arrow, each column's type as the engine gives it."""
-        return self._execute(rows, sql, None).fetch_arrow_table()
+        return self._execute(rows, sql, None).to_arrow_table()
 
     def _execute(self, rows: Mapping[str, pa.Table], sql: str, parameters: list[Any] | None) -> Any:
         for name, table in rows.items():
