@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from segmento.store.customer_rows import RowsOf, owned_by_customers
+from segmento.store.customer_rows import ORDER_LINES, RowsOf, owned_by_customers
 from segmento.store.engines import local
 from segmento.store.registry import REGISTRY
 from segmento.workspace import Workspace
@@ -31,7 +31,8 @@ class FeatureSQL:
         features = ws.features(as_of)
         self.schema = features.schema().to_pyarrow()
         self.sql = local.compile_local(features)
-        read = {name: ws.con.table(name) for name in local.tables_read(self.sql, REGISTRY)}
+        # order lines last: they are read by the ids of the orders read before them
+        read = {name: ws.con.table(name) for name in sorted(local.tables_read(self.sql, REGISTRY), key=ORDER_LINES.__eq__)}
         self.lookups = {name: RowsOf(ws.con, name, t.columns) for name, t in read.items() if owned_by_customers(t)}
         self.shared = {name: t.to_pyarrow() for name, t in read.items() if name not in self.lookups}
         self.local = local.LocalQuery()
@@ -39,7 +40,9 @@ class FeatureSQL:
 
     def one(self, ws: Workspace, customer_id: str) -> pa.Table:
         """The customer's features row (no row: not a customer as of that instant)."""
-        rows = {name: lookup.read(ws.con, customer_id) for name, lookup in self.lookups.items()}
+        rows: dict[str, pa.Table] = {}
+        for name, lookup in self.lookups.items():
+            rows[name] = lookup.read(ws.con, customer_id, rows.get("orders"))
         with self.lock:
             found = self.local.table({**rows, **self.shared}, self.sql)
         return found.cast(self.schema)

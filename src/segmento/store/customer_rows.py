@@ -51,12 +51,14 @@ class RowsOf:
         else:
             self.query = engine.prepare_lookup(t.select(*columns, **{KEY: t.customer_id}), KEY)
 
-    def read(self, con: BaseBackend, customer_id: str) -> pa.Table:
-        """The customer's rows, on ``con`` (a reader thread's connection of the same engine)."""
+    def read(self, con: BaseBackend, customer_id: str, orders: pa.Table | None = None) -> pa.Table:
+        """The customer's rows, on ``con`` (a reader thread's connection of the same engine). Order lines
+        are read by the ids of ``orders``, the customer's orders when the caller already read them."""
         engine = engine_of(con)
         if self.orders is None:
             found = engine.run_lookup(self.query, customer_id)
         else:
-            order_ids = engine.run_lookup(self.orders, customer_id).column("order_id").to_pylist()
-            found = engine.run_lookup_in(self.query, order_ids)
+            if orders is None:
+                orders = engine.run_lookup(self.orders, customer_id)
+            found = engine.run_lookup_in(self.query, orders.column("order_id").to_pylist())
         return found.drop_columns([KEY])

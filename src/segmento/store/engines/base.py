@@ -289,8 +289,7 @@ class Engine:
         return expr, column
 
     def run_lookup(self, prepared: object, value: object) -> pa.Table:
-        expr, column = prepared
-        return expr.filter(expr[column] == value).to_pyarrow()
+        return self.run_lookup_in(prepared, [value])
 
     def run_lookup_in(self, prepared: object, values: Sequence[object]) -> pa.Table:
         """The rows of a :meth:`prepare_lookup` with ``column`` equal to any of ``values``."""
