@@ -260,13 +260,15 @@ class Workspace(DynamicsReads):
 
     def monthly_run(self, period: date | str, force: bool = False) -> tuple[SnapshotReport, RefreshReport]:
         """The period's batch: the snapshot with its alerts queued, then the audience refresh as of the period
-        end with its routed changes queued. One batch step: what both read as of the period end and the one
-        before (the predictive traits' summary) is computed once, not once by each."""
+        end with its routed changes queued. One batch step: the features both read as of the period end are
+        computed once, in one table, and so is the predictive traits' summary of each instant they read."""
+        from segmento.dynamics.month import share_month_features
         from segmento.dynamics.periods import period_end
         from segmento.store.backend import batch_step
 
         end = period_end(period, self.project.dynamics.grid)
         with batch_step(self.con):
+            share_month_features(self.con, self.project, self.audiences.checked(), end)
             return self.snapshot(end, force=force), self.refresh_audiences(end)
 
     def backfill(

@@ -83,3 +83,32 @@ def test_the_monthly_run_stores_what_the_snapshot_then_the_refresh_store(
     assert all(expected[name] for name in ("snapshots", "alerts", "changes", "queued")), {k: len(v) for k, v in expected.items()}
     assert got == expected
 
+
+
+def test_the_monthly_run_computes_the_features_of_the_period_end_once(
+    fitted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot, its alerts and the refresh read the features of the period end: one query computes
+    them for all (the period before, read by the alerts' edges and the why of each change, is not shared)."""
+    import segmento.features.compute as compute
+
+    path = tmp_path / "month.duckdb"
+    shutil.copy(fitted, path)
+    computed: list[date] = []
+    depth = [0]  # a features query may read features itself (the predictive traits' purchase summary)
+    real = compute.features_at
+
+    def counted(con, at, project, names, aggregate):  # the real computation, each outermost one written down
+        if not depth[0]:
+            computed.append(at.day)
+        depth[0] += 1
+        try:
+            return real(con, at, project, names, aggregate)
+        finally:
+            depth[0] -= 1
+
+    monkeypatch.setattr(compute, "features_at", counted)
+    with segmento.connect(path, parse_project(project_text(tmp_path / "exports", path))) as ws:
+        snapshot, refresh = ws.monthly_run(END)
+    assert snapshot.alerts and refresh.enters and refresh.exits  # every part read features
+    assert computed.count(END) == 1 and BEFORE in computed, computed

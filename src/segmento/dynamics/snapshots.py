@@ -103,12 +103,9 @@ def _take(
     names = segmentation_names(con, project, names)
     extent = extent or data_extent(con)
     report = SnapshotReport(period, warning=require_fresh(period, extent, force))
-    latest = latest_models(con, names)
-    models = [latest[name] for name in names]
-    rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
+    models, rules = _models_and_rules(con, project, names, alerts)
     later = unready(con, AsOf.of(period)) if rules else set()  # traits not fitted yet: such rules wait (alerts.py)
-    wanted = sorted({VALUE_FEATURE, *(f for model in models for f in model.features),
-                     *(f for rule in rules for f in read_fields(rule) if f not in later)})
+    wanted = sorted(_read_now(models, rules, later))
     features = series.at(period, wanted) if series else compute_features(con, period, project=project, names=wanted)
     checks = [check_period(model.name, period, model.features, extent) for model in models]
     report.incomplete = {check.segmentation: check.note for check in checks if not check.complete}
@@ -135,6 +132,26 @@ def _take(
         if rules:
             report.alerts = _alerts_into(con, project, period, rules, staged, on_new_alerts, series)
     return report
+
+
+def _models_and_rules(con: BaseBackend, project: Project, names: list[str],
+                      alerts: bool) -> tuple[list[FrozenModel], list[TrajectoryRule]]:
+    """The latest version of each segmentation, and the trajectory rules over them (none without alerts)."""
+    latest = latest_models(con, names)
+    rules = [rule for rule in project.dynamics.rules if rule.segmentation in names] if alerts else []
+    return [latest[name] for name in names], rules
+
+
+def features_read(con: BaseBackend, project: Project, names: list[str] | None = None) -> set[str]:
+    """The features a snapshot of ``names`` (default all) and its alerts read as of its period's end,
+    whether they can be computed then or not."""
+    return _read_now(*_models_and_rules(con, project, segmentation_names(con, project, names), True))
+
+
+def _read_now(models: list[FrozenModel], rules: list[TrajectoryRule], later: set[str] | None = None) -> set[str]:
+    """The models' features, the snapshot's value, and what the rules read as of the period (but ``later``)."""
+    return {VALUE_FEATURE, *(f for model in models for f in model.features),
+            *(f for rule in rules for f in read_fields(rule) if f not in (later or set()))}
 
 
 def _segments(models: list[FrozenModel]) -> pa.Table:

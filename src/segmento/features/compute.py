@@ -9,7 +9,8 @@ everything else is pushed down to the engine, identical on DuckDB and Spark.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ from segmento.features.custom import derived_value, order_derived, python_table
 from segmento.features.model import AGGREGATED_SOURCES, Context, Feature, Windows, exact_sums
 from segmento.features.providers import provider_of, unready
 from segmento.features.sources import SOURCE_TABLES, PointInTime
+from segmento.store.backend import held
+from segmento.store.engines import engine_of
 
 if TYPE_CHECKING:
     from segmento.config import Project
@@ -44,7 +47,38 @@ def compute_features(
     datetime means that instant. Customers who signed up after D are left out.
     ``names`` picks features (in that order); by default every feature of the catalog.
     """
-    return features_at(con, AsOf.of(as_of), project, names, aggregate_source)
+    at = AsOf.of(as_of)
+    shared = _shared(con, at, project, names)
+    return shared if shared is not None else features_at(con, at, project, names, aggregate_source)
+
+
+@dataclass
+class _Shared:
+    project: Project | None
+    names: list[str]
+    table: ibis.Table | None = None  # computed at the first read
+
+
+def share_features(con: BaseBackend, as_of: date | datetime, project: Project | None, names: Iterable[str]) -> None:
+    """In the current batch step, features as of ``as_of`` asked for any of ``names`` are read from one table
+    of them all, computed once at the first such ask: a monthly run's snapshot and refresh read the same
+    period end. Features that cannot be computed then (no model fitted yet) are left to their asker.
+    Outside a step, nothing."""
+    memo = engine_of(con).step_memo()
+    at = AsOf.of(as_of)
+    if memo is not None:
+        memo[(_Shared, at)] = _Shared(project, sorted(set(names) - unready(con, at)))
+
+
+def _shared(con: BaseBackend, at: AsOf, project: Project | None, names: list[str] | None) -> ibis.Table | None:
+    """``names`` as of ``at`` from the step's shared table, when it holds them all."""
+    memo = engine_of(con).step_memo()
+    shared = memo.get((_Shared, at)) if memo is not None and names is not None else None
+    if shared is None or shared.project is not project or not set(names) <= set(shared.names):
+        return None
+    if shared.table is None:
+        shared.table = held(con, features_at(con, at, project, shared.names, aggregate_source))
+    return shared.table.select("customer_id", *names)
 
 
 def features_at(

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
+from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -147,11 +148,11 @@ class Engine:
             yield
             return
         with ExitStack() as step.stack:
-            step.held = {}
+            step.held, step.memo = {}, {}
             try:
                 yield
             finally:
-                step.held = None
+                step.held = step.memo = None
 
     def held(self, rows: ibis.Table) -> ibis.Table:
         """``rows`` computed once for the rest of the batch step and read from there (the same expression
@@ -164,6 +165,11 @@ class Engine:
         if rows.op() not in computed:
             computed[rows.op()] = self._step.stack.enter_context(self.staged(rows))
         return computed[rows.op()]
+
+    def step_memo(self) -> dict[Any, Any] | None:
+        """What this thread's open batch step keeps for its parts to share, to its end (None outside a step):
+        e.g. the features a monthly run's snapshot, alerts and refresh all read at one instant."""
+        return getattr(self._step, "memo", None)
 
     @contextmanager
     def schemas_kept(self) -> Iterator[None]:
