@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, time
 
 import pytest
-from service_support import END, Api
+from service_support import END, Api, close
 
 import segmento
 from segmento.report import build_report
 from segmento.service.app import create_app
+from segmento.service.live_features import FeatureSQL
 
 TRAITS = ("p_alive", "expected_orders_90d", "expected_orders_365d", "expected_avg_order_value", "clv_12m")
 
@@ -46,6 +48,23 @@ def test_customer_360_carries_the_traits(api: Api, fitted: segmento.Workspace) -
         body = api.get(f"/api/customers/{buyer}", params=params).json()
         for name in TRAITS:
             assert body["features"][name] == pytest.approx(expected.loc[buyer, name], rel=1e-12), name
+
+
+def test_one_customers_live_traits_are_the_batch_traits_with_two_model_versions(base, tmp_path) -> None:
+    """A live read passes the local engine the scores of the customer's purchase history alone, of every
+    model version: each customer's traits must still be the latest version's, as the whole base gives them."""
+    with segmento.connect(base.copy(tmp_path), base.project) as ws:
+        ws.fit_predictive(END)
+        ws.predictive_traits(END).to_pyarrow()  # the first version's scores stored
+        ws.fit_predictive(END)
+        at = datetime.combine(END, time.max)
+        compiled = FeatureSQL(ws, at)
+        batch = {r["customer_id"]: r for r in ws.features(at).to_pyarrow().to_pylist()}
+        versions = ws.con.table("predictive_scores").version.nunique().to_pyarrow().as_py()
+        assert versions == 2 and sum(batch[c]["p_alive"] is not None for c in base.customers) > 100
+        for customer in [*base.customers, "C-not-a-customer"]:
+            found = compiled.one(ws, customer).to_pylist()
+            assert close(found, [batch[customer]] if customer in batch else []), customer
 
 
 def test_dashboard_predictive_page(api: Api, fitted: segmento.Workspace) -> None:

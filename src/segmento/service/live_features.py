@@ -7,7 +7,10 @@ import threading
 from datetime import datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from segmento.predictive.scoring import SCORES
+from segmento.predictive.summary import TRIPLE
 from segmento.store.customer_rows import ORDER_LINES, RowsOf, owned_by_customers
 from segmento.store.engines import local
 from segmento.store.registry import REGISTRY
@@ -24,6 +27,8 @@ class FeatureSQL:
     SQL runs on them alone in a private in-memory engine, as the real-time path does
     (audiences/slice_features.py). Tables holding no customer's rows (the predictive scores of purchase
     histories, the campaigns) are read whole once, with the compilation that scores that instant's histories.
+    Of the scores, each read passes on those of the customer's purchase history alone (its BTYD triple,
+    computed first from the same rows): joined whole, 300,000 scores cost 50 ms a read.
     """
 
     def __init__(self, ws: Workspace, as_of: datetime) -> None:
@@ -35,6 +40,8 @@ class FeatureSQL:
         read = {name: ws.con.table(name) for name in sorted(local.tables_read(self.sql, REGISTRY), key=ORDER_LINES.__eq__)}
         self.lookups = {name: RowsOf(ws.con, name, t.columns) for name, t in read.items() if owned_by_customers(t)}
         self.shared = {name: t.to_pyarrow() for name, t in read.items() if name not in self.lookups}
+        self.scores = self.shared.pop(SCORES, None)
+        self.triple = local.compile_local(ws.features(as_of, TRIPLE)) if self.scores is not None else ""
         self.local = local.LocalQuery()
         self.lock = threading.Lock()  # one private engine, asked by every request thread
 
@@ -44,5 +51,15 @@ class FeatureSQL:
         for name, lookup in self.lookups.items():
             rows[name] = lookup.read(ws.con, customer_id, rows.get("orders"))
         with self.lock:
-            found = self.local.table({**rows, **self.shared}, self.sql)
+            shared = self.shared if self.scores is None else {**self.shared, SCORES: self._scores_of(rows)}
+            found = self.local.table({**rows, **shared}, self.sql)
         return found.cast(self.schema)
+
+    def _scores_of(self, rows: dict[str, pa.Table]) -> pa.Table:
+        """The scores of the customer's purchase history (every model version's): none without an order."""
+        triple = self.local.table(rows, self.triple).to_pylist()
+        values = triple[0] if triple else {}
+        if any(values.get(name) is None for name in TRIPLE):
+            return self.scores.slice(0, 0)
+        same = [pc.equal(self.scores[name], pa.scalar(float(values[name]))) for name in TRIPLE]
+        return self.scores.filter(pc.and_(pc.and_(same[0], same[1]), same[2]))
