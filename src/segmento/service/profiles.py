@@ -271,9 +271,9 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
             index=index,
             customers=Columns(people),
             features=Columns.of_parts(len(ids), _features(ws, as_of, ids, customer_id, compiled)),
-            histories=_histories(ws, keys, len(index)),
-            audiences=_audiences(ws, keys, ids),
-            consents=_consents(ws, as_of, keys, ids),
+            histories=_histories(ws, keys, len(index), customer_id),
+            audiences=_audiences(ws, keys, ids, customer_id),
+            consents=_consents(ws, as_of, keys, ids, customer_id),
         )
     if customer_id is None:
         release_memory()  # what the build read and converted, handed back
@@ -326,7 +326,7 @@ def _position(ids: list[str], bound: str | None, unbounded: int) -> int:
     return unbounded if bound is None else bisect.bisect_left(ids, bound)
 
 
-def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, History]:
+def _histories(ws: Workspace, keys: ibis.Table, customers: int, customer_id: str | None) -> dict[str, History]:
     table = snapshots(ws.con)
     histories = {}
     for name in sorted(table.select("segmentation").distinct().to_pyarrow().column(0).to_pylist()):
@@ -340,7 +340,7 @@ def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, His
             .to_pylist()
         )
         ids = [s["segment_id"] for s in segments]
-        coded = _on_rows(rows, keys, "period", "segment_id").select(
+        coded = _on_rows(_only(rows, customer_id), keys, "period", "segment_id").select(
             ROW,
             period=ibis.cases(*((_.period == p, i) for i, p in enumerate(periods))),
             code=ibis.cases(*((_.segment_id == s, i) for i, s in enumerate(ids)), else_=-1),
@@ -352,13 +352,20 @@ def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, His
     return histories
 
 
-def _audiences(ws: Workspace, keys: ibis.Table, ids: list[str]) -> Grouped:
-    return _grouped(ws.audiences.current(), keys, ids, ["audience"], [ROW])
+def _audiences(ws: Workspace, keys: ibis.Table, ids: list[str], customer_id: str | None) -> Grouped:
+    return _grouped(_only(ws.audiences.current(), customer_id), keys, ids, ["audience"], [ROW])
 
 
-def _consents(ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str]) -> Grouped:
-    state = consents_in_force(ws.con, as_of, purpose=None)
+def _consents(ws: Workspace, as_of: datetime, keys: ibis.Table, ids: list[str], customer_id: str | None) -> Grouped:
+    state = _only(consents_in_force(ws.con, as_of, purpose=None), customer_id)
     return _grouped(state, keys, ids, ["channel", "purpose", "granted", "recorded_at"], [ROW, "channel", "purpose"])
+
+
+def _only(state: ibis.Table, customer_id: str | None) -> ibis.Table:
+    """A per-customer state (grouped by customer) of one customer, or of all: the engine takes a filter on
+    the customer below the grouping, into the scan (joined with the one customer's key, it grouped the
+    whole table first: 0.8 s each at 1M customers)."""
+    return state if customer_id is None else state.filter(state.customer_id == customer_id)
 
 
 def _grouped(table: ibis.Table, keys: ibis.Table, ids: list[str], columns: list[str], order: list[str]) -> Grouped:
