@@ -28,7 +28,8 @@ class FeatureSQL:
     (audiences/slice_features.py). Tables holding no customer's rows (the predictive scores of purchase
     histories, the campaigns) are read whole once, with the compilation that scores that instant's histories.
     Of the scores, each read passes on those of the customer's purchase history alone (its BTYD triple,
-    computed first from the same rows): joined whole, 300,000 scores cost 50 ms a read.
+    computed first from the same rows): the scores grow with every instant scored, and joined whole they
+    cost each read more as they do (17 ms for the demo base's 355,000, 55 ms for 2.8M).
     """
 
     def __init__(self, ws: Workspace, as_of: datetime) -> None:

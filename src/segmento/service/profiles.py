@@ -271,7 +271,7 @@ def load(ws: Workspace, as_of: datetime, customer_id: str | None = None, compile
             index=index,
             customers=Columns(people),
             features=Columns.of_parts(len(ids), _features(ws, as_of, ids, customer_id, compiled)),
-            histories=_histories(ws, keys, len(index), customer_id),
+            histories=_histories(ws, keys, len(index)),
             audiences=_audiences(ws, keys, ids, customer_id),
             consents=_consents(ws, as_of, keys, ids, customer_id),
         )
@@ -326,7 +326,7 @@ def _position(ids: list[str], bound: str | None, unbounded: int) -> int:
     return unbounded if bound is None else bisect.bisect_left(ids, bound)
 
 
-def _histories(ws: Workspace, keys: ibis.Table, customers: int, customer_id: str | None) -> dict[str, History]:
+def _histories(ws: Workspace, keys: ibis.Table, customers: int) -> dict[str, History]:
     table = snapshots(ws.con)
     histories = {}
     for name in sorted(table.select("segmentation").distinct().to_pyarrow().column(0).to_pylist()):
@@ -340,7 +340,7 @@ def _histories(ws: Workspace, keys: ibis.Table, customers: int, customer_id: str
             .to_pylist()
         )
         ids = [s["segment_id"] for s in segments]
-        coded = _on_rows(_only(rows, customer_id), keys, "period", "segment_id").select(
+        coded = _on_rows(rows, keys, "period", "segment_id").select(
             ROW,
             period=ibis.cases(*((_.period == p, i) for i, p in enumerate(periods))),
             code=ibis.cases(*((_.segment_id == s, i) for i, s in enumerate(ids)), else_=-1),
