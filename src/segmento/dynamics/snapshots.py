@@ -9,7 +9,7 @@ whose feature windows reach before the first order is flagged and raises no aler
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -148,10 +148,10 @@ def features_read(con: BaseBackend, project: Project, names: list[str] | None = 
     return _read_now(*_models_and_rules(con, project, segmentation_names(con, project, names), True))
 
 
-def _read_now(models: list[FrozenModel], rules: list[TrajectoryRule], later: set[str] | None = None) -> set[str]:
+def _read_now(models: list[FrozenModel], rules: list[TrajectoryRule], later: Collection[str] = ()) -> set[str]:
     """The models' features, the snapshot's value, and what the rules read as of the period (but ``later``)."""
     return {VALUE_FEATURE, *(f for model in models for f in model.features),
-            *(f for rule in rules for f in read_fields(rule) if f not in (later or set()))}
+            *(f for rule in rules for f in read_fields(rule) if f not in later)}
 
 
 def _segments(models: list[FrozenModel]) -> pa.Table:

@@ -286,8 +286,7 @@ def written_parts(ws: Workspace, customer_id: str, compiled: FeatureSQL) -> dict
     one customer."""
     found = compiled.one(ws, customer_id)
     features = Columns(found.drop_columns(["customer_id"])).row(0) if found.num_rows else None
-    recorded = ws.audiences.current()
-    mine = recorded.filter(recorded.customer_id == customer_id).select("audience")
+    mine = _only(ws.audiences.current(), customer_id).select("audience")
     audiences = sorted(mine.to_pyarrow().column(0).to_pylist())
     return {"features": features, "audiences": audiences}
 

@@ -144,22 +144,22 @@ class Engine:
         the thread that opened them: the service's real-time path, which compiles expressions to SQL for
         one customer's rows, never sees a held table."""
         step = self._step
-        if getattr(step, "held", None) is not None:  # within a step
+        if self.step_memo() is not None:  # within a step
             yield
             return
         with ExitStack() as step.stack:
-            step.held, step.memo = {}, {}
+            step.memo = {}
             try:
                 yield
             finally:
-                step.held = step.memo = None
+                step.memo = None
 
     def held(self, rows: ibis.Table) -> ibis.Table:
         """``rows`` computed once for the rest of the batch step and read from there (the same expression
         asked again in the step reads the same table); outside a step, ``rows`` as they are.
 
         For an expression read several times in a step, e.g. a summary that is both scored and joined."""
-        computed = getattr(self._step, "held", None)
+        computed = self.step_memo()  # keyed by the expression
         if computed is None:
             return rows
         if rows.op() not in computed:
@@ -168,7 +168,8 @@ class Engine:
 
     def step_memo(self) -> dict[Any, Any] | None:
         """What this thread's open batch step keeps for its parts to share, to its end (None outside a step):
-        e.g. the features a monthly run's snapshot, alerts and refresh all read at one instant."""
+        the tables ``held`` computed, the features a monthly run's snapshot, alerts and refresh all read at
+        one instant."""
         return getattr(self._step, "memo", None)
 
     @contextmanager
